@@ -1,0 +1,42 @@
+"""Run benchmark areas and print their figures.  python -m bench [area ...] [--quick]"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import platform
+import os
+import sys
+
+import bench
+
+
+def areas() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
+
+
+def machine() -> str:
+    return f"{platform.node()} · {os.cpu_count()} cores · {platform.machine()} · Python {platform.python_version()}"
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    ap.add_argument("areas", nargs="*", help=f"areas to run (default all): {', '.join(areas())}")
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions (for a smoke check)")
+    args = ap.parse_args(argv)
+    unknown = sorted(set(args.areas) - set(areas()))
+    if unknown:
+        ap.error(f"unknown area(s) {', '.join(unknown)}; choose from {', '.join(areas())}")
+    print(f"# machine: {machine()}")
+    for area in args.areas or areas():
+        figures = importlib.import_module(f"bench.{area}").run(args.quick)
+        print(f"\n## {area}   (reproduce: ./dualsync bench {area})")
+        print(f"| figure | min | median | max | unit |\n|---|---|---|---|---|")
+        for f in figures:
+            print("| " + " | ".join(f.row()) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
