@@ -1,0 +1,5 @@
+"""Root conftest: the suite's pytest plugins, one per layer."""
+
+pytest_plugins = [
+    "fakes.postgres.pytest_plugin",
+]

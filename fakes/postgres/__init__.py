@@ -1,0 +1,71 @@
+"""A real PostgreSQL with the Supabase-shaped schema, from whichever provider the machine offers.
+
+    server = start_server("embedded")        # or "docker", "auto", "postgresql://..."
+    db = server.new_database("w0")           # a clone of the schema template
+    ...
+    server.drop_database(db); server.stop()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from . import database
+from .base import ConnInfo, ProviderError, server_version
+from .database import Database
+from .select import make_provider, spec_from_env, validate
+
+__all__ = ["Server", "start_server", "Database", "ConnInfo", "ProviderError", "spec_from_env", "validate"]
+
+
+@dataclasses.dataclass
+class Server:
+    """A started server, prepared once: schema template built, `authenticator` able to log in.
+
+    Plain data (it crosses to pytest-xdist workers as JSON); only the process that started it holds
+    the provider and may stop it.
+    """
+
+    provider_name: str
+    admin: ConnInfo
+    authenticator: ConnInfo
+    version: str
+    template: str
+    provider: object = dataclasses.field(default=None, repr=False, compare=False)
+
+    def new_database(self, label: str) -> Database:
+        return database.clone(self.admin, self.authenticator, self.template, label, self.provider_name)
+
+    def drop_database(self, db: Database) -> None:
+        database.drop(self.admin, db.name)
+
+    def stop(self) -> None:
+        if self.provider is not None:
+            self.provider.stop()
+
+    def to_json(self) -> str:
+        data = dataclasses.asdict(self)
+        data.pop("provider")
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Server":
+        data = json.loads(text)
+        data["admin"], data["authenticator"] = ConnInfo(**data["admin"]), ConnInfo(**data["authenticator"])
+        return cls(**data)
+
+    def describe(self) -> str:
+        return f"postgres: provider={self.provider_name} version={self.version} dsn={self.admin.redacted()}"
+
+
+def start_server(spec: str | None = None, extra_sql=()) -> Server:
+    """Start (or connect to) a server and prepare it; on any failure nothing is left running."""
+    provider = make_provider(spec or spec_from_env())
+    info = provider.start()
+    try:
+        template = database.ensure_template(info, extra_sql)
+        return Server(provider.name, info, database.authenticator_login(info), server_version(info), template, provider)
+    except BaseException:
+        provider.stop()
+        raise

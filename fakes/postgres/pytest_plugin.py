@@ -1,0 +1,77 @@
+"""pytest plugin: one PostgreSQL server per run, one database per xdist worker, a reset per test.
+
+    --postgres=embedded|docker|auto|postgresql://...   (or DUALSYNC_POSTGRES)
+
+The controller process (or the only process, without xdist) starts the server and builds the schema
+template before collection; workers receive it through `workerinput` and each clone a database.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from . import ProviderError, Server, spec_from_env, start_server, validate
+
+WORKER_KEY = "dualsync_postgres"
+_STATE = pytest.StashKey[Server]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dualsync-postgres")
+    group.addoption("--postgres", default=None, metavar="PROVIDER",
+                    help="embedded (default) | docker | auto | a postgresql:// DSN; env DUALSYNC_POSTGRES")
+
+
+def provider_spec(config: pytest.Config) -> str:
+    spec = config.getoption("--postgres") or spec_from_env()
+    try:
+        return validate(spec)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    spec = provider_spec(config)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        config.stash[_STATE] = Server.from_json(workerinput[WORKER_KEY])
+        return
+    try:
+        config.stash[_STATE] = start_server(spec)
+    except ProviderError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_STATE, None)
+    if server is not None:
+        server.stop()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    node.workerinput[WORKER_KEY] = node.config.stash[_STATE].to_json()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    server = config.stash.get(_STATE, None)
+    return server.describe() if server else None
+
+
+@pytest.fixture(scope="session")
+def pg_server(pytestconfig: pytest.Config) -> Server:
+    return pytestconfig.stash[_STATE]
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_server: Server, worker_id: str):
+    db = pg_server.new_database(worker_id)
+    yield db
+    pg_server.drop_database(db)
+
+
+@pytest.fixture
+def pg(pg_database):
+    """This worker's database, emptied before the test."""
+    pg_database.reset()
+    return pg_database
