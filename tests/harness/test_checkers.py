@@ -1,0 +1,167 @@
+"""Each checker against a hand-made history that violates it and one that satisfies it."""
+
+from __future__ import annotations
+
+from harness import checkers as C
+from harness.history import History
+from tests.harness.builders import Story
+
+
+def both_devices_hold(s: Story, rid: str, wid: str, fields: dict):
+    rec = s.record(wid, fields, "A")
+    return {"device:A": {"daily_logs": {rid: rec}}, "device:B": {"daily_logs": {rid: rec}},
+            "supabase:alice": {"daily_logs": {rid: rec}}, "cloudkit:alice": {"daily_logs": {rid: rec}}}
+
+
+def test_convergence_names_the_holders_that_differ():
+    s = Story().write("A", "A1", "d1", {"steps": 1})
+    final = both_devices_hold(s, "d1", "A1", {"steps": 1})
+    assert C.check_convergence(s.h, final).ok
+    final["cloudkit:alice"] = {"daily_logs": {}}
+    v = C.check_convergence(s.h, final)
+    assert not v.ok and "cloudkit:alice has nothing" in v.violations[0].message
+    assert "device:A has" in v.violations[0].message
+
+
+def test_no_lost_write_explains_the_persist_that_lost_it():
+    s = Story().write("B", "B1", "d1", {"steps": 1}).write("A", "A1", "d1", {"steps": 2})
+    # A's newer write is on A's disk, then a pull persists B's older value over it.
+    s.put("A", "daily_logs", "d1", s.record("B1", {"steps": 1}, "B"), by="cloudkit")
+    final = both_devices_hold(s, "d1", "B1", {"steps": 1})
+    v = C.check_no_lost_write(s.h, final)
+    assert not v.ok
+    msg = v.violations[0].message
+    assert "write A1" in msg and "ranks before it" in msg and "A/cloudkit persist" in msg
+    assert C.check_no_lost_write(s.h, both_devices_hold(s, "d1", "A1", {"steps": 2})).ok
+
+
+def test_no_lost_write_field_granularity_merges_fields():
+    s = Story(policy={"order": "client_modified_at", "granularity": "field"})
+    s.write("A", "A1", "d1", {"steps": 1, "note": "x"}).write("B", "B1", "d1", {"note": "y"})
+    good = both_devices_hold(s, "d1", "B1", {"steps": 1, "note": "y"})
+    assert C.check_no_lost_write(s.h, good).ok
+    assert not C.check_no_lost_write(s.h, both_devices_hold(s, "d1", "B1", {"note": "y"})).ok
+
+
+def test_no_lost_unsynced_edit_fires_only_while_the_edit_is_pending():
+    s = Story().write("B", "B1", "d1", {"steps": 1}).write("A", "A1", "d1", {"steps": 2})
+    s.put("A", "daily_logs", "d1", s.record("B1", {"steps": 1}, "B"), by="cloudkit")
+    v = C.check_no_lost_unsynced_edit(s.h)
+    assert not v.ok and "still marked for upload" in v.violations[0].message
+    t = Story().write("B", "B1", "d1", {"steps": 1}).write("A", "A1", "d1", {"steps": 2})
+    t.put("A", "daily_logs", "d1", t.record("A1", {"steps": 2}, "A"), by="cloudkit")  # kept
+    assert C.check_no_lost_unsynced_edit(t.h).ok and C.check_no_lost_unsynced_edit(t.h).checked
+
+
+def test_monotonic_store_catches_a_record_going_back():
+    s = Story().write("B", "B1", "d1", {"steps": 1}).write("B", "B2", "d1", {"steps": 2})
+    s.put("A", "daily_logs", "d1", s.record("B2", {"steps": 2}, "B"), by="supabase")
+    s.put("A", "daily_logs", "d1", s.record("B1", {"steps": 1}, "B"), by="cloudkit")
+    v = C.check_monotonic_read_your_writes(s.h)
+    assert not v.ok and "went back to the write B1" in v.violations[0].message
+    t = Story().write("B", "B1", "d1", {"steps": 1}).write("B", "B2", "d1", {"steps": 2})
+    t.put("A", "daily_logs", "d1", t.record("B1", {"steps": 1}, "B"), by="supabase")
+    t.put("A", "daily_logs", "d1", t.record("B2", {"steps": 2}, "B"), by="cloudkit")
+    assert C.check_monotonic_read_your_writes(t.h).ok
+
+
+def test_monotonic_store_catches_a_record_vanishing_without_a_delete():
+    s = Story().write("B", "B1", "p1", {"name": "x"}, rtype="profiles")
+    s.put("A", "profiles", "p1", s.record("B1", {"name": "x"}, "B"), by="supabase")
+    s.put("A", "profiles", "p1", None, by="cloudkit")
+    v = C.check_monotonic_read_your_writes(s.h)
+    assert not v.ok and "removed it" in v.violations[0].message
+
+
+def test_read_your_writes_on_the_write_itself():
+    s = Story()
+    s.tick()
+    s.h.write("A", "alice", "A1", "daily_logs", "d1", {"steps": 3}, time=1, device_time=1,
+              after={"fields": {"steps": 2}})
+    v = C.check_monotonic_read_your_writes(s.h)
+    assert not v.ok and "read back" in v.violations[0].message
+
+
+def test_no_skipped_row_after_a_complete_sync():
+    s = Story().write("B", "B1", "d1", {"steps": 1}).commit("supabase", "B1", "d1")
+    s.sync("A", "supabase")
+    v = C.check_no_skipped_row(s.h)
+    assert not v.ok and "completed without it" in v.violations[0].message
+    t = Story().write("B", "B1", "d1", {"steps": 1}).commit("supabase", "B1", "d1")
+    t.put("A", "daily_logs", "d1", t.record("B1", {"steps": 1}, "B"), by="supabase")
+    t.sync("A", "supabase")
+    assert C.check_no_skipped_row(t.h).ok and C.check_no_skipped_row(t.h).checked >= 1
+
+
+def test_no_skipped_row_exempts_rows_the_device_cannot_decrypt():
+    s = Story().write("B", "B1", "d1", {"steps": 1})
+    s.commit("supabase", "B1", "d1", decryptable=False).sync("A", "supabase")
+    assert C.check_no_skipped_row(s.h).ok
+
+
+def test_resurrection_and_phantom():
+    s = Story().write("A", "A1", "d1", {"steps": 1}).write("B", "B2", "d1", None)
+    final = both_devices_hold(s, "d1", "A1", {"steps": 1})
+    v = C.check_no_resurrection_no_phantom(s.h, final)
+    assert not v.ok and "no later write re-created it" in v.violations[0].message
+    t = Story().write("A", "A1", "d1", {"steps": 1})
+    v = C.check_no_resurrection_no_phantom(t.h, both_devices_hold(t, "d1", "A1", {"steps": 99}))
+    assert not v.ok and "no write to it ever carried" in v.violations[0].message
+    assert C.check_no_resurrection_no_phantom(t.h, both_devices_hold(t, "d1", "A1", {"steps": 1})).ok
+
+
+def test_isolation_catches_a_foreign_record_and_a_probe_that_got_in():
+    s = Story(devices={"A": "alice", "C": "carol"})
+    s.write("C", "C1", "d9", {"steps": 5}, user="carol")
+    s.put("A", "daily_logs", "d9", s.record("C1", {"steps": 5}, "C"), by="supabase")
+    v = C.check_isolation(s.h)
+    assert not v.ok and "of user carol" in v.violations[0].message
+    t = Story()
+    t.h.append("invoke", "A", "probe", token="forged")
+    t.h.append("ok", "A", "probe", token="forged", status=200)
+    assert not C.check_isolation(t.h).ok
+    u = Story()
+    u.h.append("ok", "A", "probe", token="expired", status=401)
+    assert C.check_isolation(u.h).ok and C.check_isolation(u.h).checked == 1
+
+
+def test_liveness_stall_bound_and_undrained_queue():
+    s = Story().write("A", "A1", "d1", {"steps": 1}).commit("supabase", "A1", "d1")
+    s.quiesce()
+    final = both_devices_hold(s, "d1", "A1", {"steps": 1})
+    v = C.check_liveness(s.h, final)
+    assert not v.ok and "never reached cloudkit" in v.violations[0].message
+    s.commit("cloudkit", "A1", "d1")
+    assert C.check_liveness(s.h, final).ok
+    stalled = Story().quiesce(settled=False, rounds=9)
+    assert "still changing after 9" in C.check_liveness(stalled.h, {}).violations[0].message
+    slow = Story(bound=10).quiesce(heal_at=-100)
+    assert "the bound is 10s" in C.check_liveness(slow.h, {}).violations[0].message
+
+
+def test_determinism_compares_runs_under_different_schedules():
+    s = Story().write("A", "A1", "d1", {"steps": 1}).write("B", "B1", "d1", {"steps": 2})
+    one = both_devices_hold(s, "d1", "B1", {"steps": 2})
+    two = both_devices_hold(s, "d1", "A1", {"steps": 1})
+    v = C.check_determinism({"as written": (s.h, one), "reversed": (s.h, two)})
+    assert not v.ok and "under schedule" in v.violations[0].message
+    assert C.check_determinism({"x": (s.h, one), "y": (s.h, one)}).ok
+
+
+def test_check_all_returns_every_single_run_invariant():
+    s = Story().write("A", "A1", "d1", {"steps": 1})
+    verdicts = C.check_all(s.h, both_devices_hold(s, "d1", "A1", {"steps": 1}))
+    assert set(verdicts) == set(C.INVARIANTS) - {"determinism"}
+
+
+def test_history_round_trips_through_json_lines(tmp_path):
+    s = Story().write("A", "A1", "d1", {"steps": 1}).commit("supabase", "A1", "d1")
+    back = History.load(s.h.save(tmp_path / "h.jsonl"))
+    assert back.fingerprint() == s.h.fingerprint()
+    (tmp_path / "bad.jsonl").write_text("{not json\n")
+    try:
+        History.load(tmp_path / "bad.jsonl")
+    except ValueError as exc:
+        assert "bad.jsonl:1" in str(exc)
+    else:
+        raise AssertionError("a malformed history line must be rejected")
