@@ -1,0 +1,122 @@
+"""The schema cache: tables, columns, keys and functions of the exposed schemas, read from the catalog.
+
+PostgREST keeps such a cache and reloads it on `NOTIFY pgrst, 'reload schema'`. The gateway reloads
+it whenever a request names a table, column or function the cache does not know (and on the NOTIFY
+when a listener is running), so DDL run while the gateway serves is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+
+_TABLES_SQL = """
+select c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.atthasdef or a.attidentity <> ''
+       or a.attgenerated <> '', not a.attnotnull, c.relkind,
+       coalesce((select array_agg(k.attname order by array_position(i.indkey, k.attnum))
+                 from pg_index i join pg_attribute k on k.attrelid = i.indrelid and k.attnum = any(i.indkey)
+                 where i.indrelid = c.oid and i.indisprimary), '{}')
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+where n.nspname = %s and c.relkind in ('r', 'v', 'm', 'f', 'p')
+order by c.relname, a.attnum
+"""
+
+_UNIQUES_SQL = """
+select c.relname, array_agg(k.attname order by k.attname)
+from pg_index i
+join pg_class c on c.oid = i.indrelid
+join pg_namespace n on n.oid = c.relnamespace
+join pg_attribute k on k.attrelid = i.indrelid and k.attnum = any(i.indkey)
+where n.nspname = %s and i.indisunique and i.indpred is null
+group by c.relname, i.indexrelid
+"""
+
+_FUNCTIONS_SQL = """
+select p.proname, coalesce(p.proargnames, '{}'), coalesce(p.proargmodes::text[], '{}'),
+       array(select format_type(t, null) from unnest(p.proallargtypes) t),
+       array(select format_type(t, null) from unnest(p.proargtypes::oid[]) t),
+       p.pronargdefaults, p.proretset, format_type(p.prorettype, null), p.provolatile,
+       p.prorettype = 'void'::regtype
+from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+where n.nspname = %s and p.prokind = 'f'
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    has_default: bool
+    nullable: bool
+
+
+@dataclasses.dataclass
+class Table:
+    schema: str
+    name: str
+    columns: dict[str, Column]
+    primary_key: tuple[str, ...]
+    unique_sets: list[frozenset[str]] = dataclasses.field(default_factory=list)
+    insertable: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Argument:
+    name: str
+    type: str
+    has_default: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Function:
+    schema: str
+    name: str
+    arguments: tuple[Argument, ...]
+    returns_set: bool
+    return_type: str
+    volatile: bool
+    returns_void: bool
+
+    def accepts(self, given: set[str]) -> bool:
+        names = {a.name for a in self.arguments}
+        required = {a.name for a in self.arguments if not a.has_default}
+        return given <= names and required <= given
+
+
+@dataclasses.dataclass
+class SchemaCache:
+    schema: str
+    tables: dict[str, Table]
+    functions: dict[str, list[Function]]
+
+    def suggest_table(self, name: str) -> str | None:
+        found = difflib.get_close_matches(name, list(self.tables), n=1, cutoff=0.75)
+        return found[0] if found else None
+
+
+async def load(conn, schema: str) -> SchemaCache:
+    tables: dict[str, Table] = {}
+    cur = await conn.execute(_TABLES_SQL, (schema,))
+    for relname, attname, typ, has_default, nullable, relkind, pk in await cur.fetchall():
+        table = tables.setdefault(relname, Table(schema, relname, {}, tuple(pk), insertable=relkind != "m"))
+        table.columns[attname] = Column(attname, typ, bool(has_default), bool(nullable))
+    cur = await conn.execute(_UNIQUES_SQL, (schema,))
+    for relname, cols in await cur.fetchall():
+        if relname in tables:
+            tables[relname].unique_sets.append(frozenset(cols))
+    cur = await conn.execute(_FUNCTIONS_SQL, (schema,))
+    functions: dict[str, list[Function]] = {}
+    for row in await cur.fetchall():
+        functions.setdefault(row[0], []).append(_function(schema, *row))
+    return SchemaCache(schema, tables, functions)
+
+
+def _function(schema, name, argnames, argmodes, alltypes, intypes, ndefaults, retset, rettype, volatility, void):
+    modes = list(argmodes) or ["i"] * len(intypes)
+    types = list(alltypes) or list(intypes)
+    inputs = [(n, t) for n, t, m in zip(list(argnames) + [""] * len(types), types, modes) if m in ("i", "b", "v")]
+    first_default = len(inputs) - ndefaults
+    arguments = tuple(Argument(n, t, i >= first_default) for i, (n, t) in enumerate(inputs))
+    return Function(schema, name, arguments, bool(retset), rettype, volatility == "v", bool(void))

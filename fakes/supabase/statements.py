@@ -1,0 +1,170 @@
+"""One statement per REST operation. Each returns a single row:
+
+    (rows: int, total: int | None, inserted: int, body: str | None)
+
+`rows` = rows read or written, `total` = the exact count when asked, `inserted` = rows an upsert
+inserted (200 vs 201), `body` = the JSON text to send (None when the client wants no body).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from psycopg import sql
+
+from .grammar import SelectItem
+from .schema import Function, Table
+from .sqlgen import (INSERTED, SOURCE, Statement, body_columns, field_sql, order_by, page, relation,
+                     select_list, where)
+
+
+@dataclasses.dataclass
+class Shape:
+    """What the client asked to get back."""
+    select: list[SelectItem]
+    filters: list
+    order: list
+    limit: int | None = None
+    offset: int = 0
+    count: bool = False
+    singular: bool = False
+    body: bool = True
+
+
+def read(table: Table, shape: Shape) -> Statement:
+    rel = relation(table.schema, table.name)
+    stmt = Statement()
+    stmt.add(sql.SQL("SELECT count(*)::int, "))
+    _total(stmt, rel, shape)
+    stmt.add(sql.SQL(", 0, {} FROM (SELECT {} FROM {}").format(
+        _body(shape), select_list(rel, shape.select, list(table.columns)), rel))
+    where(stmt, rel, shape.filters)
+    stmt.add(order_by(rel, shape.order))
+    page(stmt, shape.limit, shape.offset)
+    return stmt.add(sql.SQL(") _pgrst_t"))
+
+
+def _total(stmt: Statement, rel: sql.Composable, shape: Shape) -> None:
+    if not shape.count:
+        stmt.add(sql.SQL("NULL::bigint"))
+        return
+    stmt.add(sql.SQL("(SELECT count(*) FROM {}").format(rel))
+    where(stmt, rel, shape.filters)
+    stmt.add(sql.SQL(")"))
+
+
+def _body(shape: Shape) -> sql.Composable:
+    return body_columns(shape.singular) if shape.body else sql.SQL("NULL::text")
+
+
+def insert(table: Table, columns: list[str], rows: list[dict], shape: Shape, *, resolution: str | None,
+           conflict: list[str], missing_default: bool) -> Statement:
+    rel = relation(table.schema, table.name)
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    stmt = Statement().add(sql.SQL("WITH pgrst_source AS (INSERT INTO {} ({}) ").format(rel, cols))
+    if missing_default and any(set(columns) - set(row) for row in rows):
+        _values_with_defaults(stmt, rel, columns, rows)
+    else:
+        stmt.add(sql.SQL("SELECT {} FROM json_populate_recordset(NULL::{}, {}::json) _pgrst_body").format(
+            cols, rel, sql.Placeholder()), json.dumps(rows))
+    _on_conflict(stmt, columns, resolution, conflict)
+    stmt.add(sql.SQL(" RETURNING {}.*, (xmax = 0) AS {})").format(rel, INSERTED))
+    return _mutation_result(stmt, table, shape, inserted=True)
+
+
+def _values_with_defaults(stmt: Statement, rel, columns: list[str], rows: list[dict]) -> None:
+    """`Prefer: missing=default`: a key a row lacks takes the column DEFAULT, not NULL."""
+    stmt.add(sql.SQL("VALUES "))
+    for i, row in enumerate(rows):
+        stmt.add(sql.SQL(", (" if i else "("))
+        for j, col in enumerate(columns):
+            stmt.add(sql.SQL(", " if j else ""))
+            if col in row:
+                stmt.add(sql.SQL("(json_populate_record(NULL::{}, {}::json)).{}").format(
+                    rel, sql.Placeholder(), sql.Identifier(col)), json.dumps(row))
+            else:
+                stmt.add(sql.SQL("DEFAULT"))
+        stmt.add(sql.SQL(")"))
+
+
+def _on_conflict(stmt: Statement, columns: list[str], resolution: str | None, conflict: list[str]) -> None:
+    if not resolution or not conflict:
+        return
+    target = sql.SQL(", ").join(map(sql.Identifier, conflict))
+    if resolution == "ignore-duplicates":
+        stmt.add(sql.SQL(" ON CONFLICT ({}) DO NOTHING").format(target))
+        return
+    updates = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in columns]
+    if not updates:
+        stmt.add(sql.SQL(" ON CONFLICT ({}) DO NOTHING").format(target))
+        return
+    stmt.add(sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}").format(target, sql.SQL(", ").join(updates)))
+
+
+def update(table: Table, columns: list[str], row: dict, shape: Shape) -> Statement:
+    rel = relation(table.schema, table.name)
+    sets = sql.SQL(", ").join(sql.SQL("{0} = _pgrst_body.{0}").format(sql.Identifier(c)) for c in columns)
+    stmt = Statement().add(sql.SQL(
+        "WITH pgrst_source AS (UPDATE {} SET {} FROM (SELECT * FROM json_populate_record(NULL::{}, {}::json)) _pgrst_body"
+    ).format(rel, sets, rel, sql.Placeholder()), json.dumps(row))
+    where(stmt, rel, shape.filters)
+    stmt.add(sql.SQL(" RETURNING {}.*, false AS {})").format(rel, INSERTED))
+    return _mutation_result(stmt, table, shape, inserted=False)
+
+
+def delete(table: Table, shape: Shape) -> Statement:
+    rel = relation(table.schema, table.name)
+    stmt = Statement().add(sql.SQL("WITH pgrst_source AS (DELETE FROM {}").format(rel))
+    where(stmt, rel, shape.filters)
+    stmt.add(sql.SQL(" RETURNING {}.*, false AS {})").format(rel, INSERTED))
+    return _mutation_result(stmt, table, shape, inserted=False)
+
+
+def _mutation_result(stmt: Statement, table: Table, shape: Shape, *, inserted: bool) -> Statement:
+    body = (sql.SQL("(SELECT {} FROM (SELECT {} FROM pgrst_source) _pgrst_t)").format(
+        body_columns(shape.singular), select_list(SOURCE, shape.select, list(table.columns)))
+        if shape.body else sql.SQL("NULL::text"))
+    return stmt.add(sql.SQL(
+        " SELECT (SELECT count(*) FROM pgrst_source)::int, NULL::bigint, "
+        "(SELECT count(*) FROM pgrst_source WHERE {})::int, {}").format(INSERTED, body))
+
+
+def call(function: Function, args: dict, shape: Shape, *, scalar_set: bool) -> Statement:
+    """`/rpc/<fn>`: arguments go through json_to_record, so JSON arrays and objects convert as in PostgREST."""
+    fn = sql.Identifier(function.schema, function.name)
+    used = [a for a in function.arguments if a.name in args]
+    named = sql.SQL(", ").join(sql.SQL("{0} := _pgrst_args.{0}").format(sql.Identifier(a.name)) for a in used)
+    stmt = Statement()
+    source = sql.SQL("")
+    if used:
+        defs = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(a.name), sql.SQL(a.type)) for a in used)
+        source = sql.SQL("json_to_record({}::json) AS _pgrst_args({}), ").format(sql.Placeholder(), defs)
+        stmt.params.append(json.dumps({a.name: args[a.name] for a in used}))
+    if function.returns_void:
+        return stmt.add(sql.SQL("SELECT 1, NULL::bigint, 0, NULL::text FROM {}LATERAL {}({}) _pgrst_fn").format(
+            source, fn, named))
+    if not function.returns_set:
+        return stmt.add(sql.SQL("SELECT 1, NULL::bigint, 0, to_json(_pgrst_fn)::text FROM {}LATERAL {}({}) _pgrst_fn"
+                                ).format(source, fn, named))
+    return _set_call(stmt, source, fn, named, shape, scalar_set)
+
+
+def _set_call(stmt, source, fn, named, shape: Shape, scalar_set: bool) -> Statement:
+    qualifier = sql.Identifier("_pgrst_fn")
+    if scalar_set or all(item.field is None for item in shape.select):
+        inner = sql.SQL("_pgrst_fn AS _pgrst_v")
+        body = sql.SQL("coalesce(json_agg(_pgrst_t._pgrst_v), '[]')::text")
+        if shape.singular:
+            body = sql.SQL("coalesce((json_agg(_pgrst_t._pgrst_v) -> 0)::text, 'null')")
+    else:
+        inner, body = select_list(qualifier, shape.select, []), body_columns(shape.singular)
+    stmt.add(sql.SQL("SELECT count(*)::int, NULL::bigint, 0, {} FROM (SELECT {} FROM {}LATERAL {}({}) _pgrst_fn").format(
+        body if shape.body else sql.SQL("NULL::text"), inner, source, fn, named))
+    where(stmt, qualifier, shape.filters)
+    stmt.add(order_by(qualifier, shape.order))
+    page(stmt, shape.limit, shape.offset)
+    return stmt.add(sql.SQL(") _pgrst_t"))
+
+
+__all__ = ["Shape", "read", "insert", "update", "delete", "call", "field_sql"]
