@@ -1,0 +1,246 @@
+"""The Conductor: the only scheduler. Every request a device sends passes through it, and at every
+named fault point of a client it decides whether the client crashes there.
+
+Per request it decides: deliver now, hold until released (before the backend sees it, or after
+the backend answered and before the device gets the reply), delay on the virtual clock, fail (an
+HTTP status, a CloudKit `serverErrorCode` with `retryAfter`, a timeout, a dropped connection), or
+deliver and then lose the reply. Backends get one request at a time: the Conductor awaits each
+answer before it hands the next request over, so Postgres's own timing reorders nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import random
+import uuid
+from typing import Any, Awaitable, Callable
+
+import httpx
+
+from clients.api import ClientCrashed
+from harness.clock import VirtualClock
+from harness.history import History
+
+ACTIONS = ("hold", "delay", "fail", "lose_reply", "crash")
+# Which backend a request is for, by host: the production hostnames, served in process.
+BACKEND_HOSTS = (("supabase.co", "supabase"), ("api.apple-cloudkit.com", "cloudkit"))
+Observer = Callable[[str, str, httpx.Request, httpx.Response], Awaitable[None] | None]
+
+
+@dataclasses.dataclass
+class Rule:
+    """One decision, applied to the next `count` matching requests or fault-point hits."""
+
+    action: str
+    device: str | None = None
+    path: str | None = None       # backend: "supabase" | "cloudkit"
+    match: str | None = None      # substring of "METHOD /path" (requests) or a fault point name
+    count: int = 1                # -1: every match
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown Conductor action {self.action!r}; use one of {', '.join(ACTIONS)}")
+
+    def applies(self, device: str, path: str | None, op: str) -> bool:
+        return (self.count != 0 and self.device in (None, device) and self.path in (None, path)
+                and (self.match is None or self.match in op))
+
+    def use(self) -> None:
+        if self.count > 0:
+            self.count -= 1
+
+
+@dataclasses.dataclass
+class Exchange:
+    """One request on its way through the Conductor."""
+
+    id: int
+    device: str
+    backend: str
+    op: str
+    gate: asyncio.Future | None = None
+    name: str = ""
+
+
+class Conductor:
+    def __init__(self, clock: VirtualClock, history: History, seed: int = 0):
+        self.clock, self.history = clock, history
+        self.random = random.Random(f"conductor:{seed}")
+        self.rules: list[Rule] = []
+        self.backends: dict[str, httpx.AsyncBaseTransport] = {}
+        self.observers: list[Observer] = []
+        self.held: dict[str, list[Exchange]] = {}
+        self.active: set[asyncio.Future] = set()
+        self.progress = 0          # bumps on every decision, so `World.settle` sees movement
+        self.hits: list[tuple[str, str, str]] = []  # every fault point passed: (device, point, path)
+        self._lock = asyncio.Lock()
+        self._ids = 0
+
+    # Set-up.
+
+    def add_backend(self, name: str, transport: httpx.AsyncBaseTransport) -> None:
+        self.backends[name] = transport
+
+    def add_rule(self, rule: Rule) -> Rule:
+        self.rules.append(rule)
+        return rule
+
+    def transport(self, device: str) -> "ConductorTransport":
+        return ConductorTransport(self, device)
+
+    # Holding and releasing.
+
+    def release(self, *names: str) -> list[str]:
+        """Release held exchanges in the order given: this is how a scenario reorders replies."""
+        missing = [n for n in names if not self.held.get(n)]
+        if missing:
+            known = ", ".join(sorted(n for n, xs in self.held.items() if xs)) or "none"
+            raise LookupError(f"nothing is held as {', '.join(missing)}; held now: {known}")
+        for n in names:
+            for x in self.held.pop(n):
+                self._open(x)
+        return list(names)
+
+    def release_all(self) -> None:
+        for name in sorted(self.held):
+            for x in self.held.pop(name):
+                self._open(x)
+
+    def held_names(self) -> list[str]:
+        return sorted(n for n, xs in self.held.items() if xs)
+
+    def _open(self, x: Exchange) -> None:
+        if x.gate is not None and not x.gate.done():
+            x.gate.set_result(None)
+            self._note("release", x)
+
+    async def _park(self, x: Exchange, name: str) -> None:
+        x.gate, x.name = asyncio.get_running_loop().create_future(), name
+        self.held.setdefault(name, []).append(x)
+        self.progress += 1
+        await x.gate
+
+    # The decision per request.
+
+    async def handle(self, device: str, request: httpx.Request) -> httpx.Response:
+        x = self._exchange(device, request)
+        self._note("request", x)
+        rule = self._decide(device, x.backend, x.op)
+        action = rule.action if rule else "deliver"
+        if action == "hold" and rule.params.get("at", "request") == "request":
+            await self._park(x, rule.params.get("as") or f"hold{x.id}")
+        elif action == "delay":
+            self.clock.call_later(float(rule.params.get("seconds", 1)), lambda: self._open(x))
+            await self._park(x, f"delay{x.id}")
+        elif action == "fail":
+            return self._fail(x, request, rule.params)
+        response = await self._deliver(x, request)
+        if action == "hold" and rule.params.get("at") == "reply":
+            await self._park(x, rule.params.get("as") or f"hold{x.id}")
+        if action == "lose_reply":
+            self._note("lose_reply", x, status=response.status_code)
+            raise httpx.ReadTimeout(f"reply lost after {x.backend} answered (Conductor)",
+                                    request=request)
+        return response
+
+    def _exchange(self, device: str, request: httpx.Request) -> Exchange:
+        self._ids += 1
+        host = request.url.host
+        backend = next((name for suffix, name in BACKEND_HOSTS if host.endswith(suffix)), None)
+        if backend is None or backend not in self.backends:
+            raise RuntimeError(f"device {device} sent a request to {host}, which no backend of "
+                               f"this World serves ({', '.join(self.backends) or 'none started'})")
+        return Exchange(self._ids, device, backend, f"{request.method} {request.url.path}")
+
+    def _decide(self, device: str, backend: str | None, op: str) -> Rule | None:
+        for rule in self.rules:
+            if rule.action != "crash" and rule.applies(device, backend, op):
+                rule.use()
+                self._note_rule(rule, device, op)
+                return rule
+        return None
+
+    async def _deliver(self, x: Exchange, request: httpx.Request) -> httpx.Response:
+        done = asyncio.get_running_loop().create_future()
+        self.active.add(done)
+        try:
+            async with self._lock:  # one request at a time per World
+                response = await self.backends[x.backend].handle_async_request(request)
+                body = await response.aread()
+                reply = httpx.Response(response.status_code, headers=response.headers,
+                                       content=body, request=request)
+                for observe in self.observers:
+                    result = observe(x.device, x.backend, request, reply)
+                    if asyncio.iscoroutine(result):
+                        await result
+        finally:
+            self.active.discard(done)
+            done.set_result(None)
+            self.progress += 1
+        self._note("reply", x, status=reply.status_code)
+        return reply
+
+    def _fail(self, x: Exchange, request: httpx.Request, params: dict[str, Any]) -> httpx.Response:
+        self._note("fail", x, **{k: v for k, v in params.items() if k != "as"})
+        error = params.get("error")
+        if error == "timeout":
+            raise httpx.ConnectTimeout("timed out before the request was sent (Conductor)",
+                                       request=request)
+        if error == "drop":
+            raise httpx.ConnectError("connection dropped (Conductor)", request=request)
+        if params.get("ck_error"):
+            return self._cloudkit_error(request, params)
+        status = int(params.get("status", 503))
+        headers = {"Retry-After": str(params["retry_after"])} if "retry_after" in params else {}
+        body = {"code": str(status), "message": f"injected by the Conductor ({x.op})"}
+        return httpx.Response(status, json=body, headers=headers, request=request)
+
+    def _cloudkit_error(self, request: httpx.Request, params: dict[str, Any]) -> httpx.Response:
+        code = params["ck_error"]
+        body = {"uuid": str(uuid.UUID(int=self.random.getrandbits(128))), "serverErrorCode": code,
+                "reason": "injected by the Conductor"}
+        if "retry_after" in params:
+            body["retryAfter"] = params["retry_after"]
+        status = int(params.get("status") or CLOUDKIT_STATUS.get(code, 503))
+        return httpx.Response(status, json=body, request=request)
+
+    # Fault points inside a client.
+
+    def fault_point(self, device: str, point: str, path: str = "") -> None:
+        """Called by the device's hooks at each named fault point; may crash the client there."""
+        self.hits.append((device, point, path))
+        for rule in self.rules:
+            if rule.action == "crash" and rule.applies(device, rule.path and path, point):
+                rule.use()
+                self.history.append("fault", device, "crash", time=self.clock.now(), point=point,
+                                    path=path)
+                raise ClientCrashed(point)
+
+    # History.
+
+    def _note(self, what: str, x: Exchange, **value: Any) -> None:
+        self.progress += 1
+        self.history.append("net", f"{x.device}/{x.backend}", what, time=self.clock.now(),
+                            op=x.op, request=x.id, name=x.name, **value)
+
+    def _note_rule(self, rule: Rule, device: str, op: str) -> None:
+        self.history.append("net", device, f"decide:{rule.action}", time=self.clock.now(), op=op,
+                            params=json.loads(json.dumps(rule.params, default=str)))
+
+
+CLOUDKIT_STATUS = {"THROTTLED": 429, "TRY_AGAIN_LATER": 503, "ZONE_BUSY": 503,
+                   "ZONE_NOT_FOUND": 404, "AUTHENTICATION_FAILED": 401, "QUOTA_EXCEEDED": 413,
+                   "INTERNAL_ERROR": 500, "AUTHENTICATION_REQUIRED": 421}
+
+
+class ConductorTransport(httpx.AsyncBaseTransport):
+    """The transport a device's httpx.AsyncClient is built with."""
+
+    def __init__(self, conductor: Conductor, device: str):
+        self.conductor, self.device = conductor, device
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.conductor.handle(self.device, request)
