@@ -88,10 +88,10 @@ class Database(ModifyOps, QueryOps, FeedOps):
 
     # -- zones/list, zones/lookup, zones/modify ----------------------------------------------
 
-    def zones_list(self, body: dict | None = None) -> dict:
+    def zones_list(self, body: dict | None = None, device: str = "web") -> dict:
         return {"zones": [self.render_zone(z) for z in self.zones.values()]}
 
-    def zones_lookup(self, body: dict) -> dict:
+    def zones_lookup(self, body: dict, device: str = "web") -> dict:
         wanted = body.get("zones")
         if not isinstance(wanted, list) or not wanted:
             raise bad_request("zones/lookup needs a non-empty 'zones' list of zoneIDs")
@@ -103,7 +103,7 @@ class Database(ModifyOps, QueryOps, FeedOps):
             out.append(self.render_zone(zone) if zone else self.zone_error(name))
         return {"zones": out}
 
-    def zones_modify(self, body: dict) -> dict:
+    def zones_modify(self, body: dict, device: str = "web") -> dict:
         ops = body.get("operations")
         if not isinstance(ops, list) or not ops:
             raise bad_request("zones/modify needs a non-empty 'operations' list")

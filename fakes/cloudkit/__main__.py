@@ -1,0 +1,53 @@
+"""python -m fakes.cloudkit --port N [--container ID] [--api-token T] [--web-auth-token W] [--user U]
+
+Serves the fake on loopback, prints the base URL, container, API token and one web auth token
+(for --user), then runs until interrupted. Point a client's database host at the base URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+
+from .clock import WallClock
+from .model import CloudKit, Session
+from .server import LoopbackServer
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m fakes.cloudkit", description=__doc__.splitlines()[2])
+    ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    ap.add_argument("--container", default="iCloud.com.example.fit", help="container id (starts with iCloud.)")
+    ap.add_argument("--api-token", default="fake-ck-api-token", help="the ckAPIToken clients must send")
+    ap.add_argument("--web-auth-token", default=None, help="register this ckWebAuthToken for --user")
+    ap.add_argument("--user", default="user1", help="user id the printed web auth token signs in")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    try:
+        ck = CloudKit(args.container, api_token=args.api_token, clock=WallClock(), seed=args.seed)
+    except ValueError as e:
+        ap.error(str(e))
+    token = _web_token(ck, args.user, args.web_auth_token)
+    server = LoopbackServer(ck, args.port or None).start()
+    print(json.dumps({"baseURL": server.base_url, "container": ck.container_id, "apiToken": args.api_token,
+                      "webAuthToken": token, "user": args.user, "control": server.base_url + "/_control/"}),
+          flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+def _web_token(ck: CloudKit, user: str, chosen: str | None) -> str:
+    if chosen is None:
+        return ck.mint_web_auth_token(user)
+    # A test-chosen token: registered as-is, never expiring, so a client can be configured ahead.
+    ck.sessions[chosen] = Session(user, "web-cli", None)
+    return chosen
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
