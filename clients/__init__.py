@@ -1,0 +1,36 @@
+"""The reference clients: `make(name, **kwargs)` builds one device, `catalogue()` lists them all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clients.catalogue import VARIANTS, variant
+from clients.device import ReferenceClient
+
+
+def make(name: str, **kwargs: Any) -> ReferenceClient:
+    """Build a device running client `name` (legacy | coordinated | mutant:<name>).
+
+    Required: device name (`device=`), `http` (the harness's httpx.AsyncClient) and `store_path`.
+    Optional: clock, hooks, storage, key_vault / keychain, seed, supabase_url / supabase_key,
+    cloudkit_container / cloudkit_environment / cloudkit_api_token, cloudkit_web_auth_token or
+    cloudkit_sign_in (email -> token, may be async), page_size, results_limit.
+    """
+    chosen = variant(name)
+    device = kwargs.pop("device", None) or kwargs.pop("name", None)
+    if not device:
+        raise TypeError("clients.make needs device='<device name>'")
+    return ReferenceClient(name=device, behaviour=chosen.behaviour, variant=chosen.name, **kwargs)
+
+
+async def create(name: str, **kwargs: Any) -> ReferenceClient:
+    """The same as `make`, as an awaitable factory (clients.api.ClientFactory)."""
+    return make(name, **kwargs)
+
+
+def catalogue() -> list[tuple[str, str, str | None]]:
+    """(name, description, expected_invariant) of every selectable client."""
+    return [(v.name, v.description, v.expected_invariant) for v in VARIANTS]
+
+
+__all__ = ["make", "create", "catalogue", "ReferenceClient"]

@@ -1,0 +1,54 @@
+"""The switches that make one reference client differ from another.
+
+`legacy` is the app as shipped, `coordinated` the audit's remediation, and every mutant is
+`coordinated` with exactly one realistic bug switched on (see catalogue.py). Keeping the bugs as
+named switches in the one code base means a mutant differs from `coordinated` only where its
+description says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from clients.api import ResolutionPolicy
+
+# The remediated client resolves every conflict by the edit's device time (write id as tie-break):
+# each copy of a write carries both, whichever backend it came through, so the outcome cannot depend
+# on which response arrived first. Record-level; a pending local edit only yields to a later write.
+COORDINATED_POLICY = ResolutionPolicy(order="client_modified_at", granularity="record", respects_needs_sync=True)
+# As shipped: the remote copy wins unless the local one still needs sync, i.e. whatever lands last.
+LEGACY_POLICY = ResolutionPolicy(order="arrival", granularity="record", respects_needs_sync=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Behaviour:
+    policy: ResolutionPolicy = COORDINATED_POLICY
+    # "sequenced": one coordinator runs the paths one after the other on the one store.
+    # "parallel_copies": each service pulls into its own copy of the store and persists it (001).
+    login: Literal["sequenced", "parallel_copies"] = "sequenced"
+    # "lww": the declared order decides; "remote_unless_pending": remote wins unless needs_sync.
+    merge: Literal["lww", "remote_unless_pending"] = "lww"
+    # Cursors live in the store file and are written with the records; otherwise in a separate
+    # settings file written as soon as they advance (the app's UserDefaults).
+    cursor_in_store: bool = True
+    cursor_past_failures: bool = False          # 002
+    daily_log_ignores_needs_sync: bool = False  # 003
+    atomic_persist: bool = True
+    drop_tombstones: bool = False
+    ck_save_op: Literal["update", "forceUpdate"] = "update"
+    ignore_item_errors: bool = False
+    ignore_more_coming: bool = False
+    resurrect_on_pull: bool = False
+    refresh_failure_wipes: bool = False
+    rekey_on_duplicate: bool = False
+    stall_after_transient: bool = False
+    recreate_keeps_delete: bool = False
+    wall_clock_stamps: bool = False
+    transient_item_error_drops: bool = False
+    skip_on_expired_token: bool = False
+
+
+COORDINATED = Behaviour()
+LEGACY = Behaviour(policy=LEGACY_POLICY, login="parallel_copies", merge="remote_unless_pending",
+                   cursor_in_store=False, cursor_past_failures=True, daily_log_ignores_needs_sync=True)

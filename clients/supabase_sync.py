@@ -1,0 +1,237 @@
+"""SupabaseSyncService: GoTrue sign-in and refresh, cursor pull over PostgREST, upsert push.
+
+Wire as documented (reference/supabase.md): `apikey` + `Authorization: Bearer` on every call,
+`X-Supabase-Api-Version` on auth calls, pulls ordered by the server's `updated_at` with the id as
+tie-break and paged with `limit`, pushes as `POST ... ?on_conflict=id` with
+`Prefer: resolution=merge-duplicates`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from typing import Any
+
+import httpx
+
+from clients.api import ROUTES
+from clients.behaviour import Behaviour
+from clients.codec import Incoming, iso_from_us, open_record, seal_record
+from clients.crypto import Keychain
+from clients.errors import BackendError, BackendGarbage, ClientError, NotSignedIn, SessionEnded
+from clients.store import LocalRecord, LocalStore
+from clients.wire import Wire, error_body, retry_after_of
+
+TABLES = tuple(t for t, paths in ROUTES.items() if "supabase" in paths)
+REFRESH_MARGIN = 60.0  # refresh this long before the access token's expiry, by the device clock
+
+
+@dataclasses.dataclass
+class PullResult:
+    applied: int = 0
+    failed: list[str] = dataclasses.field(default_factory=list)
+
+
+def supabase_error(response: httpx.Response) -> BackendError:
+    body = error_body(response)
+    code = str(body.get("code") or body.get("error_code") or body.get("error") or response.status_code)
+    message = str(body.get("message") or body.get("msg") or body.get("error_description") or response.text[:200])
+    return BackendError("supabase", response.status_code, code, message, retry_after_of(response, body))
+
+
+class SupabaseAuth:
+    """The device's GoTrue session. Refreshes are single-flight: concurrent callers share one."""
+
+    def __init__(self, wire: Wire, url: str, anon_key: str, behaviour: Behaviour):
+        self.wire, self.url, self.anon_key, self.behaviour = wire, url.rstrip("/"), anon_key, behaviour
+        self.session: dict[str, Any] | None = None
+        self._refreshing: asyncio.Lock = asyncio.Lock()
+
+    @property
+    def user_id(self) -> str:
+        if not self.session:
+            raise NotSignedIn("no Supabase session: sign in first")
+        return self.session["user_id"]
+
+    def _headers(self) -> dict[str, str]:
+        return {"apikey": self.anon_key, "X-Supabase-Api-Version": "2024-01-01"}
+
+    async def _token_call(self, path: str, body: dict) -> dict:
+        response = await self.wire.send("POST", f"{self.url}/auth/v1/{path}", json=body, headers=self._headers())
+        if response.status_code >= 400:
+            raise supabase_error(response)
+        return self.wire.json(response, dict)
+
+    def _adopt(self, body: dict, email: str) -> None:
+        try:
+            self.session = {"access_token": body["access_token"], "refresh_token": body["refresh_token"],
+                            "expires_at": float(body["expires_at"]), "user_id": body["user"]["id"], "email": email}
+        except (KeyError, TypeError, ValueError):
+            raise BackendGarbage("supabase", "GoTrue session object lacks access_token/refresh_token/expires_at/user.id", body) from None
+
+    async def sign_up(self, email: str, password: str) -> None:
+        body = await self._token_call("signup", {"email": email, "password": password})
+        if "access_token" in body:
+            self._adopt(body, email)
+        else:  # confirmations on: the user exists, sign in for a session
+            await self.sign_in(email, password)
+
+    async def sign_in(self, email: str, password: str) -> None:
+        self._adopt(await self._token_call("token?grant_type=password", {"email": email, "password": password}), email)
+
+    async def refresh(self) -> None:
+        stale = self.session
+        async with self._refreshing:
+            if self.session is not stale:
+                return  # another caller refreshed while we waited
+            if self.session is None:
+                raise NotSignedIn("no Supabase session to refresh: sign in first")
+            try:
+                body = await self._token_call("token?grant_type=refresh_token",
+                                              {"refresh_token": self.session["refresh_token"]})
+            except BackendError as exc:
+                if exc.status >= 500 or exc.transient:
+                    raise
+                raise SessionEnded(f"Supabase refused to refresh the session: {exc}") from exc
+            self._adopt(body, self.session["email"])
+
+    async def fresh_headers(self, now: float) -> dict[str, str]:
+        if self.session is None:
+            raise NotSignedIn("no Supabase session: sign in first")
+        if now >= self.session["expires_at"] - REFRESH_MARGIN:
+            await self.refresh()
+        return {"apikey": self.anon_key, "Authorization": f"Bearer {self.session['access_token']}"}
+
+    async def sign_out(self) -> None:
+        if self.session is None:
+            return
+        headers = {**self._headers(), "Authorization": f"Bearer {self.session['access_token']}"}
+        try:
+            await self.wire.send("POST", f"{self.url}/auth/v1/logout?scope=local", headers=headers)
+        finally:
+            self.session = None
+
+
+class SupabaseSyncService:
+    def __init__(self, wire: Wire, auth: SupabaseAuth, keychain: Keychain, behaviour: Behaviour,
+                 cursors: Any, clock: Any, page_size: int = 100):
+        if page_size < 1:
+            raise ValueError(f"page_size must be at least 1, got {page_size}")
+        self.wire, self.auth, self.keychain, self.behaviour = wire, auth, keychain, behaviour
+        self.cursors, self.clock, self.page_size = cursors, clock, page_size
+
+    async def _request(self, method: str, path: str, prefer: str | None = None, **kwargs: Any) -> httpx.Response:
+        """A PostgREST call; a rejected JWT (401, e.g. expired by the server's clock) is refreshed
+        once and the call repeated."""
+        for attempt in (1, 2):
+            headers = await self.auth.fresh_headers(self.clock.now())
+            if prefer:
+                headers["Prefer"] = prefer
+            try:
+                return await self.wire.send_retrying(method, f"{self.auth.url}/rest/v1/{path}", supabase_error,
+                                                     headers=headers, **kwargs)
+            except BackendError as exc:
+                if exc.status != 401 or attempt == 2:
+                    raise
+                await self.auth.refresh()
+        raise AssertionError("unreachable")
+
+    # -- pull ---------------------------------------------------------------------------------
+
+    async def pull(self, store: LocalStore, apply) -> PullResult:
+        result = PullResult()
+        for table in TABLES:
+            await self._pull_table(store, table, apply, result)
+        return result
+
+    async def _pull_table(self, store: LocalStore, table: str, apply, result: PullResult) -> None:
+        start = self.cursors.get(store, "supabase", table)
+        position, keep, failures = start, start, []
+        while True:
+            rows = await self._page(table, position)
+            for row in rows:
+                if self._receive(store, table, row, apply, result):
+                    if not failures:
+                        keep = _cursor_of(row)
+                else:
+                    failures.append(row["id"])
+            position = _cursor_of(rows[-1]) if rows else position
+            if len(rows) < self.page_size:
+                break
+        store.failed["supabase"][table] = failures
+        # The remediation: never move last_pull past the oldest row that failed to decrypt.
+        self.cursors.set(store, "supabase", table, position if self.behaviour.cursor_past_failures or not failures else keep)
+
+    async def _page(self, table: str, position: dict | None) -> list[dict]:
+        params = {"select": "*", "order": "updated_at.asc,id.asc", "limit": str(self.page_size)}
+        if position:
+            ts, rid = position["updated_at"], position["id"]
+            params["or"] = f'(updated_at.gt."{ts}",and(updated_at.eq."{ts}",id.gt.{rid}))'
+        if self.behaviour.drop_tombstones:
+            params["deleted"] = "is.false"
+        rows = self.wire.json(await self._request("GET", table, params=params), list)
+        for row in rows:
+            if not isinstance(row, dict) or not all(k in row for k in ("id", "updated_at", "payload")):
+                raise BackendGarbage("supabase", f"a {table} row lacks id/updated_at/payload", row)
+        return rows
+
+    def _receive(self, store: LocalStore, table: str, row: dict, apply, result: PullResult) -> bool:
+        try:
+            record = open_record(self.keychain, self.auth.user_id, table, row["id"], row["payload"], row.get("key_version"))
+        except ClientError:
+            result.failed.append(f"{table}/{row['id']}")
+            return False
+        apply(store, Incoming(record, {"updated_at": row["updated_at"]}), "supabase")
+        result.applied += 1
+        return True
+
+    # -- push ---------------------------------------------------------------------------------
+
+    async def push(self, store: LocalStore) -> int:
+        pushed = 0
+        for table in TABLES:
+            records = [r for r in store.pending("supabase") if r.record_type == table]
+            if records:
+                await self._push_table(store, table, records)
+                pushed += len(records)
+        return pushed
+
+    async def _push_table(self, store: LocalStore, table: str, records: list[LocalRecord]) -> None:
+        sent = [(r.record_id, r.write_id) for r in records]
+        rows = [self._row(r) for r in records]
+        if self.behaviour.rekey_on_duplicate:
+            return await self._insert_rekeying(store, table, records, rows)
+        await self._request("POST", f"{table}?on_conflict=id", json=rows,
+                            prefer="resolution=merge-duplicates,return=minimal")
+        _mark_synced(store, table, sent)
+
+    def _row(self, record: LocalRecord) -> dict[str, Any]:
+        payload, version = seal_record(self.keychain, self.auth.user_id, record)
+        return {"id": record.record_id, "payload": payload, "key_version": version,
+                "client_modified_at": iso_from_us(record.modified_us), "deleted": record.queued_op == "delete"}
+
+    async def _insert_rekeying(self, store, table, records, rows) -> None:
+        """The seeded bug: new rows are inserted plainly, and a duplicate key is 'fixed' with a new id."""
+        for record, row in zip(records, rows):
+            fresh = "supabase" not in record.remote
+            prefer = "return=minimal" if fresh else "resolution=merge-duplicates,return=minimal"
+            try:
+                await self._request("POST", table if fresh else f"{table}?on_conflict=id", json=[row], prefer=prefer)
+            except BackendError as exc:
+                if exc.status != 409:
+                    raise
+                record = store.rekey(record, str(uuid.uuid5(uuid.NAMESPACE_URL, record.write_id)))
+                await self._request("POST", table, json=[self._row(record)], prefer="return=minimal")
+            _mark_synced(store, table, [(record.record_id, record.write_id)])
+
+
+def _cursor_of(row: dict) -> dict:
+    return {"updated_at": row["updated_at"], "id": row["id"]}
+
+
+def _mark_synced(store: LocalStore, table: str, sent: list[tuple[str, str]]) -> None:
+    for record_id, write_id in sent:
+        record = store.get(table, record_id)
+        if record is not None:
+            record.remote["supabase"] = {"write_id": write_id}
