@@ -38,8 +38,8 @@ select p.proname, coalesce(p.proargnames, '{}'), coalesce(p.proargmodes::text[],
        array(select format_type(t, null) from unnest(p.proallargtypes) t),
        array(select format_type(t, null) from unnest(p.proargtypes::oid[]) t),
        p.pronargdefaults, p.proretset, format_type(p.prorettype, null), p.provolatile,
-       p.prorettype = 'void'::regtype
-from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+       p.prorettype = 'void'::regtype, t.typtype in ('c', 'p')
+from pg_proc p join pg_type t on t.oid = p.prorettype join pg_namespace n on n.oid = p.pronamespace
 where n.nspname = %s and p.prokind = 'f'
 """
 
@@ -78,6 +78,7 @@ class Function:
     return_type: str
     volatile: bool
     returns_void: bool
+    returns_composite: bool = True
 
     def accepts(self, given: set[str]) -> bool:
         names = {a.name for a in self.arguments}
@@ -113,10 +114,11 @@ async def load(conn, schema: str) -> SchemaCache:
     return SchemaCache(schema, tables, functions)
 
 
-def _function(schema, name, argnames, argmodes, alltypes, intypes, ndefaults, retset, rettype, volatility, void):
+def _function(schema, name, argnames, argmodes, alltypes, intypes, ndefaults, retset, rettype, volatility, void,
+              composite):
     modes = list(argmodes) or ["i"] * len(intypes)
     types = list(alltypes) or list(intypes)
     inputs = [(n, t) for n, t, m in zip(list(argnames) + [""] * len(types), types, modes) if m in ("i", "b", "v")]
     first_default = len(inputs) - ndefaults
     arguments = tuple(Argument(n, t, i >= first_default) for i, (n, t) in enumerate(inputs))
-    return Function(schema, name, arguments, bool(retset), rettype, volatility == "v", bool(void))
+    return Function(schema, name, arguments, bool(retset), rettype, volatility == "v", bool(void), bool(composite))

@@ -48,7 +48,7 @@ def api_key(role: str, secret: str = DEFAULT_SECRET) -> str:
     return encode({"iss": "supabase-demo", "role": role, "exp": DEMO_EXP}, secret)
 
 
-def decode(token: str, secret: str, now: dt.datetime) -> dict:
+def decode(token: str, secret: str, now: dt.datetime, skew: int = CLOCK_SKEW) -> dict:
     """Verified claims, or ApiError PGRST301 (undecodable) / PGRST303 (claims invalid)."""
     if not token:
         raise jwt_error("Empty JWT is sent in Authorization header")
@@ -63,7 +63,7 @@ def decode(token: str, secret: str, now: dt.datetime) -> dict:
     expected = hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
     if not hmac.compare_digest(expected, _signature(parts[2])):
         raise jwt_error("No suitable key or wrong key type", details="None of the keys was able to decode the JWT")
-    check_times(claims, now)
+    check_times(claims, now, skew)
     return claims
 
 
@@ -81,11 +81,11 @@ def _signature(text: str) -> bytes:
         return b""
 
 
-def check_times(claims: dict, now: dt.datetime) -> None:
+def check_times(claims: dict, now: dt.datetime, skew: int = CLOCK_SKEW) -> None:
     t = now.timestamp()
-    for name, message, bad in (("exp", "JWT expired", lambda v: t - CLOCK_SKEW > v),
-                               ("nbf", "JWT not yet valid", lambda v: t + CLOCK_SKEW < v),
-                               ("iat", "JWT issued at future", lambda v: t + CLOCK_SKEW < v)):
+    for name, message, bad in (("exp", "JWT expired", lambda v: t - skew > v),
+                               ("nbf", "JWT not yet valid", lambda v: t + skew < v),
+                               ("iat", "JWT issued at future", lambda v: t + skew < v)):
         if name not in claims:
             continue
         value = claims[name]

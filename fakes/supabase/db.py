@@ -1,0 +1,155 @@
+"""Connections and the per-request transaction, as PostgREST runs it.
+
+A few long-lived psycopg AsyncConnections per event loop (never one per request): requests are
+handed over one at a time, but one may be held open inside its transaction while the next runs.
+Connections belong to the loop that opened them; a gateway used from a new loop (a new test, the
+uvicorn thread) opens its own set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from typing import Any, Awaitable, Callable
+
+import psycopg
+
+from .errors import ApiError, from_database
+from .sqlgen import Statement
+
+SETUP_SQL = ("SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true), "
+             "set_config('request.method', %s, true), set_config('request.path', %s, true), "
+             "set_config('dualsync.now', %s, true)")
+CONNECT_OPTIONS = "-c TimeZone=UTC -c search_path=public,extensions -c application_name=dualsync-gateway"
+
+
+@dataclasses.dataclass
+class RequestInfo:
+    """What a `before_commit` hook (the Conductor) learns about the transaction it may hold."""
+    seq: int
+    method: str
+    path: str
+    query: str
+    operation: str          # read / insert / upsert / update / delete / rpc
+    target: str             # table or function name
+    role: str
+    user_id: str | None
+    rows: int = 0
+
+
+BeforeCommit = Callable[[RequestInfo], Awaitable[None]]
+
+
+class Pool:
+    """At most `size` connections for one event loop; `acquire` waits when all are busy."""
+
+    def __init__(self, dsn: str, size: int):
+        self.dsn, self.size = dsn, size
+        self.idle: list[psycopg.AsyncConnection] = []
+        self.count = 0
+        self.available = asyncio.Condition()
+
+    async def acquire(self) -> psycopg.AsyncConnection:
+        async with self.available:
+            while not self.idle and self.count >= self.size:
+                await self.available.wait()
+            if self.idle:
+                return self.idle.pop()
+            self.count += 1
+        try:
+            return await psycopg.AsyncConnection.connect(self.dsn, autocommit=True, options=CONNECT_OPTIONS)
+        except BaseException:
+            self.count -= 1
+            raise
+
+    async def release(self, conn: psycopg.AsyncConnection) -> None:
+        async with self.available:
+            if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self.count -= 1
+                await _close_quietly(conn)
+            else:
+                self.idle.append(conn)
+            self.available.notify()
+
+    async def close(self) -> None:
+        while self.idle:
+            await _close_quietly(self.idle.pop())
+        self.count = 0
+
+    def abandon(self) -> None:
+        """Close from outside the owning loop (it has ended): libpq's finish needs no loop."""
+        for conn in self.idle:
+            conn.pgconn.finish()
+        self.idle.clear()
+
+
+async def _close_quietly(conn: psycopg.AsyncConnection) -> None:
+    try:
+        await conn.close()
+    except psycopg.Error:
+        pass
+
+
+class Pools:
+    """One Pool per running event loop."""
+
+    def __init__(self, dsn: str, size: int):
+        self.dsn, self.size = dsn, size
+        self.by_loop: dict[asyncio.AbstractEventLoop, Pool] = {}
+
+    def current(self) -> Pool:
+        loop = asyncio.get_running_loop()
+        pool = self.by_loop.get(loop)
+        if pool is None:
+            for old in [lp for lp in self.by_loop if lp.is_closed()]:
+                self.by_loop.pop(old).abandon()
+            pool = self.by_loop[loop] = Pool(self.dsn, self.size)
+        return pool
+
+    async def close_current(self) -> None:
+        pool = self.by_loop.pop(asyncio.get_running_loop(), None)
+        if pool:
+            await pool.close()
+
+    def abandon_all(self) -> None:
+        for pool in self.by_loop.values():
+            pool.abandon()
+        self.by_loop.clear()
+
+
+def database_error(exc: Exception, anon: bool) -> ApiError:
+    """Map whatever psycopg raised to PostgREST's error response."""
+    if isinstance(exc, psycopg.Error) and exc.sqlstate:
+        diag = exc.diag
+        return from_database(exc.sqlstate, diag.message_primary or str(exc), diag.message_detail,
+                             diag.message_hint, anon)
+    if isinstance(exc, (psycopg.DataError, UnicodeEncodeError, ValueError)):
+        # NUL bytes and lone surrogates never reach the server; PostgreSQL would refuse them the same way.
+        return ApiError(400, "22021", 'invalid byte sequence for encoding "UTF8": 0x00')
+    if isinstance(exc, psycopg.OperationalError):
+        return ApiError(503, "PGRST001", "Database client error. Retrying the connection.", str(exc))
+    raise exc
+
+
+async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, setup: tuple,
+                          statement: Statement, check: Callable[[tuple], None],
+                          before_commit: Callable[[tuple], Awaitable[None]]) -> tuple:
+    """BEGIN; set the request GUCs; run the statement; let `check` veto; await the hook; COMMIT."""
+    await conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY" if read_only else "BEGIN")
+    try:
+        await conn.execute(SETUP_SQL, setup)
+        cur = await conn.execute(statement.composed(), statement.params)
+        row = await cur.fetchone()
+        check(row)
+        await before_commit(row)
+        await conn.execute("COMMIT")
+        return row
+    except BaseException:
+        if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            await conn.execute("ROLLBACK")
+        raise
+
+
+def claims_json(claims: dict[str, Any]) -> str:
+    return json.dumps(claims, separators=(",", ":"))

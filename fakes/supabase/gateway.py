@@ -1,0 +1,163 @@
+"""The gateway's state: configuration, connections, schema cache, clock, control plane and hooks.
+
+    gw = Gateway(GatewayConfig(rest_dsn=db.authenticator.dsn(), admin_dsn=db.admin.dsn()), clock=world.now)
+    gw.before_commit = conductor.before_commit        # async (RequestInfo) -> None
+    app = gw.app                                      # ASGI: /rest/v1, /auth/v1, /__dualsync
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Awaitable, Callable
+
+import psycopg
+
+from . import schema as schema_cache
+from . import tokens
+from .control import Control, VirtualClock
+from .db import BeforeCommit, Pools, RequestInfo, claims_json, database_error, run_transaction
+from .errors import ApiError, not_found_table
+from .gotrue import GoTrue
+from .sqlgen import Statement
+
+
+@dataclasses.dataclass
+class GatewayConfig:
+    rest_dsn: str                       # a login as `authenticator`
+    admin_dsn: str | None = None        # a superuser: GoTrue's tables and reset
+    jwt_secret: str = tokens.DEFAULT_SECRET
+    schema: str = "public"
+    apikey_profile: str = "hosted"      # "hosted": apikey required (Kong key-auth); "cli": not checked
+    max_rows: int | None = 1000         # PGRST_DB_MAX_ROWS as the Supabase CLI sets it
+    max_body_bytes: int = 8 * 1024 * 1024
+    pool_size: int = 4
+
+    def __post_init__(self):
+        if self.apikey_profile not in ("hosted", "cli"):
+            raise ValueError(f"apikey_profile {self.apikey_profile!r}: use 'hosted' or 'cli'")
+        if len(self.jwt_secret) < 32:
+            raise ValueError("jwt_secret must be at least 32 characters (PostgREST v13+ refuses shorter ones)")
+
+    @property
+    def anon_key(self) -> str:
+        return tokens.api_key("anon", self.jwt_secret)
+
+    @property
+    def service_key(self) -> str:
+        return tokens.api_key("service_role", self.jwt_secret)
+
+
+@dataclasses.dataclass
+class RequestContext:
+    method: str
+    path: str
+    query: str
+    role: str
+    claims: dict
+
+
+class Gateway:
+    def __init__(self, config: GatewayConfig, *, clock: Callable | None = None,
+                 reset_database: Callable[[], Awaitable[None]] | None = None):
+        self.config = config
+        self.clock = VirtualClock(clock)
+        self.control = Control(self.clock, reset_database or self._reset_database)
+        self.before_commit: BeforeCommit | None = None
+        self.rest_pools = Pools(config.rest_dsn, config.pool_size)
+        self.admin_pools = Pools(config.admin_dsn or config.rest_dsn, 2)
+        self.auth = GoTrue(self.admin_pools, config.jwt_secret, self.clock)
+        self.cache: schema_cache.SchemaCache | None = None
+        self._seq = itertools.count(1)
+        from .app import build_app      # the wire layer imports this module
+        self.app = build_app(self)
+
+    # ---- schema cache ----------------------------------------------------------------------
+
+    async def reload_schema(self) -> schema_cache.SchemaCache:
+        pool = self.rest_pools.current()
+        conn = await pool.acquire()
+        try:
+            self.cache = await schema_cache.load(conn, self.config.schema)
+        finally:
+            await pool.release(conn)
+        return self.cache
+
+    async def table(self, name: str) -> schema_cache.Table:
+        cache = self.cache or await self.reload_schema()
+        if name not in cache.tables:
+            cache = await self.reload_schema()      # DDL since the last load
+        if name not in cache.tables:
+            raise not_found_table(self.config.schema, name, cache.suggest_table(name))
+        return cache.tables[name]
+
+    async def function(self, name: str, given: set[str]) -> schema_cache.Function:
+        for attempt in range(2):
+            cache = self.cache if (self.cache and attempt == 0) else await self.reload_schema()
+            for candidate in cache.functions.get(name, []):
+                if candidate.accepts(given):
+                    return candidate
+        shown = f"({', '.join(sorted(given))})" if given else " without parameters"
+        raise ApiError(404, "PGRST202", f"Could not find the function {self.config.schema}.{name}{shown} "
+                       "in the schema cache", f"Searched for the function {self.config.schema}.{name}{shown}, "
+                       "but no matches were found in the schema cache.")
+
+    async def argument_names(self, name: str) -> frozenset[str]:
+        cache = self.cache or await self.reload_schema()
+        if name not in cache.functions:
+            cache = await self.reload_schema()
+        return frozenset(a.name for f in cache.functions.get(name, []) for a in f.arguments)
+
+    # ---- one request, one transaction ------------------------------------------------------
+
+    async def execute(self, ctx: RequestContext, operation: str, target: str, statement: Statement, *,
+                      read_only: bool, check: Callable[[tuple], None]) -> tuple:
+        info = RequestInfo(next(self._seq), ctx.method, ctx.path, ctx.query, operation, target, ctx.role,
+                           ctx.claims.get("sub") if isinstance(ctx.claims.get("sub"), str) else None)
+        now = self.clock.now().isoformat() if self.clock.injected else ""
+        setup = (ctx.role, claims_json(ctx.claims), ctx.method, ctx.path, now)
+        pool = self.rest_pools.current()
+        conn = await pool.acquire()
+        try:
+            return await run_transaction(conn, read_only=read_only, setup=setup, statement=statement,
+                                         check=check, before_commit=self._hook(info))
+        except (psycopg.Error, UnicodeEncodeError) as exc:
+            raise database_error(exc, anon=ctx.role == "anon") from None
+        finally:
+            await pool.release(conn)
+
+    def _hook(self, info: RequestInfo) -> Callable[[tuple], Awaitable[None]]:
+        async def before_commit(row: tuple) -> None:
+            info.rows = row[0]
+            if self.control.take_fault(info.method, info.path, ("hold",)):
+                await self.control.hold(info)
+            if self.before_commit is not None:
+                await self.before_commit(info)
+        return before_commit
+
+    async def read_limited(self, request) -> bytes:
+        body = await request.body()
+        if len(body) > self.config.max_body_bytes:
+            raise ApiError(413, "PGRST413", "Request size limit exceeded",
+                           f"The body has {len(body)} bytes; this gateway accepts {self.config.max_body_bytes}.")
+        return body
+
+    # ---- control-plane operations that touch the database ----------------------------------
+
+    async def _reset_database(self) -> None:
+        from fakes.postgres.database import RESET_SQL
+        pool = self.admin_pools.current()
+        conn = await pool.acquire()
+        try:
+            await conn.execute(RESET_SQL)
+        finally:
+            await pool.release(conn)
+
+    async def aclose(self) -> None:
+        await self.rest_pools.close_current()
+        await self.admin_pools.close_current()
+
+    def close(self) -> None:
+        """Drop every connection from outside any loop (end of a test session)."""
+        self.rest_pools.abandon_all()
+        self.admin_pools.abandon_all()

@@ -1,0 +1,189 @@
+"""The REST operations: each parses its request, builds one statement and runs it in one transaction.
+
+`Operations` is bound to a gateway (config, schema cache, pools, control plane); `app.py` routes to
+it. Names follow PostgREST's documented operations.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import rest, statements
+from .errors import ApiError, invalid_json, not_implemented
+from .errors import singular as singular_error
+
+PREFER_FOR_READ = ("count",)
+PREFER_FOR_WRITE = ("resolution", "missing", "return", "count", "handling", "max-affected")
+
+
+class Operations:
+    def __init__(self, gateway):
+        self.gw = gateway
+
+    # ---- tables ----------------------------------------------------------------------------
+
+    async def read_rows(self, request: Request, ctx, table_name: str) -> Response:
+        table = await self.gw.table(table_name)
+        singular = rest.wants_object(request)
+        p = rest.parse_params(request.query_params.multi_items())
+        rest.refuse_embeds(p)
+        prefs = rest.parse_prefer(request.headers.getlist("prefer"))
+        limit, offset = self._range(request, p)
+        shape = statements.Shape(p.select, p.filters, p.order, limit, offset, "count" in prefs, singular,
+                                 request.method != "HEAD")
+        row = await self.gw.execute(ctx, "read", table.name, statements.read(table, shape), read_only=True,
+                                    check=self._single_check(singular))
+        rows, total, _, body = row
+        status = rest.read_status(offset, rows, total)
+        headers = {"Content-Range": rest.content_range(offset, rows, total), **rest.applied(prefs, PREFER_FOR_READ)}
+        return rest.respond(status, body if request.method != "HEAD" else None, headers, singular) \
+            if body is not None or request.method == "HEAD" else rest.respond(status, "[]", headers)
+
+    def _range(self, request: Request, p: rest.Params) -> tuple[int | None, int]:
+        limit, offset = p.limit, p.offset
+        header = request.headers.get("range")
+        parsed = rest.grammar.parse_range_header(header) if header and request.method in ("GET", "HEAD") else None
+        if parsed:
+            offset = offset + parsed[0]
+            if parsed[1] is not None:
+                limit = parsed[1] if limit is None else min(limit, parsed[1])
+        if limit is None and self.gw.config.max_rows:
+            limit = self.gw.config.max_rows
+        return limit, offset
+
+    async def insert_rows(self, request: Request, ctx, table_name: str) -> Response:
+        table = await self.gw.table(table_name)
+        singular = rest.wants_object(request)
+        p = rest.parse_params(request.query_params.multi_items())
+        prefs = rest.parse_prefer(request.headers.getlist("prefer"))
+        body = rest.read_body(await self.gw.read_limited(request), request.headers.get("content-type", ""))
+        rows, columns = rest.payload_rows(body if body is not None else [], p.columns)
+        rest.check_columns(table, columns)
+        conflict = p.on_conflict or list(table.primary_key)
+        resolution = prefs.get("resolution") if conflict else None
+        returning = prefs.get("return", "minimal")
+        shape = self._write_shape(p, prefs, singular, returning, table)
+        stmt = statements.insert(table, columns, rows, shape, resolution=resolution, conflict=conflict,
+                                 missing_default=prefs.get("missing") == "default")
+        operation = "upsert" if resolution else "insert"
+        count, _, inserted, out = await self.gw.execute(ctx, operation, table.name, stmt, read_only=False,
+                                                        check=self._write_check(singular, prefs))
+        status = 200 if resolution == "merge-duplicates" and count and not inserted else 201
+        headers = {"Content-Range": f"*/{count if 'count' in prefs else '*'}"}
+        headers.update(rest.applied({**prefs, **({"return": returning} if "return" in prefs else {})},
+                                    PREFER_FOR_WRITE if resolution else tuple(k for k in PREFER_FOR_WRITE if k != "resolution")))
+        if returning == "headers-only":
+            headers.update(rest.location(table, out))
+        return rest.respond(status, out if returning == "representation" else None, headers, singular)
+
+    def _write_shape(self, p, prefs, singular, returning, table) -> statements.Shape:
+        select = p.select
+        if returning == "headers-only":
+            select = [rest.grammar.SelectItem(rest.grammar.Field(k)) for k in table.primary_key]
+        rest.refuse_embeds(p)
+        return statements.Shape(select, p.filters, [], None, 0, False, singular,
+                                returning in ("representation", "headers-only"))
+
+    async def update_rows(self, request: Request, ctx, table_name: str) -> Response:
+        table = await self.gw.table(table_name)
+        singular = rest.wants_object(request)
+        p = rest.parse_params(request.query_params.multi_items())
+        prefs = rest.parse_prefer(request.headers.getlist("prefer"))
+        body = rest.read_body(await self.gw.read_limited(request), request.headers.get("content-type", ""))
+        if not isinstance(body, dict):
+            raise invalid_json()
+        columns = [c for c in (p.columns or list(body))]
+        rest.check_columns(table, columns)
+        self._safe_update(p, "UPDATE")
+        returning = prefs.get("return", "minimal")
+        shape = self._write_shape(p, prefs, singular, returning, table)
+        if not columns:
+            return rest.respond(200 if returning == "representation" else 204,
+                                "[]" if returning == "representation" else None, {"Content-Range": "*/*"})
+        stmt = statements.update(table, columns, {k: body.get(k) for k in columns}, shape)
+        count, _, _, out = await self.gw.execute(ctx, "update", table.name, stmt, read_only=False,
+                                                 check=self._write_check(singular, prefs))
+        return self._changed(count, out, prefs, returning, singular)
+
+    async def delete_rows(self, request: Request, ctx, table_name: str) -> Response:
+        table = await self.gw.table(table_name)
+        singular = rest.wants_object(request)
+        p = rest.parse_params(request.query_params.multi_items())
+        prefs = rest.parse_prefer(request.headers.getlist("prefer"))
+        self._safe_update(p, "DELETE")
+        returning = prefs.get("return", "minimal")
+        shape = self._write_shape(p, prefs, singular, returning, table)
+        count, _, _, out = await self.gw.execute(ctx, "delete", table.name, statements.delete(table, shape),
+                                                 read_only=False, check=self._write_check(singular, prefs))
+        return self._changed(count, out, prefs, returning, singular)
+
+    def _changed(self, count, out, prefs, returning, singular) -> Response:
+        total = str(count) if "count" in prefs else "*"
+        headers = {"Content-Range": f"0-{count - 1}/{total}" if count else f"*/{total}"}
+        headers.update(rest.applied(prefs, PREFER_FOR_WRITE))
+        if returning == "representation":
+            return rest.respond(200, out, headers, singular)
+        return rest.respond(204, None, headers)
+
+    @staticmethod
+    def _safe_update(p: rest.Params, verb: str) -> None:
+        """pg-safeupdate, which Supabase loads for `authenticator`: no WHERE clause, no write."""
+        if not p.filters:
+            raise ApiError(400, "21000", f"{verb} requires a WHERE clause")
+        if p.limit is not None or p.order:
+            raise not_implemented(f"limit/order on {verb}")
+
+    @staticmethod
+    def _single_check(singular: bool):
+        def check(row):
+            if singular and row[0] != 1:
+                raise singular_error(row[0])
+        return check
+
+    @staticmethod
+    def _write_check(singular: bool, prefs: dict):
+        limit = int(prefs["max-affected"]) if prefs.get("handling") == "strict" and "max-affected" in prefs else None
+
+        def check(row):
+            if singular and row[0] != 1:
+                raise singular_error(row[0])
+            if limit is not None and row[0] > limit:
+                raise ApiError(400, "PGRST124", "Query result exceeds max-affected preference constraint",
+                               f"The query affects {row[0]} rows")
+        return check
+
+    # ---- functions -------------------------------------------------------------------------
+
+    async def call_function(self, request: Request, ctx, name: str) -> Response:
+        if request.method not in ("GET", "HEAD", "POST"):
+            raise ApiError(405, "PGRST101", f"Cannot use the {request.method} method on RPC")
+        singular = rest.wants_object(request)
+        args, pairs = await self._rpc_args(request, name)
+        function = await self.gw.function(name, set(args))
+        p = rest.parse_params(pairs)
+        prefs = rest.parse_prefer(request.headers.getlist("prefer"))
+        shape = statements.Shape(p.select, p.filters, p.order, p.limit, p.offset, False, singular,
+                                 request.method != "HEAD")
+        read_only = request.method != "POST" or not function.volatile
+        stmt = statements.call(function, args, shape, scalar_set=not function.returns_composite)
+        count, _, _, out = await self.gw.execute(ctx, "rpc", name, stmt, read_only=read_only,
+                                                 check=self._single_check(singular and function.returns_set))
+        if function.returns_void:
+            return rest.respond(204, None, rest.applied(prefs, ("count",)))
+        headers = {"Content-Range": rest.content_range(p.offset, count, None)} if function.returns_set else {}
+        return rest.respond(200, out, headers, singular)
+
+    async def _rpc_args(self, request: Request, name: str) -> tuple[dict, list]:
+        pairs = request.query_params.multi_items()
+        if request.method == "POST":
+            body = rest.read_body(await self.gw.read_limited(request), request.headers.get("content-type", ""))
+            if body is None:
+                body = {}
+            if not isinstance(body, dict):
+                raise invalid_json()
+            return body, pairs
+        names = await self.gw.argument_names(name)
+        args = {k: v for k, v in pairs if k in names}
+        return args, [(k, v) for k, v in pairs if k not in names]
+

@@ -1,0 +1,178 @@
+"""The PostgREST wire layer under `/rest/v1`: request -> parsed operation -> one transaction -> response.
+
+Method names follow the operations PostgREST documents (`read_rows`, `insert_rows`, `update_rows`,
+`delete_rows`, `call_function`); the status codes, headers and bodies are v14's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import grammar, statements
+from .errors import ApiError, invalid_json, not_implemented, unknown_column
+from .statements import Shape
+
+JSON = "application/json; charset=utf-8"
+OBJECT = "application/vnd.pgrst.object+json"
+PREFER_KEYS = {"return": {"minimal", "representation", "headers-only"},
+               "resolution": {"merge-duplicates", "ignore-duplicates"},
+               "count": {"exact", "planned", "estimated"}, "missing": {"default", "null"},
+               "handling": {"strict", "lenient"}, "tx": {"commit", "rollback"}}
+APPLIED_ORDER = ("resolution", "missing", "return", "count", "tx", "handling", "max-affected")
+
+
+@dataclasses.dataclass
+class Params:
+    select: list
+    filters: list
+    order: list
+    limit: int | None = None
+    offset: int = 0
+    columns: list[str] | None = None
+    on_conflict: list[str] | None = None
+    args: dict = dataclasses.field(default_factory=dict)
+
+
+def parse_params(pairs: list[tuple[str, str]], arg_names: frozenset[str] = frozenset()) -> Params:
+    p = Params([grammar.SelectItem(None)], [], [])
+    for key, value in pairs:
+        if key == "apikey":
+            continue        # the gateway's key, never a filter
+        if key in arg_names:
+            p.args[key] = value
+        elif key == "select":
+            p.select = grammar.parse_select(value)
+        elif key == "order":
+            p.order = grammar.parse_order(value)
+        elif key == "limit":
+            p.limit = grammar.parse_limit(value)
+        elif key == "offset":
+            p.offset = grammar.parse_offset(value)
+        elif key in ("columns", "on_conflict"):
+            setattr(p, key, grammar.parse_columns(value, key))
+        elif key in ("or", "and", "not.or", "not.and"):
+            p.filters.append(grammar.parse_logic(key, value))
+        elif key.endswith((".order", ".limit", ".offset", ".or", ".and", ".select")):
+            raise not_implemented(f"parameters on embedded resources ({key})")
+        else:
+            p.filters.append(grammar.parse_filter(key, value))
+    return p
+
+
+def parse_prefer(headers: list[str]) -> dict[str, str]:
+    prefs: dict[str, str] = {}
+    invalid: list[str] = []
+    for header in headers:
+        for item in header.split(","):
+            item = item.strip()
+            key, _, value = item.partition("=")
+            if not item:
+                continue
+            if key == "max-affected" and value.isdigit() or value in PREFER_KEYS.get(key, ()):
+                prefs.setdefault(key, value)
+            else:
+                invalid.append(item)
+    if invalid and prefs.get("handling") == "strict":
+        raise ApiError(400, "PGRST122", "Invalid preferences given with handling=strict",
+                       "Invalid preferences: " + ", ".join(invalid))
+    return prefs
+
+
+def applied(prefs: dict[str, str], used: tuple[str, ...]) -> dict[str, str]:
+    values = [f"{k}={prefs[k]}" for k in APPLIED_ORDER if k in prefs and k in used]
+    return {"Preference-Applied": ", ".join(values)} if values else {}
+
+
+def wants_object(request: Request) -> bool:
+    """Content negotiation on Accept: JSON array, single object, or 406 PGRST107."""
+    accept = request.headers.get("accept", "")
+    if not accept.strip():
+        return False
+    for media in (m.split(";")[0].strip().lower() for m in accept.split(",")):
+        if media in ("application/json", "*/*", "application/*", ""):
+            return False
+        if media == OBJECT:
+            return True
+    raise ApiError(406, "PGRST107", f"None of these media types are available: {accept}")
+
+
+def read_body(raw: bytes, content_type: str):
+    media = content_type.split(";")[0].strip().lower()
+    if media in ("text/csv", "application/x-www-form-urlencoded"):
+        raise not_implemented(f"request bodies of type {media}")
+    if media not in ("", "application/json", "application/vnd.pgrst.object+json"):
+        raise ApiError(415, "PGRST107", f"Content-Type not acceptable: {content_type}")
+    try:
+        return json.loads(raw) if raw.strip() else None
+    except (ValueError, RecursionError):
+        raise invalid_json() from None
+
+
+def payload_rows(body, columns: list[str] | None) -> tuple[list[dict], list[str]]:
+    """Rows and their column list; keys must match across rows unless `columns=` says which to take."""
+    rows = [body] if isinstance(body, dict) else body
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise invalid_json()
+    if columns is not None:
+        return [{k: v for k, v in r.items() if k in columns} for r in rows], columns
+    keys = list(rows[0]) if rows else []
+    first = set(keys)
+    if any(set(r) != first for r in rows[1:]):
+        raise invalid_json("All object keys must match")
+    return rows, keys
+
+
+def check_columns(table, names: list[str]) -> None:
+    for name in names:
+        if name not in table.columns:
+            raise unknown_column(name, table.name)
+
+
+def content_range(offset: int, rows: int, total: int | None) -> str:
+    shown = "*" if total is None else str(total)
+    return f"*/{shown}" if rows == 0 else f"{offset}-{offset + rows - 1}/{shown}"
+
+
+def read_status(offset: int, rows: int, total: int | None) -> int:
+    if total is None:
+        return 200
+    if offset > total:
+        raise ApiError(416, "PGRST103", "Requested range not satisfiable",
+                       f"An offset of {offset} was requested, but there are only {total} rows.",
+                       headers={"Content-Range": f"*/{total}"})
+    return 206 if rows < total else 200
+
+
+def respond(status: int, body: str | None, headers: dict[str, str], singular: bool = False) -> Response:
+    if body is None:
+        return Response(status_code=status, headers=headers)
+    headers["Content-Type"] = (OBJECT + "; charset=utf-8") if singular else JSON
+    return Response(body.encode(), status_code=status, headers=headers)
+
+
+def location(table, body: str | None) -> dict[str, str]:
+    rows = json.loads(body) if body else []
+    if not rows or not table.primary_key:
+        return {}
+    row = rows[0]
+    query = "&".join(f"{k}=eq.{row.get(k)}" for k in table.primary_key)
+    return {"Location": f"/{table.name}?{query}"}
+
+
+def shape_for(p: Params, *, count: bool, singular: bool, body: bool) -> Shape:
+    return Shape(p.select, p.filters, p.order, p.limit, p.offset, count, singular, body)
+
+
+def refuse_embeds(p: Params) -> None:
+    for item in p.select:
+        if isinstance(item, grammar.Embed):
+            raise not_implemented(f"resource embedding ({item.name}(...))")
+
+
+__all__ = ["parse_params", "parse_prefer", "applied", "wants_object", "read_body", "payload_rows",
+           "check_columns", "content_range", "read_status", "respond", "location", "shape_for",
+           "refuse_embeds", "statements"]
