@@ -152,10 +152,11 @@ class SupabaseSyncService:
             rows = await self._page(table, position)
             for row in rows:
                 if self._receive(store, table, row, apply, result):
-                    if not failures:
-                        keep = _cursor_of(row)
-                else:
-                    failures.append(row["id"])
+                    keep = keep if failures else _cursor_of(row)
+                    continue
+                failures.append(row["id"])
+                if self.behaviour.cursor_past_failures:
+                    break  # as shipped: one throw abandons the rest of the batch, the cursor moves anyway
             position = _cursor_of(rows[-1]) if rows else position
             if len(rows) < self.page_size:
                 break
