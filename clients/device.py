@@ -164,12 +164,15 @@ class ReferenceClient:
     def _merge(self, store: LocalStore, incoming, path: str) -> bool:
         return apply_incoming(store, incoming, path, self.behaviour)
 
-    async def _round(self, store: LocalStore, path: SyncPath) -> None:
-        """Pull then push one path, on `store`."""
+    async def _round(self, store: LocalStore, path: SyncPath, login: bool = False) -> None:
+        """One path on `store`: a regular sync pushes then pulls; on login the app pulls first."""
         service = self.supabase if path == "supabase" else self.cloudkit
         try:
+            if not login:
+                await self._push(store, path)
             await service.pull(store, self._merge)
-            await self._push(store, path)
+            if login:
+                await self._push(store, path)
         except SessionEnded:
             self._end_session(store)
             raise
@@ -214,16 +217,17 @@ class ReferenceClient:
     async def login_sync(self) -> None:
         if self.behaviour.login == "parallel_copies":
             # As shipped (DEEP-SYNC-001): both services pull at once, each into its own copy.
-            await asyncio.gather(self._service_round_on_copy("supabase"), self._service_round_on_copy("cloudkit"))
+            await asyncio.gather(self._service_round_on_copy("supabase", login=True),
+                                 self._service_round_on_copy("cloudkit", login=True))
             return
         async with self._coordinator:
-            await self._keeping_progress(self._round(self.store, "supabase"))
-            await self._keeping_progress(self._round(self.store, "cloudkit"))
+            await self._keeping_progress(self._round(self.store, "supabase", login=True))
+            await self._keeping_progress(self._round(self.store, "cloudkit", login=True))
             self._persist_after_sync(self.store)
 
-    async def _service_round_on_copy(self, path: SyncPath) -> None:
+    async def _service_round_on_copy(self, path: SyncPath, login: bool = False) -> None:
         copy = self.store.copy()
-        await self._round(copy, path)
+        await self._round(copy, path, login)
         self._persist_after_sync(copy)
         self.store = copy  # whichever service gets here last wins
 
