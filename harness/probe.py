@@ -1,0 +1,44 @@
+"""Isolation probes: a request with a forged or expired credential must be refused with 401.
+
+The probe goes through the device's own transport, so the Conductor and the swimlane see it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clients.cloudkit_sync import ZONE
+from fakes.supabase import tokens
+
+WRONG_SECRET = "an-attacker-guessed-secret-of-at-least-32-chars"
+
+
+def supabase_token(world: Any, device: Any, kind: str) -> str:
+    uid = world.backends.user_ids.get(device.user, "00000000-0000-0000-0000-000000000000")
+    now = int(world.clock.now())
+    claims = {"sub": uid, "role": "authenticated", "aud": "authenticated", "exp": now + 3600}
+    if kind == "expired":
+        claims["exp"] = now - 3600
+        return tokens.encode(claims, world.backends.gateway.config.jwt_secret)
+    return tokens.encode(claims, WRONG_SECRET)
+
+
+async def probe(world: Any, device: Any, kind: str, path: str) -> int:
+    if path == "supabase":
+        headers = {"apikey": world.backends.anon_key,
+                   "Authorization": f"Bearer {supabase_token(world, device, kind)}"}
+        r = await device.http.get(f"{world.backends.supabase_url}/rest/v1/daily_logs?select=id",
+                                  headers=headers)
+        return r.status_code
+    token = {"forged": "1__" + "0" * 48, "expired": _expired_ck_token(world, device)}[kind]
+    url = (f"https://api.apple-cloudkit.com/database/1/{world.backends.cloudkit.container_id}/"
+           f"development/private/zones/lookup")
+    r = await device.http.post(url, params={"ckAPIToken": "api-token", "ckWebAuthToken": token},
+                               json={"zones": [{"zoneName": ZONE}]})
+    return r.status_code
+
+
+def _expired_ck_token(world: Any, device: Any) -> str:
+    ck = world.backends.cloudkit
+    token = ck.mint_web_auth_token(device.user, device.name)
+    ck.sessions[token].expires_at = world.clock.now() - 1
+    return token
