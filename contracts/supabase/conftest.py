@@ -1,0 +1,69 @@
+"""Targets for the Supabase contract suite.
+
+    inprocess   the gateway's ASGI app through an in-process transport (no sockets)
+    loopback    the same gateway served by uvicorn on 127.0.0.1
+    external    --supabase-url/--supabase-anon-key/--supabase-service-key when given (a real stack,
+                e.g. `supabase start` then `supabase status`; load contract_schema.sql into it first);
+                otherwise a second, standalone gateway (`python -m fakes.supabase`) in a child process
+
+Select one with `-k inprocess` / `-k loopback` / `-k external`.
+"""
+
+from __future__ import annotations
+
+import httpx
+import psycopg
+import pytest
+
+from fakes.supabase import pytest_plugin
+from fakes.supabase.pytest_plugin import (supabase_client, supabase_gateway, supabase_loop,  # noqa: F401
+                                          supabase_server, supabase_session_gateway, supabase_session_server)
+from fakes.supabase.serving import InProcessTransport
+
+from .targets import SCHEMA_SQL, StandaloneGateway, Target
+
+
+def pytest_addoption(parser):
+    # Until the root conftest registers fakes.supabase.pytest_plugin (idempotent either way).
+    pytest_plugin.add_options(parser)
+
+
+@pytest.fixture(scope="session")
+def contract_schema(pg_database):
+    with psycopg.connect(pg_database.admin.dsn(), autocommit=True) as conn:
+        conn.execute(SCHEMA_SQL.read_text())
+
+
+@pytest.fixture(scope="session")
+def external_target(pytestconfig, pg_server):
+    given = pytest_plugin.external_target(pytestconfig)
+    if given is not None:
+        yield Target("external", given.url, given.anon_key, given.service_key, jwt_secret=None,
+                     apikey_enforced=False)   # a CLI stack does not check apikey; hosted does
+        return
+    db = pg_server.new_database("ext")
+    gateway = StandaloneGateway(db.admin.dsn())
+    try:
+        yield gateway.target()
+    finally:
+        gateway.stop()
+        pg_server.drop_database(db)
+
+
+@pytest.fixture(params=["inprocess", "loopback", "external"])
+def target(request, contract_schema) -> Target:
+    if request.param == "external":
+        return request.getfixturevalue("external_target")
+    gateway = request.getfixturevalue("supabase_gateway")
+    common = dict(anon_key=gateway.config.anon_key, service_key=gateway.config.service_key,
+                  jwt_secret=gateway.config.jwt_secret)
+    if request.param == "loopback":
+        return Target("loopback", request.getfixturevalue("supabase_server").url, **common)
+    transport = InProcessTransport(gateway.app, request.getfixturevalue("supabase_loop"))
+    return Target("inprocess", "http://gateway.local", transport=transport, **common)
+
+
+@pytest.fixture
+def http(target) -> httpx.Client:
+    with target.http() as client:
+        yield client

@@ -1,0 +1,93 @@
+"""Run the gateway standalone, for a phone simulator, another language's client or a second target.
+
+    python -m fakes.supabase --port 54321 [--dsn postgresql://postgres:pw@127.0.0.1:5432/app]
+                             [--sql extra.sql ...] [--jwt-secret S] [--apikey-profile hosted|cli]
+
+Without --dsn an embedded PostgreSQL is started (and removed on exit). With --dsn the schema is
+applied to that database unless it is already there; the --sql files are applied either way.
+Prints the base URL, the anon key and the service key, then serves until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import psycopg
+
+from . import tokens
+from .gateway import Gateway, GatewayConfig
+from .serving import LoopbackServer
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m fakes.supabase", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=54321, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
+    parser.add_argument("--dsn", help="a superuser DSN of an existing database (default: embedded PostgreSQL)")
+    parser.add_argument("--sql", nargs="*", default=[], type=Path, help="extra SQL files applied after the schema")
+    parser.add_argument("--jwt-secret", default=tokens.DEFAULT_SECRET, help="HS256 secret (default: the CLI's)")
+    parser.add_argument("--apikey-profile", default="hosted", choices=("hosted", "cli"),
+                        help="hosted: requests without a valid apikey get 401; cli: apikey not checked")
+    args = parser.parse_args(argv)
+    for path in args.sql:
+        if not path.is_file():
+            parser.error(f"--sql {path}: no such file")
+    return args
+
+
+def prepare_dsn(dsn: str, extra: list[Path]):
+    """An existing database: apply the schema if absent, then the extra files; returns (admin, authenticator)."""
+    from fakes.postgres import migrations
+    from fakes.postgres.database import authenticator_login
+    from fakes.postgres.url import parse_dsn
+    admin = parse_dsn(dsn)
+    with psycopg.connect(admin.dsn(), autocommit=True) as conn:
+        present = conn.execute("select to_regclass('public.daily_logs') is not null").fetchone()[0]
+        for path in (migrations.files() if not present else []) + list(extra):
+            with conn.transaction():
+                conn.execute(path.read_text())
+    return admin, authenticator_login(admin)
+
+
+def open_database(args):
+    """(admin ConnInfo, authenticator ConnInfo, cleanup)."""
+    if args.dsn:
+        admin, login = prepare_dsn(args.dsn, args.sql)
+        return admin, login, lambda: None
+    from fakes.postgres import start_server
+    server = start_server("embedded", extra_sql=tuple(args.sql))
+    db = server.new_database("gateway")
+
+    def cleanup():
+        server.drop_database(db)
+        server.stop()
+    return db.admin, db.authenticator, cleanup
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    admin, login, cleanup = open_database(args)
+    try:
+        config = GatewayConfig(rest_dsn=login.dsn(), admin_dsn=admin.dsn(), jwt_secret=args.jwt_secret,
+                               apikey_profile=args.apikey_profile)
+        server = LoopbackServer(Gateway(config).app, port=args.port, host=args.host).start()
+        print(f"API URL: {server.url}\nanon key: {config.anon_key}\nservice_role key: {config.service_key}\n"
+              f"database: {admin.redacted()}", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        server.stop()
+    finally:
+        cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
