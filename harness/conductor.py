@@ -48,9 +48,15 @@ class Rule:
         return (self.count != 0 and self.device in (None, device) and self.path in (None, path)
                 and (self.match is None or self.match in op))
 
-    def use(self) -> None:
+    def use(self) -> bool:
+        """Count one match; False while the rule is still skipping earlier occurrences (a sweep
+        aims at the n-th time a point is passed)."""
+        if self.params.get("skip", 0) > 0:
+            self.params["skip"] -= 1
+            return False
         if self.count > 0:
             self.count -= 1
+        return True
 
 
 @dataclasses.dataclass
@@ -157,8 +163,7 @@ class Conductor:
 
     def _decide(self, device: str, backend: str | None, op: str) -> Rule | None:
         for rule in self.rules:
-            if rule.action != "crash" and rule.applies(device, backend, op):
-                rule.use()
+            if rule.action != "crash" and rule.applies(device, backend, op) and rule.use():
                 self._note_rule(rule, device, op)
                 return rule
         return None
@@ -213,8 +218,8 @@ class Conductor:
         """Called by the device's hooks at each named fault point; may crash the client there."""
         self.hits.append((device, point, path))
         for rule in self.rules:
-            if rule.action == "crash" and rule.applies(device, rule.path and path, point):
-                rule.use()
+            if (rule.action == "crash" and rule.applies(device, rule.path and path, point)
+                    and rule.use()):
                 self.history.append("fault", device, "crash", time=self.clock.now(), point=point,
                                     path=path)
                 raise ClientCrashed(point)

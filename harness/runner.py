@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import shlex
 import tempfile
 from pathlib import Path
@@ -33,6 +34,7 @@ class Run:
     extra: list[Step] = dataclasses.field(default_factory=list)  # injected by a sweep
     label: str = ""
     report: Path | None = None
+    hits: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
 
     @property
     def violated(self) -> list[str]:
@@ -129,7 +131,8 @@ async def run_async(scenario: Scenario, client: str, database: Any, *, store_roo
     finally:
         await world.aclose()
     verdicts = checkers.check_all(world.history, final)
-    return Run(scenario, client, world.history, final, verdicts, list(extra), label)
+    hits = world.conductor.hits[: world.hits_at_heal]
+    return Run(scenario, client, world.history, final, verdicts, list(extra), label, hits=hits)
 
 
 def run(scenario: Scenario, client: str, database: Any, *, reports: Path | None = REPORTS,
@@ -152,8 +155,8 @@ def run(scenario: Scenario, client: str, database: Any, *, reports: Path | None 
 
 
 def write_report(result: Run, reports: Path) -> Path:
-    stem = f"{result.scenario.id}-{result.client.replace(':', '_')}" + (
-        f"-{result.label}" if result.label else "")
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{result.scenario.id}-{result.client}" + (
+        f"-{result.label}" if result.label else ""))
     result.history.save(_mkdir(reports) / f"{stem}.history.jsonl")
     result.report = swimlane.write(reports / f"{stem}.html", result.history,
                                    result.verdicts.values(),

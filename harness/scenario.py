@@ -20,7 +20,7 @@ PATHS = ("supabase", "cloudkit")
 ANY = object()  # a field that takes any value
 
 # step name -> (shorthand field for the scalar form, required fields, {field: allowed values|type})
-_TARGET = {"device": str, "path": PATHS, "match": str, "count": int}
+_TARGET = {"device": str, "path": PATHS, "match": str, "count": int, "skip": int}
 STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
     "sign_up": ("device", ("device",), {"device": str}),
     "sign_in": ("device", ("device",), {"device": str, "wait": bool, "as": str}),
@@ -39,7 +39,7 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
                         "error": ("timeout", "drop")}),
     "lose_reply": (None, (), dict(_TARGET)),
     "crash": (None, ("device", "point"), {"device": str, "point": FAULT_POINTS, "path": PATHS,
-                                          "count": int}),
+                                          "count": int, "skip": int}),
     "disk": (None, ("device", "fault"), {"device": str, "op": ("write", "fsync", "rename"),
                                          "fault": ("io_error", "no_space", "lose_unsynced")}),
     "advance": ("seconds", ("seconds",), {"seconds": (int, float)}),

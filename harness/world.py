@@ -82,6 +82,7 @@ class World:
                         for d, spec in devices.items()}
         self.tasks: dict[str, asyncio.Task] = {}
         self.signed_up: set[str] = set()
+        self.hits_at_heal: int | None = None  # fault points passed before faults healed
         self.history.append("note", "world", "setup", time=self.clock.now(), client=client,
                             seed=seed, devices=self.device_user, routes=ROUTES,
                             policy=_policy(self.devices), liveness_bound=liveness_bound)
@@ -290,6 +291,8 @@ class World:
 
     async def heal(self) -> None:
         """Faults end: no more decisions, everything held goes on, disks behave."""
+        if self.hits_at_heal is None:
+            self.hits_at_heal = len(self.conductor.hits)
         self.conductor.rules.clear()
         self.conductor.release_all()
         for d in self.devices.values():

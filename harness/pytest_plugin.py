@@ -1,0 +1,127 @@
+"""pytest plugin: the `--client` option, the `dualsync_client` fixture, and scenario-file items.
+
+    --client=coordinated (default) | legacy | mutant:<name>     (or DUALSYNC_CLIENT)
+
+Load it from the root conftest.py (`pytest_plugins = ["harness.pytest_plugin"]`) next to the
+Postgres plugin; suites/scenarios/conftest.py turns each scenario file into test items with it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.scenario import Scenario, ScenarioError, load
+
+DEFAULT_CLIENT = "coordinated"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dualsync-harness")
+    group.addoption("--client", default=None, metavar="NAME",
+                    help="client under test: coordinated (default) | legacy | mutant:<name> "
+                         "(python -m clients lists them); env DUALSYNC_CLIENT")
+    group.addoption("--no-sweep", action="store_true",
+                    help="skip the fault-point sweep items of scenario files")
+
+
+def known_clients() -> list[str]:
+    import clients
+    return [name for name, _desc, _inv in clients.catalogue()]
+
+
+def client_option(config: pytest.Config) -> str:
+    """The one place --client is resolved; misuse is a UsageError that says the fix."""
+    try:
+        value = config.getoption("--client") or os.environ.get("DUALSYNC_CLIENT") or DEFAULT_CLIENT
+    except ValueError:
+        raise pytest.UsageError("the harness plugin is not loaded: add \"harness.pytest_plugin\" to "
+                                "pytest_plugins in the root conftest.py, or run pytest -p "
+                                "harness.pytest_plugin") from None
+    if value.startswith("cmd:"):
+        raise pytest.UsageError(f"--client={value}: external client adapters are not available yet; "
+                                "use coordinated, legacy or mutant:<name>")
+    names = known_clients()
+    if value not in names:
+        raise pytest.UsageError(f"--client={value} is not a known client; choose one of: "
+                                f"{', '.join(names)}")
+    return value
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    client_option(config)  # fail at start-up, not at the first scenario
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"dualsync client under test: {client_option(config)}"
+
+
+@pytest.fixture(scope="session")
+def dualsync_client(pytestconfig: pytest.Config) -> str:
+    return client_option(pytestconfig)
+
+
+# Scenario files as test items. Items are plain pytest Functions, so they get fixtures (the
+# worker's Postgres) like any test.
+
+
+def _run_scenario(scenario: Scenario, dualsync_client: str, pg_database) -> None:
+    from harness import runner
+    result = runner.run(scenario, dualsync_client, pg_database)
+    ok, why = result.judgement()
+    if not ok:
+        pytest.fail(_failure(result, why), pytrace=False)
+
+
+def _run_sweep(scenario: Scenario, dualsync_client: str, pg_database) -> None:
+    from harness import sweep
+    want = sweep.expectation(scenario, dualsync_client)
+    if want is None:
+        pytest.skip(f"{scenario.source} declares no sweep expectation for {dualsync_client}")
+    report = sweep.sweep(scenario, dualsync_client, pg_database)
+    ok, why = report.judgement(want)
+    if not ok:
+        pytest.fail(why, pytrace=False)
+
+
+def _failure(result, why: str) -> str:
+    return (f"{result.scenario.id} against {result.client}:\n{why}\n"
+            f"diagram: {result.report}\nreplay: {result.replay_command()}")
+
+
+class ScenarioFile(pytest.File):
+    """One scenario file: one item for the scenario, one for its fault-point sweep if it has one."""
+
+    def collect(self):
+        try:
+            scenario = load(self.path)
+        except ScenarioError as exc:
+            raise self.CollectError(str(exc)) from None
+        yield pytest.Function.from_parent(self, name=scenario.id, callobj=_bind(_run_scenario, scenario))
+        if scenario.sweep is not None and not self.config.getoption("--no-sweep", False):
+            yield pytest.Function.from_parent(self, name=f"{scenario.id}[sweep]",
+                                              callobj=_bind(_run_sweep, scenario))
+
+    class CollectError(Exception):
+        pass
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, self.CollectError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+def _bind(fn, scenario: Scenario):
+    def item(dualsync_client, pg_database):
+        fn(scenario, dualsync_client, pg_database)
+    item.__name__ = fn.__name__
+    return item
+
+
+def collect_scenario_file(file_path: Path, parent) -> ScenarioFile | None:
+    """For a conftest's pytest_collect_file: scenario files are *.yaml next to it."""
+    if file_path.suffix in (".yaml", ".yml") and not file_path.name.startswith("_"):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None

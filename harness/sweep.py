@@ -1,0 +1,102 @@
+"""The fault-point sweep: run a scenario once per fault point it passes, enumerated, not sampled.
+
+A baseline run records every fault point each device passed before the faults healed and every
+request it sent. Then, one run per entry: crash the client at exactly that passage (before send,
+after the reply and before mark-synced, between applying remote changes and persisting, mid-persist)
+or let the backend commit and lose the reply. Each run is checked like any other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from typing import Any
+
+from harness import runner
+from harness.scenario import Scenario, Step
+
+KINDS = ("crash", "lose_reply")
+
+
+@dataclasses.dataclass
+class SweepReport:
+    scenario: Scenario
+    client: str
+    baseline: runner.Run
+    runs: list[runner.Run]
+
+    def judgement(self, want: Any) -> tuple[bool, str]:
+        bad = []
+        for run in self.runs:
+            ok, why = _judge(run, want)
+            if not ok:
+                bad.append(f"[{run.label}] {why}\n  diagram: {run.report}\n  replay: {run.replay_command()}")
+        head = f"{self.scenario.id} sweep against {self.client}: {len(self.runs)} fault points"
+        return (not bad, head + (f", {len(bad)} failed:\n" + "\n".join(bad[:5]) if bad else ", all as expected"))
+
+
+def _judge(run: runner.Run, want: Any) -> tuple[bool, str]:
+    if want == "pass":
+        return (not run.violated, "\n".join(run.verdicts[n].explain() for n in run.violated))
+    missed = [w for w in want if w not in run.violated]
+    return (not missed, f"expected {', '.join(missed)} to be violated")
+
+
+def expectation(scenario: Scenario, client: str) -> Any:
+    spec = scenario.sweep or {}
+    return (spec.get("expect") or {"coordinated": "pass"}).get(client)
+
+
+def points(run: runner.Run, kinds=KINDS, devices=None) -> list[tuple[str, Step]]:
+    """(label, injected step) for every passage of a fault point in `run`, in order."""
+    out, seen = [], Counter()
+    if "crash" in kinds:
+        for device, point, path in run.hits:
+            n = seen[(device, point, path)]
+            seen[(device, point, path)] += 1
+            if devices is None or device in devices:
+                args = {"device": device, "point": point, "skip": n}
+                args.update({"path": path} if path else {})
+                out.append((f"crash:{device}:{point}:{path or '-'}:{n}", Step("crash", args)))
+    if "lose_reply" in kinds:
+        out += _requests(run, devices)
+    return out
+
+
+def _requests(run: runner.Run, devices) -> list[tuple[str, Step]]:
+    heal = next((e.index for e in run.history if e.type == "note" and e.f == "heal"), len(run.history))
+    out, seen = [], Counter()
+    for e in run.history.events[:heal]:
+        if e.type == "net" and e.f == "request":
+            device, backend = e.process.split("/", 1)
+            op = e.value["op"]
+            n = seen[(device, backend, op)]
+            seen[(device, backend, op)] += 1
+            if devices is None or device in devices:
+                out.append((f"lose_reply:{device}:{backend}:{op}:{n}",
+                            Step("lose_reply", {"device": device, "path": backend, "match": op, "skip": n})))
+    return out
+
+
+def step_for(label: str) -> Step:
+    """The injected step a label names (for `python -m harness replay --inject=LABEL`)."""
+    kind, device, where, what, n = label.split(":", 4) if label.count(":") >= 4 else (label, "", "", "", "0")
+    if kind == "crash":
+        args = {"device": device, "point": where, "skip": int(n)}
+        return Step("crash", {**args, **({"path": what} if what != "-" else {})})
+    if kind == "lose_reply":
+        return Step("lose_reply", {"device": device, "path": where, "match": what, "skip": int(n)})
+    raise ValueError(f"--inject={label}: not a sweep label; use crash:DEVICE:POINT:PATH:N or "
+                     "lose_reply:DEVICE:BACKEND:METHOD /path:N as a sweep report prints them")
+
+
+def sweep(scenario: Scenario, client: str, database: Any, *, reports=runner.REPORTS) -> SweepReport:
+    spec = scenario.sweep or {}
+    baseline = runner.run(scenario, client, database, reports=None)
+    runs = []
+    for label, step in points(baseline, spec.get("kinds", KINDS), spec.get("devices")):
+        run = runner.run(scenario, client, database, reports=None, extra=[step], label=label)
+        if run.violated and reports is not None:
+            runner.write_report(run, reports)
+        runs.append(run)
+    return SweepReport(scenario, client, baseline, runs)
