@@ -18,6 +18,18 @@ _CURSOR = re.compile(r'^\(updated_at\.gt\."(?P<ts>[^"]+)",and\(updated_at\.eq\."
 
 
 class StandInSupabase:
+    anon_key = "stand-in-anon-key"
+
+    def attach(self, clock) -> None:
+        self.clock = clock
+
+    def lose_next_reply(self, path: str = "/rest/v1/") -> None:
+        self.lose_next_reply_flag = True
+
+    def fail_next(self, status: int, path: str = "/rest/v1/", times: int = 1) -> None:
+        for _ in range(times):
+            self.fail_next_responses.append(httpx.Response(status, json={"code": str(status), "message": "stand-in fault"}))
+
     def __init__(self, clock, token_ttl: float = 3600.0):
         self.clock, self.token_ttl = clock, token_ttl
         self.users: dict[str, tuple[str, str]] = {}            # email -> (user id, password)
@@ -26,8 +38,8 @@ class StandInSupabase:
         self.tables: dict[str, dict[str, dict]] = {t: {} for t in
                                                    ("profiles", "daily_logs", "weekly_snapshots", "cardio_sessions", "photos")}
         self._n = itertools.count(1)
-        self.fail_next: list[httpx.Response] = []
-        self.lose_next_reply = False
+        self.fail_next_responses: list[httpx.Response] = []
+        self.lose_next_reply_flag = False
         self.requests: list[httpx.Request] = []
 
     def transport(self) -> httpx.MockTransport:
@@ -47,8 +59,8 @@ class StandInSupabase:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        if self.fail_next:
-            return self.fail_next.pop(0)
+        if self.fail_next_responses:
+            return self.fail_next_responses.pop(0)
         path = request.url.path
         if path.startswith("/auth/v1/"):
             return self._auth(request, path[len("/auth/v1/"):])
@@ -57,8 +69,8 @@ class StandInSupabase:
             return user
         table = path[len("/rest/v1/"):]
         response = self._get(request, table, user) if request.method == "GET" else self._post(request, table, user)
-        if self.lose_next_reply:
-            self.lose_next_reply = False
+        if self.lose_next_reply_flag and request.method == "POST":
+            self.lose_next_reply_flag = False
             raise httpx.ReadError("stand-in: committed, then the reply was lost", request=request)
         return response
 

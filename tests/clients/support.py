@@ -4,10 +4,12 @@ clock, devices built through clients.make."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 from typing import Any
 
 import httpx
+from psycopg.rows import dict_row
 
 import clients
 from clients.api import ClientCrashed, Hooks
@@ -38,15 +40,16 @@ class CrashAt:
 
 
 class Rig:
-    def __init__(self, tmp_path, supabase_transport: httpx.AsyncBaseTransport | None = None, **ck_config: Any):
+    def __init__(self, tmp_path, supabase: Any = None, **ck_config: Any):
         from fakes.cloudkit import CloudKit, Config
         from fakes.cloudkit.wire import asgi_app
 
         self.tmp_path, self.clock, self.vault = tmp_path, VirtualClock(), KeyVault("rig")
         self.ck = CloudKit(CONTAINER, clock=self.clock, config=Config(**ck_config))
-        self.sb = StandInSupabase(self.clock)
+        self.sb = supabase or StandInSupabase(self.clock)
+        self.sb.attach(self.clock)
         self.ck_transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=asgi_app(self.ck))
-        self.sb_transport: httpx.AsyncBaseTransport = supabase_transport or self.sb.transport()
+        self.sb_transport: httpx.AsyncBaseTransport = self.sb.transport()
         mounts = {CK_HOST: Switchable(self, "ck_transport"), SB_URL: Switchable(self, "sb_transport")}
         self.mounts = mounts
         self._https: list[httpx.AsyncClient] = []
@@ -56,9 +59,44 @@ class Rig:
         self._https.append(http)
         kwargs.setdefault("key_vault", self.vault)
         return clients.make(variant, device=name, http=http, store_path=str(self.tmp_path / f"{name}.json"),
-                            clock=SkewedClock(self.clock, skew), supabase_url=SB_URL, cloudkit_container=CONTAINER,
+                            clock=SkewedClock(self.clock, skew), supabase_url=SB_URL, supabase_key=self.sb.anon_key,
+                            cloudkit_container=CONTAINER,
                             cloudkit_api_token="fake-ck-api-token",
                             cloudkit_sign_in=lambda email: self.ck.mint_web_auth_token(email, name), **kwargs)
+
+
+class GatewayBackend:
+    """The project's Supabase gateway (fakes/supabase) over this test's Postgres database, read and
+    damaged for assertions through the admin connection."""
+
+    def __init__(self, gateway: Any, database: Any):
+        self.gateway, self.database = gateway, database
+        self.anon_key = gateway.config.anon_key
+
+    def attach(self, clock: VirtualClock) -> None:
+        self.gateway.clock.source = lambda: dt.datetime.fromtimestamp(clock.now(), tz=dt.timezone.utc)
+        self.gateway.clock.injected = True
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        return httpx.ASGITransport(app=self.gateway.app, client=("127.0.0.1", 50000))
+
+    def rows(self, table: str) -> list[dict]:
+        with self.database.connect(row_factory=dict_row) as conn:
+            rows = conn.execute(f"select * from public.{table} order by updated_at, id").fetchall()
+        return [{**r, "id": str(r["id"]), "user_id": str(r["user_id"])} for r in rows]
+
+    def corrupt(self, table: str, row_id: str) -> None:
+        """Flip the payload's first character: ciphertext damaged on the server, same updated_at."""
+        with self.database.connect() as conn:
+            conn.execute(f"alter table public.{table} disable trigger stamp_updated_at")
+            conn.execute(f"update public.{table} set payload = 'Z' || substr(payload, 2) where id = %s", (row_id,))
+            conn.execute(f"alter table public.{table} enable trigger stamp_updated_at")
+
+    def lose_next_reply(self, path: str = "/rest/v1/") -> None:
+        self.gateway.control.add_fault("fail_after_commit", method="POST", path=path)
+
+    def fail_next(self, status: int, path: str = "/rest/v1/", times: int = 1) -> None:
+        self.gateway.control.add_fault("fail", path=path, status=status, times=times)
 
 
 class Switchable(httpx.AsyncBaseTransport):
@@ -83,6 +121,39 @@ class Slow(httpx.AsyncBaseTransport):
         for _ in range(self.turns):
             await asyncio.sleep(0)
         return await self.inner.handle_async_request(request)
+
+
+class HeldUntil(httpx.AsyncBaseTransport):
+    """Holds every request until `event` is set (e.g. by the device's first persist), so the
+    other sync path finishes first whatever the real speed of either backend."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, event: asyncio.Event):
+        self.inner, self.event = inner, event
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self.event.wait()
+        return await self.inner.handle_async_request(request)
+
+
+def hold_until_persist(rig: "Rig", attribute: str, device) -> None:
+    """Make backend `attribute` answer only after `device` has persisted once; for a client that
+    persists only at the end (coordinated), fall back to `Slow`, since its order is fixed anyway."""
+    if device.behaviour.login != "parallel_copies":
+        setattr(rig, attribute, Slow(getattr(rig, attribute)))
+        return
+    event = asyncio.Event()
+    previous = device.hooks.on_persist
+
+    def on_persist(snapshot):
+        previous(snapshot)
+        event.set()
+
+    device.hooks.on_persist = on_persist
+    setattr(rig, attribute, HeldUntil(getattr(rig, attribute), event))
+
+
+def release(rig: "Rig", attribute: str) -> None:
+    setattr(rig, attribute, getattr(rig, attribute).inner)
 
 
 async def signed_up(device, email: str = "ana@example.com", password: str = "s3cret-pass"):

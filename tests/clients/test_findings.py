@@ -3,7 +3,9 @@
 
 import asyncio
 
-from tests.clients.support import Rig, Slow, record_id, run, signed_in, signed_up
+import pytest
+
+from tests.clients.support import hold_until_persist, record_id, release, run, signed_in, signed_up
 
 
 async def seeded_account(rig, variant="coordinated"):
@@ -20,15 +22,13 @@ async def seeded_account(rig, variant="coordinated"):
 
 # -- DEEP-SYNC-001: both services pull on login and each persists its own copy ---------------
 
-def login_on_new_device(tmp_path, variant, slow_backend):
-    rig = Rig(tmp_path)
-
+def login_on_new_device(rig, variant, slow_backend):
     async def scenario():
         ids = await seeded_account(rig)
         b = await signed_in(rig.device(variant, "B"))
-        setattr(rig, slow_backend, Slow(getattr(rig, slow_backend)))  # this service finishes last
+        hold_until_persist(rig, slow_backend, b)  # this service finishes last
         await b.login_sync()
-        setattr(rig, slow_backend, getattr(rig, slow_backend).inner)
+        release(rig, slow_backend)
         await b.sync("supabase")
         await b.sync("cloudkit")  # later syncs do not repair it: the cursors already moved
         await b.restart()
@@ -37,32 +37,30 @@ def login_on_new_device(tmp_path, variant, slow_backend):
     return run(scenario())
 
 
-def test_001_legacy_login_race_loses_the_cloudkit_pull_when_supabase_persists_last(tmp_path):
-    seen = login_on_new_device(tmp_path, "legacy", "sb_transport")
+def test_001_legacy_login_race_loses_the_cloudkit_pull_when_supabase_persists_last(rig):
+    seen = login_on_new_device(rig, "legacy", "sb_transport")
     assert seen["profiles"] == {"display_name": "Ana"}
     assert seen["photos"] is None, "the CloudKit copy was overwritten and its sync token kept"
 
 
-def test_001_legacy_login_race_loses_the_supabase_pull_when_cloudkit_persists_last(tmp_path):
-    seen = login_on_new_device(tmp_path, "legacy", "ck_transport")
+def test_001_legacy_login_race_loses_the_supabase_pull_when_cloudkit_persists_last(rig):
+    seen = login_on_new_device(rig, "legacy", "ck_transport")
     assert seen["photos"] == {"caption": "day one"}
     assert seen["profiles"] is None, "the Supabase copy was overwritten and last_pull kept"
 
 
-def test_001_coordinated_keeps_both_pulls_whichever_backend_is_slow(tmp_path):
-    for slow in ("sb_transport", "ck_transport"):
-        seen = login_on_new_device(tmp_path / slow, "coordinated", slow)
-        assert seen == {"profiles": {"display_name": "Ana"}, "photos": {"caption": "day one"},
+@pytest.mark.parametrize("slow", ["sb_transport", "ck_transport"])
+def test_001_coordinated_keeps_both_pulls_whichever_backend_is_slow(rig, slow):
+    seen = login_on_new_device(rig, "coordinated", slow)
+    assert seen == {"profiles": {"display_name": "Ana"}, "photos": {"caption": "day one"},
                         "daily_logs": {"steps": 9000}}
 
 
-def edit_during_login(tmp_path, variant):
-    rig = Rig(tmp_path)
-
+def edit_during_login(rig, variant):
     async def scenario():
         await seeded_account(rig)
         b = await signed_in(rig.device(variant, "B"))
-        rig.sb_transport = Slow(rig.sb_transport)
+        hold_until_persist(rig, "sb_transport", b)
         sync = asyncio.ensure_future(b.login_sync())
         for _ in range(5):  # both services have started and copied the store
             await asyncio.sleep(0)
@@ -75,21 +73,19 @@ def edit_during_login(tmp_path, variant):
     return run(scenario())
 
 
-def test_001_legacy_login_race_erases_an_edit_made_during_the_sync_window(tmp_path):
-    assert edit_during_login(tmp_path, "legacy") is None
+def test_001_legacy_login_race_erases_an_edit_made_during_the_sync_window(rig):
+    assert edit_during_login(rig, "legacy") is None
 
 
-def test_001_coordinated_keeps_an_edit_made_during_the_sync_window(tmp_path):
-    assert edit_during_login(tmp_path, "coordinated") == {"minutes": 45}
+def test_001_coordinated_keeps_an_edit_made_during_the_sync_window(rig):
+    assert edit_during_login(rig, "coordinated") == {"minutes": 45}
 
 
 # -- DEEP-SYNC-002: last_pull advances past rows that failed to decrypt ------------------------
 
-def pull_with_a_missing_key(tmp_path, variant):
+def pull_with_a_missing_key(rig, variant):
     """A writes three logs with a rotated key B's keychain has not synced yet; B pulls, then its
     keychain catches up and B pulls again."""
-    rig = Rig(tmp_path)
-
     async def scenario():
         from clients.crypto import Keychain
         a = await signed_up(rig.device("coordinated", "A"))
@@ -114,21 +110,19 @@ def pull_with_a_missing_key(tmp_path, variant):
     return run(scenario())
 
 
-def test_002_legacy_skips_undecryptable_rows_forever(tmp_path):
-    first, after_key_sync = pull_with_a_missing_key(tmp_path, "legacy")
+def test_002_legacy_skips_undecryptable_rows_forever(rig):
+    first, after_key_sync = pull_with_a_missing_key(rig, "legacy")
     assert first[0] == {"steps": 1} and first[1:] == [None, None]
     assert after_key_sync[1:] == [None, None], "last_pull moved past them: never fetched again"
 
 
-def test_002_coordinated_fetches_them_once_the_key_arrives(tmp_path):
-    first, after_key_sync = pull_with_a_missing_key(tmp_path, "coordinated")
+def test_002_coordinated_fetches_them_once_the_key_arrives(rig):
+    first, after_key_sync = pull_with_a_missing_key(rig, "coordinated")
     assert first[1:] == [None, None]
     assert after_key_sync == [{"steps": 1}, {"steps": 10}, {"steps": 11}]
 
 
-def test_002_legacy_loses_newer_rows_of_the_batch_behind_one_corrupt_row(tmp_path):
-    rig = Rig(tmp_path)
-
+def test_002_legacy_loses_newer_rows_of_the_batch_behind_one_corrupt_row(rig):
     async def scenario(variant):
         a = await signed_up(rig.device("coordinated", f"A-{variant}"), email=f"{variant}@example.com")
         ids = [record_id() for _ in range(3)]
@@ -137,7 +131,6 @@ def test_002_legacy_loses_newer_rows_of_the_batch_behind_one_corrupt_row(tmp_pat
             await a.sync("supabase")
             rig.clock.advance(1)
         rig.sb.corrupt("daily_logs", ids[0])
-        rig.sb.tables["daily_logs"][ids[0]]["updated_at"] = rig.sb.rows("daily_logs")[0]["updated_at"]
         b = await signed_in(rig.device(variant, f"B-{variant}"), email=f"{variant}@example.com")
         await b.sync("supabase")
         await b.sync("supabase")
@@ -149,11 +142,9 @@ def test_002_legacy_loses_newer_rows_of_the_batch_behind_one_corrupt_row(tmp_pat
 
 # -- DEEP-SYNC-003: the CloudKit daily-log merge ignores needs_sync -----------------------------
 
-def pending_edit_meets_remote(tmp_path, variant):
+def pending_edit_meets_remote(rig, variant):
     """B holds A's daily log and weekly snapshot; A edits both on CloudKit; B edits both offline,
     later; B's app relaunches and its login sync pulls A's versions before uploading B's edits."""
-    rig = Rig(tmp_path)
-
     async def scenario():
         a = await signed_up(rig.device(variant, "A"))
         log, week = record_id(), record_id()
@@ -168,19 +159,20 @@ def pending_edit_meets_remote(tmp_path, variant):
         rig.clock.advance(30)
         b.write("daily_logs", log, {"steps": 300})        # B's later, unsynced edits
         b.write("weekly_snapshots", week, {"workouts": 3})
-        rig.ck_transport = Slow(rig.ck_transport)         # CloudKit's copy lands last (see 001)
+        hold_until_persist(rig, "ck_transport", b)       # CloudKit's copy lands last (see 001)
         await b.login_sync()
+        release(rig, "ck_transport")
         await b.restart()
         return b.read("daily_logs", log), b.read("weekly_snapshots", week)
 
     return run(scenario())
 
 
-def test_003_legacy_daily_log_merge_overwrites_the_unsynced_edit_but_weekly_snapshot_keeps_it(tmp_path):
-    log, week = pending_edit_meets_remote(tmp_path, "legacy")
+def test_003_legacy_daily_log_merge_overwrites_the_unsynced_edit_but_weekly_snapshot_keeps_it(rig):
+    log, week = pending_edit_meets_remote(rig, "legacy")
     assert log == {"steps": 200}, "remote won over B's pending daily-log edit"
     assert week == {"workouts": 3}
 
 
-def test_003_coordinated_keeps_both_unsynced_edits(tmp_path):
-    assert pending_edit_meets_remote(tmp_path, "coordinated") == ({"steps": 300}, {"workouts": 3})
+def test_003_coordinated_keeps_both_unsynced_edits(rig):
+    assert pending_edit_meets_remote(rig, "coordinated") == ({"steps": 300}, {"workouts": 3})
