@@ -1,0 +1,75 @@
+"""Apple's own client against the fake: CloudKit JS 2.6.4 (npm tsl-apple-cloudkit) from Node.
+
+The package is installed at test time with --ignore-scripts into .cache/cloudkitjs (ignored by
+git, never committed: its bundled CloudKit JS is under Apple's licence). Skipped, with the reason,
+where node or npm is missing or the install cannot reach the registry.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".cache" / "cloudkitjs"
+PACKAGE = "tsl-apple-cloudkit@0.2.34"
+DRIVER = pathlib.Path(__file__).with_name("js") / "drive.js"
+
+pytestmark = pytest.mark.node
+
+
+def _install() -> pathlib.Path:
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"CloudKit JS tier: {tool} is not installed (apt-get install nodejs npm)")
+    modules = CACHE / "node_modules"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:            # xdist workers install once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (modules / "tsl-apple-cloudkit" / "lib" / "index.js").exists():
+            cmd = ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--no-save",
+                   "--prefix", str(CACHE), PACKAGE]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+            if done.returncode != 0:
+                pytest.skip(f"CloudKit JS tier: `{' '.join(cmd)}` failed: {done.stderr.strip()[-300:]}")
+    return modules
+
+
+@pytest.fixture(scope="module")
+def node_modules():
+    return _install()
+
+
+def _drive(node_modules, server, zone: str) -> dict:
+    env = dict(os.environ, NODE_PATH=str(node_modules), CK_BASE_URL=server.base_url,
+               CK_CONTAINER=server.ck.container_id, CK_API_TOKEN=server.api_token,
+               CK_WEB_AUTH_TOKEN=server.mint("alice"), CK_ZONE=zone)
+    done = subprocess.run(["node", str(DRIVER)], env=env, capture_output=True, text=True, timeout=60)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    assert lines, f"CloudKit JS printed no result (exit {done.returncode}): {done.stderr[-1500:]}"
+    out = json.loads(lines[-1])
+    assert out["ok"], f"CloudKit JS failed at {out.get('step')}: {out.get('error')}"
+    return out
+
+
+def test_cloudkit_js_save_fetch_delete_and_zone_changes(node_modules, cloudkit_server):
+    out = _drive(node_modules, cloudkit_server, "JsZone")
+    ck = cloudkit_server.ck
+    assert out["userRecordName"] == ck.user_record_name("alice")
+    assert out["fetchedSteps"] == 100 and out["tagChanged"] is True
+    assert out["staleSaveError"] == "CONFLICT"           # a per-record error inside a 200
+    assert out["pages"] == 3                              # resultsLimit 1, three records, moreComing
+    assert out["seen"] == {"js1": 500, "js2": 101, "js3": 102}
+    assert out["afterDelete"] == [{"recordName": "js2", "deleted": True}]
+    assert out["zones"] == ["JsZone", "_defaultZone"]
+    assert "JsZone" in out["changedZones"]
+    server = ck.db("alice").records_lookup({"zoneID": {"zoneName": "JsZone"},
+                                            "records": [{"recordName": "js1"}, {"recordName": "js2"}]})
+    js1, js2 = server["records"]
+    assert js1["fields"]["steps"]["value"] == 500 and js2["serverErrorCode"] == "NOT_FOUND"
