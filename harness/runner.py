@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import re
 import shlex
 import tempfile
@@ -59,7 +60,8 @@ class Run:
         return True, "\n".join(self.verdicts[n].explain() for n in want)
 
     def replay_command(self) -> str:
-        cmd = ["python", "-m", "harness", "replay", self.scenario.source, f"--client={self.client}"]
+        cmd = ["python", "-m", "harness", "replay", _relative(self.scenario.source),
+               f"--client={self.client}"]
         if self.label:
             cmd.append(f"--inject={self.label}")
         return shlex.join(cmd)
@@ -163,6 +165,11 @@ def write_report(result: Run, reports: Path) -> Path:
                                    title=f"{result.scenario.id} against {result.client}",
                                    seed=result.scenario.seed, replay=result.replay_command())
     return result.report
+
+
+def _relative(source: str) -> str:
+    rel = os.path.relpath(source) if os.path.isabs(source) else source
+    return source if rel.startswith("..") else rel
 
 
 def _mkdir(p: Path) -> Path:

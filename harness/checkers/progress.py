@@ -46,6 +46,8 @@ def _reached(ledger: Ledger, c: Event, w, device: str) -> tuple[Violation | None
     if not syncs:
         return None, 0
     invoke, ok = syncs[0]
+    if _superseded(ledger, c, invoke.index):
+        return None, 0  # the row changed again before this sync: its newer version is checked
     record = _on_disk(ledger.history, device, ok.index).get(w.record_type, {}).get(w.record_id)
     held = ledger.attribute(w.key, record)
     if held is not None and ledger.rank(held) >= ledger.rank(w):
@@ -57,6 +59,13 @@ def _reached(ledger: Ledger, c: Event, w, device: str) -> tuple[Violation | None
                      f"device {device}'s {c.process} sync from {invoke.label()} to {ok.label()} "
                      "completed without it reaching the store",
                      (w.event.index, c.index, invoke.index, ok.index)), 1
+
+
+def _superseded(ledger: Ledger, c: Event, before: int) -> bool:
+    v = c.value
+    return any(o.index > c.index and o.index < before and o.process == c.process
+               and (o.value["user"], o.value["record_type"], o.value["record_id"])
+               == (v["user"], v["record_type"], v["record_id"]) for o in ledger.history.commits())
 
 
 def check_liveness(history: History, final: dict[str, Store]) -> Verdict:

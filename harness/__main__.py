@@ -1,0 +1,147 @@
+"""python -m harness main | run FILE... | replay FILE [--inject LABEL] [--times N] | sweep FILE
+
+main    run every scenario in suites/scenarios against legacy and coordinated on a real Postgres
+        (embedded unless --postgres / DUALSYNC_POSTGRES says otherwise) and print the verdict table
+run     run scenario files against one client (--client, default coordinated)
+replay  run one scenario again, exactly; --times N checks that N runs give the same history
+sweep   run a scenario at every fault point it passes
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+from harness import runner, sweep
+from harness.scenario import ScenarioError, load
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "suites" / "scenarios"
+
+
+@contextlib.contextmanager
+def database(spec: str | None):
+    from fakes.postgres import ProviderError, spec_from_env, start_server
+    try:
+        server = start_server(spec or spec_from_env())
+    except ProviderError as exc:
+        sys.exit(str(exc))
+    try:
+        db = server.new_database("harness_cli")
+        try:
+            yield db
+        finally:
+            server.drop_database(db)
+    finally:
+        server.stop()
+
+
+def scenario_files(paths: list[str]) -> list[Path]:
+    files = [Path(p) for p in paths] or sorted(SCENARIOS.glob("*.yaml"))
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        sys.exit(f"no such scenario file: {', '.join(missing)}")
+    return files
+
+
+def cmd_main(args) -> int:
+    rows, surprises = [], 0
+    with database(args.postgres) as db:
+        for path in scenario_files(args.files):
+            scenario = load(path)
+            for client in ("legacy", "coordinated"):
+                result = runner.run(scenario, client, db)
+                ok, _why = result.judgement()
+                surprises += not ok
+                rows.append(_row(result, ok))
+    print(_table(rows))
+    print(f"\n{len(rows) - surprises} of {len(rows)} runs as the scenario files expect"
+          + ("" if not surprises else f"; {surprises} NOT as expected (see the diagrams)"))
+    return 1 if surprises else 0
+
+
+def _row(result: runner.Run, ok: bool) -> tuple[str, ...]:
+    caught = ", ".join(f"{result.verdicts[n].number}:{n}" for n in result.violated) or "all hold"
+    return (result.scenario.id, result.client, "yes" if ok else "NO", caught,
+            result.replay_command(), str(result.report or ""))
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    head = ("scenario", "client", "as expected", "invariants violated", "replay", "diagram")
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head[:4], widths))]
+    for r in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)))
+        lines.append(f"    replay: {r[4]}\n    diagram: {r[5]}")
+    return "\n".join(lines)
+
+
+def cmd_run(args) -> int:
+    bad = 0
+    with database(args.postgres) as db:
+        for path in scenario_files(args.files):
+            result = runner.run(load(path), args.client, db)
+            ok, why = result.judgement()
+            bad += not ok
+            print(f"{result.scenario.id} against {args.client}: "
+                  f"{'as expected' if ok else 'NOT as expected'}\n{why}\n"
+                  f"diagram: {result.report}\nreplay: {result.replay_command()}\n")
+    return 1 if bad else 0
+
+
+def cmd_replay(args) -> int:
+    scenario = load(args.file)
+    extra = [sweep.step_for(args.inject)] if args.inject else []
+    prints, result = set(), None
+    with database(args.postgres) as db:
+        for _ in range(args.times):
+            result = runner.run(scenario, args.client, db, extra=extra, label=args.inject or "")
+            prints.add(repr(result.history.fingerprint()))
+    ok, why = result.judgement()
+    print(f"{scenario.id} against {args.client}{' with ' + args.inject if args.inject else ''}:\n{why}")
+    print(f"diagram: {result.report}")
+    if args.times > 1:
+        print(f"reproduced {args.times - len(prints) + 1} of {args.times} times "
+              f"({len(prints)} distinct histories)")
+    return 0 if len(prints) == 1 else 2
+
+
+def cmd_sweep(args) -> int:
+    scenario = load(args.file)
+    with database(args.postgres) as db:
+        report = sweep.sweep(scenario, args.client, db)
+    want = sweep.expectation(scenario, args.client) or "pass"
+    ok, why = report.judgement(want)
+    print(why)
+    return 0 if ok else 1
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m harness", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--postgres", default=None, help="embedded | docker | auto | postgresql://...")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("main", help="the verdict table: every scenario against legacy and coordinated")
+    p.add_argument("files", nargs="*")
+    p = sub.add_parser("run", help="run scenario files against one client")
+    p.add_argument("files", nargs="*")
+    p.add_argument("--client", default="coordinated")
+    p = sub.add_parser("replay", help="replay one scenario exactly")
+    p.add_argument("file")
+    p.add_argument("--client", default="coordinated")
+    p.add_argument("--inject", default=None, help="a sweep label: crash:A:after_reply:supabase:0 ...")
+    p.add_argument("--times", type=int, default=1)
+    p = sub.add_parser("sweep", help="the scenario at every fault point")
+    p.add_argument("file")
+    p.add_argument("--client", default="coordinated")
+    args = ap.parse_args(argv)
+    try:
+        return {"main": cmd_main, "run": cmd_run, "replay": cmd_replay, "sweep": cmd_sweep}[args.cmd](args)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
