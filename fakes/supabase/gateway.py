@@ -83,20 +83,37 @@ class Gateway:
             await pool.release(conn)
         return self.cache
 
-    async def table(self, name: str) -> schema_cache.Table:
+    async def _catalog_has(self, query: str, *params) -> bool:
+        """One cheap catalog probe, so a miss reloads the cache only when the DDL really changed."""
+        pool = self.rest_pools.current()
+        conn = await pool.acquire()
+        try:
+            return bool(await (await conn.execute(query, params)).fetchone())
+        except psycopg.DataError:
+            return False            # a name PostgreSQL cannot even hold (NUL byte): it exists nowhere
+        finally:
+            await pool.release(conn)
+
+    async def table(self, name: str, columns: list[str] = ()) -> schema_cache.Table:
         cache = self.cache or await self.reload_schema()
-        if name not in cache.tables:
-            cache = await self.reload_schema()      # DDL since the last load
+        if name not in cache.tables and await self._catalog_has(schema_cache.HAS_RELATION, self.config.schema, name):
+            cache = await self.reload_schema()      # created since the last load
         if name not in cache.tables:
             raise not_found_table(self.config.schema, name, cache.suggest_table(name))
+        missing = [c for c in columns if c not in cache.tables[name].columns]
+        if missing and await self._catalog_has(schema_cache.HAS_COLUMN, self.config.schema, name, missing):
+            cache = await self.reload_schema()
         return cache.tables[name]
 
     async def function(self, name: str, given: set[str]) -> schema_cache.Function:
+        cache = self.cache or await self.reload_schema()
         for attempt in range(2):
-            cache = self.cache if (self.cache and attempt == 0) else await self.reload_schema()
             for candidate in cache.functions.get(name, []):
                 if candidate.accepts(given):
                     return candidate
+            if attempt or not await self._catalog_has(schema_cache.HAS_FUNCTION, self.config.schema, name):
+                break
+            cache = await self.reload_schema()
         shown = f"({', '.join(sorted(given))})" if given else " without parameters"
         raise ApiError(404, "PGRST202", f"Could not find the function {self.config.schema}.{name}{shown} "
                        "in the schema cache", f"Searched for the function {self.config.schema}.{name}{shown}, "
@@ -104,7 +121,7 @@ class Gateway:
 
     async def argument_names(self, name: str) -> frozenset[str]:
         cache = self.cache or await self.reload_schema()
-        if name not in cache.functions:
+        if name not in cache.functions and await self._catalog_has(schema_cache.HAS_FUNCTION, self.config.schema, name):
             cache = await self.reload_schema()
         return frozenset(a.name for f in cache.functions.get(name, []) for a in f.arguments)
 

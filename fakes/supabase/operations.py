@@ -59,6 +59,7 @@ class Operations:
         prefs = rest.parse_prefer(request.headers.getlist("prefer"))
         body = rest.read_body(await self.gw.read_limited(request), request.headers.get("content-type", ""))
         rows, columns = rest.payload_rows(body if body is not None else [], p.columns)
+        table = await self.gw.table(table_name, columns)
         rest.check_columns(table, columns)
         conflict = p.on_conflict or list(table.primary_key)
         resolution = prefs.get("resolution") if conflict else None
@@ -94,6 +95,7 @@ class Operations:
         if not isinstance(body, dict):
             raise invalid_json()
         columns = [c for c in (p.columns or list(body))]
+        table = await self.gw.table(table_name, columns)
         rest.check_columns(table, columns)
         self._safe_update(p, "UPDATE")
         returning = prefs.get("return", "minimal")

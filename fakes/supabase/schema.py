@@ -43,6 +43,11 @@ from pg_proc p join pg_type t on t.oid = p.prorettype join pg_namespace n on n.o
 where n.nspname = %s and p.prokind = 'f'
 """
 
+HAS_RELATION = "select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and c.relname = %s"
+HAS_COLUMN = ("select 1 from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
+              "where n.nspname = %s and c.relname = %s and a.attname = any(%s) and a.attnum > 0 and not a.attisdropped")
+HAS_FUNCTION = "select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = %s and p.proname = %s"
+
 
 @dataclasses.dataclass(frozen=True)
 class Column:
