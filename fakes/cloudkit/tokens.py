@@ -35,13 +35,12 @@ class Token:
 class TokenCodec:
     def __init__(self, secret: bytes):
         self._secret = secret
-        # Masking the packed fields keeps tokens opaque: nothing in them looks like a counter.
-        self._pad = hashlib.blake2b(b"pad", key=secret, digest_size=_LAYOUT.size).digest()
 
     def encode(self, t: Token) -> str:
         kind = next(k for k, v in KINDS.items() if v == t.kind)
         raw = _LAYOUT.pack(kind, t.database, t.incarnation, t.generation, t.position, t.issued_ms)
-        return base64.urlsafe_b64encode(self._mask(raw) + self._mac(raw)).rstrip(b"=").decode()
+        mac = self._mac(raw)
+        return base64.urlsafe_b64encode(self._mask(raw, mac) + mac).rstrip(b"=").decode()
 
     def decode(self, text: object, kind: str, what: str = "syncToken") -> Token:
         """Parse a client-supplied token; anything malformed or forged is a BAD_REQUEST."""
@@ -51,7 +50,8 @@ class TokenCodec:
             blob = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         except (binascii.Error, ValueError):
             raise bad_request(f"{what} is not a token this server issued") from None
-        raw, mac = self._mask(blob[:-_MAC_LEN]), blob[-_MAC_LEN:]
+        mac = blob[-_MAC_LEN:]
+        raw = self._mask(blob[:-_MAC_LEN], mac)
         if len(raw) != _LAYOUT.size or not hmac.compare_digest(mac, self._mac(raw)):
             raise bad_request(f"{what} is not a token this server issued")
         fields = _LAYOUT.unpack(raw)
@@ -59,8 +59,13 @@ class TokenCodec:
             raise bad_request(f"{what} was issued for a {KINDS.get(fields[0], 'different')} feed, not a {kind} feed")
         return Token(kind, *fields[1:])
 
-    def _mask(self, data: bytes) -> bytes:
-        return bytes(a ^ b for a, b in zip(data, self._pad)) if len(data) == _LAYOUT.size else data
+    def _mask(self, data: bytes, mac: bytes) -> bytes:
+        """XOR with a keystream derived from the MAC: every byte of a token looks random, so
+        tokens for neighbouring positions share nothing a client could read as a counter."""
+        if len(data) != _LAYOUT.size:
+            return data
+        pad = hashlib.blake2b(mac, key=self._secret, digest_size=_LAYOUT.size).digest()
+        return bytes(a ^ b for a, b in zip(data, pad))
 
     def _mac(self, raw: bytes) -> bytes:
         return hashlib.blake2b(raw, key=self._secret, digest_size=_MAC_LEN).digest()
