@@ -32,10 +32,9 @@ def daemon():
     client.close()
 
 
-def our_containers(client) -> list:
-    """Containers this test process started (labelled by the provider with our pid)."""
-    import os
-    return client.containers.list(all=True, filters={"label": f"dualsync.pid={os.getpid()}"})
+def provider_containers(client) -> set[str]:
+    """Ids of all containers the docker provider started (it labels them), running or not."""
+    return {c.id for c in client.containers.list(all=True, filters={"label": "dualsync.provider=docker"})}
 
 
 @pytest.mark.docker
@@ -58,12 +57,13 @@ def test_starts_answers_reports_version_and_is_removed(daemon):
 @pytest.mark.docker
 def test_missing_image_names_it_and_hints_at_the_local_build(daemon):
     provider = DockerProvider(image="dualsync/no-such-image:0")
+    before = provider_containers(daemon)
     with pytest.raises(ProviderError) as caught:
         provider.start()
     message = str(caught.value)
     assert "dualsync/no-such-image:0" in message
     assert caught.value.hint == IMAGE_HINT and "ci/build-postgres-image.sh" in message
-    assert our_containers(daemon) == []
+    assert provider_containers(daemon) == before
 
 
 @pytest.mark.docker
@@ -72,12 +72,13 @@ def test_server_that_exits_during_start_reports_its_log(daemon):
         def _build_container(self, host):
             return super()._build_container(host).with_command(["-c", "no_such_setting=1"])
 
+    before = provider_containers(daemon)
     with pytest.raises(ProviderError) as caught:
         BadSetting(ready_timeout=30).start()
     message = str(caught.value)
     assert "exited during start" in message
     assert "no_such_setting" in message  # from the container's own log
-    assert our_containers(daemon) == []
+    assert provider_containers(daemon) == before
 
 
 def test_no_daemon_is_reported_with_the_engine_hint(monkeypatch):
