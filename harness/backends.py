@@ -164,7 +164,8 @@ class CommitRecorder:
         opened = self.backends.open(user, table, record_id, payload, version)
         self.history.commit(backend, user, table, record_id, time=self.backends.clock.now(),
                             write_id=opened.get("write_id"), deleted=bool(opened.get("deleted")),
-                            decryptable=not opened.get("undecryptable"))
+                            decryptable=not opened.get("undecryptable"),
+                            key_version=version if isinstance(version, int) else None)
 
 
 def _json(content: bytes) -> Any:

@@ -91,10 +91,10 @@ class History:
 
     def commit(self, backend: str, user: str, record_type: str, record_id: str, *, time: float,
                write_id: str | None, deleted: bool = False, decryptable: bool = True,
-               server_time: float | None = None) -> Event:
+               server_time: float | None = None, key_version: int | None = None) -> Event:
         return self.append("commit", backend, "commit", time=time, user=user,
                            record_type=record_type, record_id=record_id, write_id=write_id,
-                           deleted=deleted, decryptable=decryptable,
+                           deleted=deleted, decryptable=decryptable, key_version=key_version,
                            server_time=time if server_time is None else server_time)
 
     # Queries the checkers share.

@@ -108,8 +108,10 @@ async def _environment(world: World, op: str, a: dict[str, Any]) -> None:
         await world.probe(a["device"], a["token"], a.get("path", "supabase"))
     elif op == "corrupt":
         world.corrupt(a["user"], a["type"], a["id"], a.get("backend"))
-    elif op in ("delete_zone", "rotate_key"):
-        getattr(world, op)(a["user"])
+    elif op == "rotate_key":
+        world.rotate_key(a["user"], a.get("device"))
+    elif op == "delete_zone":
+        world.delete_zone(a["user"])
     else:
         raise StepError(f"step {op!r} has no implementation in the runner")
 

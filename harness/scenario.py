@@ -49,7 +49,7 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
     "corrupt": (None, ("user", "type", "id"), {"user": str, "type": tuple(ROUTES), "id": str,
                                                 "backend": PATHS}),
     "delete_zone": ("user", ("user",), {"user": str}),
-    "rotate_key": ("user", ("user",), {"user": str}),
+    "rotate_key": ("user", ("user",), {"user": str, "device": str}),
     "wait": ("names", ("names",), {"names": list}),
     "settle": (None, (), {}),
     "heal": (None, (), {}),

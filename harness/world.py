@@ -235,10 +235,24 @@ class World:
                 self.history.commit(b, user, record_type, record_id, time=self.clock.now(),
                                     write_id=None, decryptable=False)
 
-    def rotate_key(self, user: str) -> None:
+    def rotate_key(self, user: str, device: str | None = None) -> None:
+        """A new key version for `user`. The other devices of the user keep only the old one
+        until the faults heal (their keychain has not synced yet); `device` has the new one."""
         uid = self.backends.user_ids.get(user, user)
+        old = self.vault.current_version(uid)
+        new = self.vault.rotate(uid)
         self.history.append("note", "world", "rotate_key", time=self.clock.now(), user=user,
-                            version=self.vault.rotate(uid))
+                            version=new)
+        for d in self.devices.values():
+            if d.user == user and d.name != device:
+                d.keychain.lagging, d.keychain._known[uid] = True, old
+                self.history.append("note", d.name, "keychain", time=self.clock.now(), known=old)
+
+    def _keychains_catch_up(self) -> None:
+        for d in self.devices.values():
+            if d.keychain.lagging:
+                d.keychain.lagging = False
+                self.history.append("note", d.name, "keychain", time=self.clock.now(), known=None)
 
     def delete_zone(self, user: str) -> None:
         self.backends.delete_zone(user)
@@ -297,6 +311,7 @@ class World:
         self.conductor.release_all()
         for d in self.devices.values():
             d.storage.__init__()  # FaultyStorage with nothing armed; files stay on disk
+        self._keychains_catch_up()
         self.history.append("note", "world", "heal", time=self.clock.now())
         await self.settle()
 

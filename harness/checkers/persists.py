@@ -50,7 +50,7 @@ def check_no_lost_unsynced_edit(history: History, final: dict[str, Store] | None
             incoming = ledger.attribute(key, new)
             if incoming is mine or (mine.is_delete and new is None):
                 continue
-            if mine.is_delete or _ranked_before(ledger, incoming, mine):
+            if _ranked_before(ledger, incoming, mine):
                 problems.append(_unsynced(ledger, device, p, mine, incoming))
     return verdict("no-lost-unsynced-edit", problems[:MAX_REPORTED], checked)
 

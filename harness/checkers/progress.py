@@ -42,12 +42,14 @@ def check_no_skipped_row(history: History, final: dict[str, Store] | None = None
 
 
 def _reached(ledger: Ledger, c: Event, w, device: str) -> tuple[Violation | None, int]:
-    syncs = [s for s in complete_syncs(ledger.history, device, c.process) if s[0].index > c.index]
+    # The first complete sync that began after the commit, once the device held the row's key.
+    syncs = [s for s in complete_syncs(ledger.history, device, c.process)
+             if s[0].index > c.index and _can_open(ledger, device, c, s[0].index)]
     if not syncs:
         return None, 0
     invoke, ok = syncs[0]
     if _superseded(ledger, c, invoke.index):
-        return None, 0  # the row changed again before this sync: its newer version is checked
+        return None, 0  # the row changed again since: its newer version is checked instead
     record = _on_disk(ledger.history, device, ok.index).get(w.record_type, {}).get(w.record_id)
     held = ledger.attribute(w.key, record)
     if held is not None and ledger.rank(held) >= ledger.rank(w):
@@ -59,6 +61,15 @@ def _reached(ledger: Ledger, c: Event, w, device: str) -> tuple[Violation | None
                      f"device {device}'s {c.process} sync from {invoke.label()} to {ok.label()} "
                      "completed without it reaching the store",
                      (w.event.index, c.index, invoke.index, ok.index)), 1
+
+
+def _can_open(ledger: Ledger, device: str, c: Event, at: int) -> bool:
+    """Whether `device` held the key `c` was sealed with when its sync began."""
+    notes = [e for e in ledger.history.events[:at]
+             if e.type == "note" and e.f == "keychain" and e.process == device]
+    known = notes[-1].value.get("known") if notes else None
+    version = c.value.get("key_version")
+    return known is None or version is None or version <= known
 
 
 def _superseded(ledger: Ledger, c: Event, before: int) -> bool:
