@@ -30,7 +30,9 @@ def aad(record_type: str, record_id: str) -> str:
 
 
 def seal_record(keychain: Keychain, user_id: str, record: LocalRecord) -> tuple[str, int]:
-    content = {"fields": record.fields, "deleted": record.deleted, "write_id": record.write_id,
+    # What goes out is what the upload queue says: a queued delete travels as a tombstone.
+    deleted = record.queued_op == "delete" if record.queued_op else record.deleted
+    content = {"fields": None if deleted else record.fields, "deleted": deleted, "write_id": record.write_id,
                "modified_us": record.modified_us, "device": record.device}
     version = keychain.known_version(user_id)
     # Deterministic nonce: one write id always seals to the same bytes, so replays are exact and a

@@ -74,7 +74,14 @@ class GatewayBackend:
         self.anon_key = gateway.config.anon_key
 
     def attach(self, clock: VirtualClock) -> None:
-        self.gateway.clock.source = lambda: dt.datetime.fromtimestamp(clock.now(), tz=dt.timezone.utc)
+        # Each server transaction reads the World clock plus one more microsecond: like a real
+        # server's transaction time, two writes of one row never share an updated_at.
+        ticks = itertools.count(1)
+
+        def server_now() -> dt.datetime:
+            return dt.datetime.fromtimestamp(clock.now(), tz=dt.timezone.utc) + dt.timedelta(microseconds=next(ticks))
+
+        self.gateway.clock.source = server_now
         self.gateway.clock.injected = True
 
     def transport(self) -> httpx.AsyncBaseTransport:

@@ -1,0 +1,329 @@
+"""Every mutant differs from `coordinated` on some input: each scenario below runs once with
+`coordinated` and once with the mutant (as two users of the same backends) and the observable
+outcome must differ, with `coordinated` giving the right answer. No mutant is equivalent."""
+
+import httpx
+import pytest
+
+from clients import catalogue
+from clients.api import ClientCrashed, Hooks
+from clients.errors import ClientError, StoreError
+from tests.clients.support import (CrashAt, hold_until_persist, record_id, release, run, signed_in, signed_up)
+
+SCENARIOS = {}
+
+
+def scenario(name, correct):
+    def register(fn):
+        SCENARIOS[name] = (fn, correct)
+        return fn
+    return register
+
+
+async def pair(rig, variant, tag, **b_options):
+    a = await signed_up(rig.device(variant, f"{tag}-A"), email=f"{tag}@example.com")
+    b = await signed_in(rig.device(variant, f"{tag}-B", **b_options), email=f"{tag}@example.com")
+    return a, b
+
+
+async def both(device):
+    await device.sync("supabase")
+    await device.sync("cloudkit")
+
+
+@scenario("login-race", correct={"caption": "p"})
+async def _(rig, variant, tag):
+    a = await signed_up(rig.device("coordinated", f"{tag}-A"), email=f"{tag}@example.com")
+    photo = record_id()
+    a.write("photos", photo, {"caption": "p"})
+    a.write("profiles", record_id(), {"display_name": "n"})
+    await both(a)
+    b = await signed_in(rig.device(variant, f"{tag}-B"), email=f"{tag}@example.com")
+    hold_until_persist(rig, "sb_transport", b)
+    await b.login_sync()
+    release(rig, "sb_transport")
+    await both(b)
+    return b.read("photos", photo)
+
+
+@scenario("cursor-past-failures", correct={"steps": 2})
+async def _(rig, variant, tag):
+    from clients.crypto import Keychain
+    lagging = Keychain(rig.vault, lagging=True)
+    a, b = await pair(rig, variant, tag, keychain=lagging)
+    lagging.known_version(a.auth.user_id)
+    rig.vault.rotate(a.auth.user_id)
+    rid = record_id()
+    a.write("daily_logs", rid, {"steps": 2})
+    await a.sync("supabase")
+    await b.sync("supabase")
+    lagging.sync(a.auth.user_id)
+    await b.sync("supabase")
+    return b.read("daily_logs", rid)
+
+
+@scenario("daily-log-ignores-needs-sync", correct=({"steps": 300}, {"workouts": 3}))
+async def _(rig, variant, tag):
+    a, b = await pair(rig, variant, tag)
+    log, week = record_id(), record_id()
+    a.write("daily_logs", log, {"steps": 100})
+    a.write("weekly_snapshots", week, {"workouts": 1})
+    await a.sync("cloudkit")
+    await b.sync("cloudkit")
+    a.write("daily_logs", log, {"steps": 200})
+    a.write("weekly_snapshots", week, {"workouts": 2})
+    await a.sync("cloudkit")
+    rig.clock.advance(30)
+    b.write("daily_logs", log, {"steps": 300})
+    b.write("weekly_snapshots", week, {"workouts": 3})
+    await b.login_sync()
+    return b.read("daily_logs", log), b.read("weekly_snapshots", week)
+
+
+@scenario("cursor-saved-before-records", correct={"steps": 5})
+async def _(rig, variant, tag):
+    crash = CrashAt("before_persist")
+    a, b = await pair(rig, variant, tag, hooks=Hooks(fault_point=crash))
+    rid = record_id()
+    a.write("daily_logs", rid, {"steps": 5})
+    await a.sync("supabase")
+    with pytest.raises(ClientCrashed):
+        await b.sync("supabase")
+    crash.point = None
+    await b.restart()
+    await b.sync("supabase")
+    return b.read("daily_logs", rid)
+
+
+@scenario("non-atomic-persist", correct="readable")
+async def _(rig, variant, tag):
+    crash = CrashAt("mid_persist", nth=3)  # sign-up and the first write persist first
+    a = await signed_up(rig.device(variant, f"{tag}-A", hooks=Hooks(fault_point=crash)), email=f"{tag}@example.com")
+    a.write("daily_logs", record_id(), {"steps": 1})
+    with pytest.raises(ClientCrashed):
+        a.write("daily_logs", record_id(), {"steps": 2})
+    try:
+        await a.restart()
+    except StoreError:
+        return "torn"
+    return "readable"
+
+
+@scenario("tombstones-dropped", correct=None)
+async def _(rig, variant, tag):
+    a, b = await pair(rig, variant, tag)
+    rid = record_id()
+    a.write("cardio_sessions", rid, {"minutes": 20})
+    await a.sync("supabase")
+    await b.sync("supabase")
+    a.delete("cardio_sessions", rid)
+    await a.sync("supabase")
+    await b.sync("supabase")
+    return b.read("cardio_sessions", rid)
+
+
+async def conflicting_cloudkit_saves(rig, variant, tag):
+    """B edits first, A edits later and saves first; then B saves with its stale change tag.
+    A third device reads what CloudKit holds."""
+    a, b = await pair(rig, variant, tag)
+    rid = record_id()
+    a.write("weekly_snapshots", rid, {"workouts": 1})
+    await a.sync("cloudkit")
+    await b.sync("cloudkit")
+    b.write("weekly_snapshots", rid, {"workouts": 2})
+    rig.clock.advance(10)
+    a.write("weekly_snapshots", rid, {"workouts": 3})
+    await a.sync("cloudkit")
+    await b.sync("cloudkit")
+    c = await signed_in(rig.device("coordinated", f"{tag}-C"), email=f"{tag}@example.com")
+    await c.sync("cloudkit")
+    return c.read("weekly_snapshots", rid)
+
+
+@scenario("force-update", correct={"workouts": 3})
+async def _(rig, variant, tag):
+    return await conflicting_cloudkit_saves(rig, variant, tag)
+
+
+@scenario("item-errors-ignored", correct=({"workouts": 3}, False))
+async def _(rig, variant, tag):
+    a, b = await pair(rig, variant, tag)
+    rid = record_id()
+    a.write("weekly_snapshots", rid, {"workouts": 1})
+    await a.sync("cloudkit")
+    await b.sync("cloudkit")
+    a.write("weekly_snapshots", rid, {"workouts": 2})
+    await a.sync("cloudkit")
+    rig.clock.advance(10)
+    b.write("weekly_snapshots", rid, {"workouts": 3})   # later: must win, but its tag is stale
+    await b.sync("cloudkit")
+    c = await signed_in(rig.device("coordinated", f"{tag}-C"), email=f"{tag}@example.com")
+    await c.sync("cloudkit")
+    return c.read("weekly_snapshots", rid), b.store.get("weekly_snapshots", rid).remote["cloudkit"]["change_tag"] is None
+
+
+@scenario("remote-wins-by-arrival", correct={"display_name": "newer"})
+async def _(rig, variant, tag):
+    a, b = await pair(rig, variant, tag)
+    rid = record_id()
+    a.write("profiles", rid, {"display_name": "older"})   # still offline
+    rig.clock.advance(10)
+    b.write("profiles", rid, {"display_name": "newer"})
+    await b.sync("supabase")
+    await a.sync("supabase")                              # the older one reaches the server last
+    await b.sync("supabase")
+    return b.read("profiles", rid)
+
+
+@scenario("wall-clock-stamps", correct={"steps": 2})
+async def _(rig, variant, tag):
+    a = await signed_up(rig.device(variant, f"{tag}-A"), email=f"{tag}@example.com")
+    b = await signed_in(rig.device("coordinated", f"{tag}-B"), email=f"{tag}@example.com")
+    rid = record_id()
+    a.write("daily_logs", rid, {"steps": 1})
+    await a.sync("supabase")
+    await b.sync("supabase")
+    rig.clock.advance(60)
+    b.write("daily_logs", rid, {"steps": 2})        # a minute later on the World clock
+    await b.sync("supabase")
+    await a.sync("supabase")
+    return a.read("daily_logs", rid)
+
+
+@scenario("more-coming-ignored", correct=3)
+async def _(rig, variant, tag):
+    a = await signed_up(rig.device(variant, f"{tag}-A"), email=f"{tag}@example.com")
+    b = await signed_in(rig.device(variant, f"{tag}-B", results_limit=1), email=f"{tag}@example.com")
+    photos = [record_id() for _ in range(3)]
+    for rid in photos:
+        a.write("photos", rid, {"caption": rid})
+    await a.sync("cloudkit")
+    await b.sync("cloudkit")
+    return sum(b.read("photos", rid) is not None for rid in photos)
+
+
+@scenario("stale-pull-resurrects", correct=None)
+async def _(rig, variant, tag):
+    a, b = await pair(rig, variant, tag)
+    rid = record_id()
+    a.write("daily_logs", rid, {"steps": 1})
+    await a.sync("supabase")
+    await b.sync("supabase")
+    a.write("daily_logs", rid, {"steps": 2})        # an older edit, offline
+    rig.clock.advance(10)
+    b.delete("daily_logs", rid)                     # the later delete
+    await b.sync("supabase")
+    await a.sync("supabase")
+    await b.sync("supabase")
+    return b.read("daily_logs", rid)
+
+
+@scenario("refresh-failure-wipes", correct={"minutes": 30})
+async def _(rig, variant, tag):
+    a = await signed_up(rig.device(variant, f"{tag}-A"), email=f"{tag}@example.com")
+    rid = record_id()
+    a.write("cardio_sessions", rid, {"minutes": 30})
+    a.auth.session["refresh_token"] = "revokedtoken0"   # revoked elsewhere while offline
+    rig.clock.advance(2 * 3600)
+    with pytest.raises(ClientError):
+        await a.sync("supabase")
+    await signed_in(a, email=f"{tag}@example.com")
+    await a.sync("supabase")
+    return a.read("cardio_sessions", rid)
+
+
+@scenario("duplicate-on-retry", correct=1)
+async def _(rig, variant, tag):
+    a = await signed_up(rig.device(variant, f"{tag}-A"), email=f"{tag}@example.com")
+    a.write("cardio_sessions", record_id(), {"minutes": 30})
+    rig.sb.lose_next_reply("/rest/v1/cardio_sessions")
+    try:
+        await a.sync("supabase")
+    except (ClientError, httpx.TransportError):
+        pass
+    await a.sync("supabase")
+    return len([r for r in rig.sb.rows("cardio_sessions") if r["user_id"] == a.auth.user_id])
+
+
+@scenario("queue-stalls", correct=1)
+async def _(rig, variant, tag):
+    a = await signed_up(rig.device(variant, f"{tag}-A"), email=f"{tag}@example.com")
+    a.write("profiles", record_id(), {"display_name": "n"})
+    rig.sb.fail_next(503, "/rest/v1/profiles", times=3)
+    with pytest.raises(ClientError):
+        await a.sync("supabase")
+    await a.sync("supabase")
+    return len([r for r in rig.sb.rows("profiles") if r["user_id"] == a.auth.user_id])
+
+
+@scenario("recreate-syncs-delete-only", correct={"steps": 7})
+async def _(rig, variant, tag):
+    a, b = await pair(rig, variant, tag)
+    rid = record_id()
+    a.write("daily_logs", rid, {"steps": 1})
+    await a.sync("supabase")
+    a.delete("daily_logs", rid)
+    a.write("daily_logs", rid, {"steps": 7})
+    await a.sync("supabase")
+    await b.sync("supabase")
+    return b.read("daily_logs", rid)
+
+
+class PerRecordThrottle(httpx.AsyncBaseTransport):
+    """Answers the first records/modify itself with a per-record THROTTLED error for every
+    operation, inside a 200 (the documented shape of a per-item error); then steps aside."""
+
+    def __init__(self, inner):
+        self.inner, self.used = inner, False
+
+    async def handle_async_request(self, request):
+        if self.used or not request.url.path.endswith("/records/modify"):
+            return await self.inner.handle_async_request(request)
+        self.used = True
+        import json
+        ops = json.loads(request.content)["operations"]
+        items = [{"recordName": op["record"]["recordName"], "serverErrorCode": "THROTTLED",
+                  "reason": "throttled", "retryAfter": 2} for op in ops]
+        return httpx.Response(200, json={"records": items})
+
+
+@scenario("transient-error-drops-record", correct={"caption": "x"})
+async def _(rig, variant, tag):
+    a = await signed_up(rig.device(variant, f"{tag}-A"), email=f"{tag}@example.com")
+    rid = record_id()
+    a.write("photos", rid, {"caption": "x"})
+    await a.sync("cloudkit")                         # zone set up, photo saved
+    a.write("photos", rid, {"caption": "x"})
+    rig.ck_transport = PerRecordThrottle(rig.ck_transport)
+    await a.sync("cloudkit")
+    rig.ck_transport = rig.ck_transport.inner
+    c = await signed_in(rig.device("coordinated", f"{tag}-C"), email=f"{tag}@example.com")
+    await c.sync("cloudkit")
+    return c.read("photos", rid) if c.store.get("photos", rid).write_id == a.store.get("photos", rid).write_id else "old"
+
+
+@scenario("expired-token-skips", correct={"caption": "late"})
+async def _(rig, variant, tag):
+    a, b = await pair(rig, variant, tag)
+    await b.sync("cloudkit")
+    rid = record_id()
+    a.write("photos", rid, {"caption": "late"})
+    await a.sync("cloudkit")
+    rig.ck.expire_sync_tokens(f"{tag}@example.com")
+    await b.sync("cloudkit")
+    return b.read("photos", rid)
+
+
+MUTANTS = [name.removeprefix("mutant:") for name, _, _ in catalogue() if name.startswith("mutant:")]
+
+
+def test_every_mutant_has_a_scenario_and_there_are_at_least_twelve():
+    assert len(MUTANTS) >= 12
+    assert sorted(MUTANTS) == sorted(SCENARIOS)
+
+
+@pytest.mark.parametrize("mutant", MUTANTS)
+def test_mutant_differs_from_coordinated(rig, mutant):
+    fn, correct = SCENARIOS[mutant]
+    assert run(fn(rig, "coordinated", "c")) == correct
+    assert run(fn(rig, f"mutant:{mutant}", "m")) != correct
