@@ -1,5 +1,6 @@
 """Root conftest: the suite's pytest plugins, one per layer."""
 
 pytest_plugins = [
+    "pytester",
     "fakes.postgres.pytest_plugin",
 ]

@@ -45,7 +45,8 @@ class Server:
             self.provider.stop()
 
     def to_json(self) -> str:
-        data = dataclasses.asdict(self)
+        plain = dataclasses.replace(self, provider=None)  # asdict would deep-copy the live provider
+        data = dataclasses.asdict(plain)
         data.pop("provider")
         return json.dumps(data)
 

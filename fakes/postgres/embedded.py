@@ -110,12 +110,15 @@ class EmbeddedProvider:
                 raise ProviderError("embedded", f"port {port} on 127.0.0.1 is already in use",
                                     hint="choose another port, or leave it unset to take a free one")
 
+    def settings(self, port: int) -> dict[str, str]:
+        # Durability settings off: test data never has to survive a crash of the host.
+        return {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": str(self.workdir),
+                "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+                "max_connections": "200", "shared_buffers": "64MB", "log_min_messages": "warning"}
+
     def _launch(self, binaries: Path, user: str | None, port: int) -> None:
-        settings = {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": str(self.workdir),
-                    "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
-                    "max_connections": "200", "shared_buffers": "64MB", "log_min_messages": "warning"}
         args = [str(binaries / "postgres"), "-D", str(self.datadir)]
-        for key, value in settings.items():
+        for key, value in self.settings(port).items():
             args += ["-c", f"{key}={value}"]
         log = open(self.logfile, "ab")
         self.process = subprocess.Popen(args, user=user, stdout=log, stderr=subprocess.STDOUT,
