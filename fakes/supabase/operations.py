@@ -58,15 +58,20 @@ class Operations:
         p = rest.parse_params(request.query_params.multi_items())
         prefs = rest.parse_prefer(request.headers.getlist("prefer"))
         body = rest.read_body(await self.gw.read_limited(request), request.headers.get("content-type", ""))
-        rows, columns = rest.payload_rows(body if body is not None else [], p.columns)
+        if body is None:
+            raise invalid_json()
+        rows, columns = rest.payload_rows(body, p.columns)
         table = await self.gw.table(table_name, columns)
         rest.check_columns(table, columns)
+        missing_default = prefs.get("missing") == "default"
+        if not columns:             # `[]` inserts nothing; `{}` a row of defaults (INSERT ... DEFAULT VALUES)
+            columns, missing_default = list(table.columns)[:1], True
         conflict = p.on_conflict or list(table.primary_key)
         resolution = prefs.get("resolution") if conflict else None
         returning = prefs.get("return", "minimal")
         shape = self._write_shape(p, prefs, singular, returning, table)
         stmt = statements.insert(table, columns, rows, shape, resolution=resolution, conflict=conflict,
-                                 missing_default=prefs.get("missing") == "default")
+                                 missing_default=missing_default)
         operation = "upsert" if resolution else "insert"
         count, _, inserted, out = await self.gw.execute(ctx, operation, table.name, stmt, read_only=False,
                                                         check=self._write_check(singular, prefs))
