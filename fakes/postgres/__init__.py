@@ -38,7 +38,7 @@ class Server:
         return database.clone(self.admin, self.authenticator, self.template, label, self.provider_name)
 
     def drop_database(self, db: Database) -> None:
-        database.drop(self.admin, db.name)
+        database.drop(self.admin, db)
 
     def stop(self) -> None:
         if self.provider is not None:

@@ -45,7 +45,7 @@ class ConnInfo:
     def redacted(self, dbname: str | None = None) -> str:
         if not self.password:
             return self.dsn(dbname)
-        return dataclasses.replace(self, password="***").dsn(dbname)
+        return self.dsn(dbname).replace(":" + quote(self.password, safe="") + "@", ":***@", 1)
 
     def with_db(self, dbname: str) -> "ConnInfo":
         return dataclasses.replace(self, dbname=dbname)
