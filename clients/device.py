@@ -130,7 +130,7 @@ class ReferenceClient:
         previous = self.store.get(record_type, record_id)
         self.store.write_seq += 1
         record = LocalRecord(record_type, record_id, fields, deleted,
-                             write_id=f"{self.name}-{self.store.boots}.{self.store.write_seq}",
+                             write_id=f"{self.name}-{self.store.boots:04d}.{self.store.write_seq:06d}",
                              modified_us=self._stamp(), device=self.name,
                              queued_op=self._queued_op(previous, deleted),
                              remote=dict(previous.remote) if previous else {})

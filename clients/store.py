@@ -40,9 +40,10 @@ class LocalRecord:
     def needs_sync(self) -> bool:
         return bool(self.pending_paths())
 
-    def rank(self) -> tuple[int, str]:
-        """Position in the coordinated policy's order: device time, then write id as tie-break."""
-        return (self.modified_us, self.write_id)
+    def rank(self) -> tuple[int, str, str]:
+        """Position in the coordinated policy's order: device time, then device, then the write id
+        (zero-padded boot and sequence numbers, so it sorts in the device's own edit order)."""
+        return (self.modified_us, self.device, self.write_id)
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
