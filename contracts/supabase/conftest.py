@@ -54,11 +54,13 @@ def external_target(pytestconfig, pg_server):
 def target(request, contract_schema) -> Target:
     if request.param == "external":
         return request.getfixturevalue("external_target")
-    gateway = request.getfixturevalue("supabase_gateway")
+    # Contract tests make their own users and ids, so the tables need no reset between them.
+    gateway = request.getfixturevalue("supabase_session_gateway")
+    gateway.control.clear_faults()
     common = dict(anon_key=gateway.config.anon_key, service_key=gateway.config.service_key,
                   jwt_secret=gateway.config.jwt_secret)
     if request.param == "loopback":
-        return Target("loopback", request.getfixturevalue("supabase_server").url, **common)
+        return Target("loopback", request.getfixturevalue("supabase_session_server").url, **common)
     transport = InProcessTransport(gateway.app, request.getfixturevalue("supabase_loop"))
     return Target("inprocess", "http://gateway.local", transport=transport, **common)
 
