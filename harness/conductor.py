@@ -23,6 +23,7 @@ from clients.api import ClientCrashed
 from harness.clock import VirtualClock
 from harness.history import History
 
+REQUEST_TICK = 0.001  # virtual seconds each delivered request takes
 ACTIONS = ("hold", "delay", "fail", "lose_reply", "crash")
 # Which backend a request is for, by host: the production hostnames, served in process.
 BACKEND_HOSTS = (("supabase.co", "supabase"), ("api.apple-cloudkit.com", "cloudkit"))
@@ -173,6 +174,9 @@ class Conductor:
         self.active.add(done)
         try:
             async with self._lock:  # one request at a time per World
+                # Real time passes between two requests; a frozen clock would give two commits
+                # the same server timestamp, a tie no real server produces.
+                self.clock.advance(REQUEST_TICK)
                 response = await self.backends[x.backend].handle_async_request(request)
                 body = await response.aread()
                 reply = httpx.Response(response.status_code, headers=response.headers,
@@ -198,6 +202,8 @@ class Conductor:
             raise httpx.ConnectError("connection dropped (Conductor)", request=request)
         if params.get("ck_error"):
             return self._cloudkit_error(request, params)
+        if params.get("ck_item_error"):
+            return self._cloudkit_item_errors(request, params)
         status = int(params.get("status", 503))
         headers = {"Retry-After": str(params["retry_after"])} if "retry_after" in params else {}
         body = {"code": str(status), "message": f"injected by the Conductor ({x.op})"}
@@ -211,6 +217,23 @@ class Conductor:
             body["retryAfter"] = params["retry_after"]
         status = int(params.get("status") or CLOUDKIT_STATUS.get(code, 503))
         return httpx.Response(status, json=body, request=request)
+
+    def _cloudkit_item_errors(self, request: httpx.Request, params: dict[str, Any]) -> httpx.Response:
+        """A 200 whose every record carries an error, as records/modify reports per-record
+        failures (the batch is not atomic); nothing was saved."""
+        try:
+            ops = json.loads(request.content or b"{}").get("operations", [])
+        except ValueError:
+            ops = []
+        items = []
+        for op in ops:
+            name = (op.get("record") or {}).get("recordName") if isinstance(op, dict) else None
+            item = {"recordName": name, "serverErrorCode": params["ck_item_error"],
+                    "reason": "injected by the Conductor"}
+            if "retry_after" in params:
+                item["retryAfter"] = params["retry_after"]
+            items.append(item)
+        return httpx.Response(200, json={"records": items}, request=request)
 
     # Fault points inside a client.
 

@@ -35,8 +35,8 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
     "hold": (None, ("as",), {**_TARGET, "as": str, "at": ("request", "reply")}),
     "release": ("names", ("names",), {"names": list}),
     "delay": (None, ("seconds",), {**_TARGET, "seconds": (int, float)}),
-    "fail": (None, (), {**_TARGET, "status": int, "ck_error": str, "retry_after": (int, float),
-                        "error": ("timeout", "drop")}),
+    "fail": (None, (), {**_TARGET, "status": int, "ck_error": str, "ck_item_error": str,
+                        "retry_after": (int, float), "error": ("timeout", "drop")}),
     "lose_reply": (None, (), dict(_TARGET)),
     "crash": (None, ("device", "point"), {"device": str, "point": FAULT_POINTS, "path": PATHS,
                                           "count": int, "skip": int}),
@@ -203,8 +203,9 @@ def _step(raw: Any, i: int, devices: dict, data: dict, lines: dict, err) -> Step
     if "device" in args and args["device"] not in devices:
         raise err(path + (op, "device"), f"no device {args['device']!r}",
                   f"declare it under devices (known: {', '.join(devices)})")
-    if op == "fail" and not {"status", "ck_error", "error"} & set(args):
-        raise err(path + (op,), "says nothing about how to fail", "give status, ck_error or error")
+    if op == "fail" and not {"status", "ck_error", "ck_item_error", "error"} & set(args):
+        raise err(path + (op,), "says nothing about how to fail",
+                  "give status, ck_error, ck_item_error or error")
     return Step(op, args, lines.get(path, 0))
 
 
