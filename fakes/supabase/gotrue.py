@@ -25,6 +25,15 @@ PBKDF2_ROUNDS = 1000         # GoTrue uses bcrypt; the hash format is internal, 
 _EMAIL = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
+# GoTrue's RevokeTokenFamily: every descendant of the reused token (updated_at untouched).
+_REVOKE_FAMILY = """
+with recursive family as (
+  select id, token from auth.refresh_tokens where parent = %s
+  union
+  select r.id, r.token from auth.refresh_tokens r join family f on r.parent = f.token
+)
+update auth.refresh_tokens r set revoked = true from family where family.id = r.id
+"""
 _USER_COLUMNS = ("id, aud, role, email, email_confirmed_at, last_sign_in_at, raw_app_meta_data, "
                  "raw_user_meta_data, is_anonymous, created_at, updated_at")
 
@@ -131,8 +140,8 @@ class GoTrue:
 
     async def _swap(self, conn, row) -> str:
         """Rotation with GoTrue's reuse rules: a revoked parent of the active token gets the active
-        token back; another revoked token within the reuse interval gets a fresh child; else the
-        whole family is revoked and the request fails."""
+        token back; another revoked token within the reuse interval gets a fresh child; else its
+        descendants are revoked and the request fails."""
         token_id, token, user_id, revoked, updated_at, _, session_id = row
         if revoked:
             active = await (await conn.execute(
@@ -141,8 +150,7 @@ class GoTrue:
             if active and active[1] == token:
                 return active[0]
             if self.clock.now() > updated_at + dt.timedelta(seconds=REUSE_INTERVAL):
-                await conn.execute("update auth.refresh_tokens set revoked = true, updated_at = %s "
-                                   "where session_id = %s", (self.clock.now(), session_id))
+                await conn.execute(_REVOKE_FAMILY, (token,))
                 raise _Commit(AuthError(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used"))
         now = self.clock.now()
         await conn.execute("update auth.refresh_tokens set revoked = true, updated_at = %s where id = %s",
