@@ -10,8 +10,9 @@ Two ways to run, chosen per machine (`plan_image`):
 
 Readiness is `base.wait_until_ready` from the host (the same check every provider uses), watching the
 container so a crash is reported at once with its log. Ryuk, testcontainers' reaper, is an image
-of its own that cannot be pulled without a registry, so the local path disables it and removes its
-container itself (stop(), and at interpreter exit).
+of its own that cannot be pulled without a registry (and needs a published port), so where it
+cannot run the provider disables it and cleans up itself: stop(), an exit hook, and at each start
+the removal of containers whose owning process on this machine is gone (`reap_orphans`).
 """
 
 from __future__ import annotations
@@ -136,6 +137,30 @@ def _settle_ryuk(client, plan: "ImagePlan") -> None:
         config.ryuk_disabled = True
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def reap_orphans(client) -> list[str]:
+    """Remove containers a killed process of this machine left (Ryuk would have, where it runs).
+
+    Only containers labelled with this host's name and a pid that is gone are touched."""
+    removed = []
+    label = f"dualsync.host={socket.gethostname()}"
+    for container in client.containers.list(all=True, filters={"label": label}):
+        pid = container.labels.get("dualsync.pid", "")
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            container.remove(force=True, v=True)
+            removed.append(container.name)
+    return removed
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -217,6 +242,7 @@ class DockerProvider:
         # testcontainers reads DOCKER_HOST itself; point it at the daemon we found.
         os.environ["DOCKER_HOST"] = host
         try:
+            reap_orphans(client)
             self.plan = plan_image(client, self.requested_image)
             _ensure_image(client, self.plan.image)
             _settle_ryuk(client, self.plan)
@@ -233,7 +259,8 @@ class DockerProvider:
 
         c = _Container(self.plan.image, username="postgres", password=self.password,
                        dbname="postgres", driver=None)
-        labels = {"dualsync.provider": "docker", "dualsync.pid": str(os.getpid())}
+        labels = {"dualsync.provider": "docker", "dualsync.pid": str(os.getpid()),
+                  "dualsync.host": socket.gethostname()}
         c.with_name(f"dualsync-pg-{os.getpid()}-{secrets.token_hex(3)}")
         if self.plan.host_network:
             c.ports.clear()  # published ports mean nothing on the host network

@@ -7,7 +7,10 @@ error-path tests that need no daemon are unmarked so they run in every tier.
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
 from types import SimpleNamespace
 
 import psycopg
@@ -79,6 +82,25 @@ def test_server_that_exits_during_start_reports_its_log(daemon):
     assert "exited during start" in message
     assert "no_such_setting" in message  # from the container's own log
     assert provider_containers(daemon) == before
+
+
+@pytest.mark.docker
+def test_containers_of_a_killed_process_are_reaped_and_live_ones_kept(daemon):
+    images = daemon.images.list()
+    if not images:
+        pytest.skip("no image present locally to create a container from")
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that no longer runs, as after a killed pytest
+    def labelled(pid):
+        return daemon.containers.create(images[0].id, labels={
+            "dualsync.provider": "docker", "dualsync.pid": str(pid), "dualsync.host": socket.gethostname()})
+    orphan, ours = labelled(gone.pid), labelled(os.getpid())
+    try:
+        removed = provider_module.reap_orphans(daemon)
+        assert orphan.name in removed and ours.name not in removed
+        assert ours.id in provider_containers(daemon) and orphan.id not in provider_containers(daemon)
+    finally:
+        ours.remove(force=True)
 
 
 def test_no_daemon_is_reported_with_the_engine_hint(monkeypatch):
