@@ -49,7 +49,13 @@ class ResolutionPolicy:
                  server clock / CloudKit modification time), "client_modified_at" (the device's
                  own clock), or "arrival" (whichever response lands last: no order at all).
     granularity: "record" or "field".
-    respects_needs_sync: a merge never replaces a local edit that is still marked for upload.
+    respects_needs_sync: a merge never replaces a local edit that is still marked for upload by
+                 a value the declared order ranks before it (invariant 3). Under "arrival" there
+                 is no such order, so True means pending edits are never replaced at all.
+
+    The reference clients declare theirs in clients/behaviour.py: `coordinated` orders writes by
+    the device time of the edit, then device name, then write id (each copy of a write carries
+    all three through both backends), record-level; `legacy` declares "arrival".
     """
 
     order: Literal["server_updated_at", "client_modified_at", "arrival"]
