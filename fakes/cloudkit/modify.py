@@ -15,7 +15,6 @@ from .records import Record, check_record_name, check_type_name, parse_fields
 
 OP_TYPES = ("create", "update", "forceUpdate", "replace", "forceReplace", "delete", "forceDelete")
 TAGGED = ("update", "replace")           # a recordChangeTag is required
-CREATES_WHEN_MISSING = ("create", "forceUpdate", "forceReplace")
 
 
 @dataclasses.dataclass
@@ -82,7 +81,7 @@ class ModifyOps:
             name = self.container.new_record_name()
         check_record_name(name)
         rtype = rec.get("recordType")
-        if rtype is not None or kind in CREATES_WHEN_MISSING or kind == "replace":
+        if rtype is not None or kind == "create":
             check_type_name(rtype)
         tag = rec.get("recordChangeTag")
         if tag is not None and not isinstance(tag, str):
@@ -127,6 +126,8 @@ class ModifyOps:
             return self._error(op, "NOT_FOUND", f"record {op.name!r} does not exist")
         if op.kind == "delete":
             return self._error(op, self.container.config.delete_missing_code, f"record {op.name!r} does not exist")
+        if op.rtype is None and op.kind != "forceDelete":
+            return self._error(op, "BAD_REQUEST", f"recordType is required to create record {op.name!r}")
         return self._schema_error(op, op.rtype)
 
     def _schema_error(self, op: Op, rtype: str | None):
