@@ -82,7 +82,7 @@ class Conductor:
         self.held: dict[str, list[Exchange]] = {}
         self.active: set[asyncio.Future] = set()
         self.progress = 0          # bumps on every decision, so `World.settle` sees movement
-        self.hits: list[tuple[str, str, str]] = []  # every fault point passed: (device, point, path)
+        self.hits: list[tuple[str, str, str, int]] = []  # fault points passed: device, point, path, step
         self._lock = asyncio.Lock()
         self._ids = 0
 
@@ -239,10 +239,9 @@ class Conductor:
 
     def fault_point(self, device: str, point: str, path: str = "") -> None:
         """Called by the device's hooks at each named fault point; may crash the client there."""
-        self.hits.append((device, point, path))
+        self.hits.append((device, point, path, self.history.step))
         for rule in self.rules:
-            if (rule.action == "crash" and rule.applies(device, rule.path and path, point)
-                    and rule.use()):
+            if rule.action == "crash" and rule.applies(device, path, point) and rule.use():
                 self.history.append("fault", device, "crash", time=self.clock.now(), point=point,
                                     path=path)
                 raise ClientCrashed(point)

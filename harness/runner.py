@@ -35,7 +35,7 @@ class Run:
     extra: list[Step] = dataclasses.field(default_factory=list)  # injected by a sweep
     label: str = ""
     report: Path | None = None
-    hits: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    hits: list[tuple[str, str, str, int]] = dataclasses.field(default_factory=list)
 
     @property
     def violated(self) -> list[str]:

@@ -46,23 +46,23 @@ def expectation(scenario: Scenario, client: str) -> Any:
     return (spec.get("expect") or {"coordinated": "pass"}).get(client)
 
 
-def points(run: runner.Run, kinds=KINDS, devices=None) -> list[tuple[str, Step]]:
-    """(label, injected step) for every passage of a fault point in `run`, in order."""
+def points(run: runner.Run, kinds=KINDS, devices=None, from_step: int = 0) -> list[tuple[str, Step]]:
+    """(label, injected step) for every passage of a fault point in `run` at or after scenario
+    step `from_step` (before it, devices are still signing in: nothing to lose yet), in order."""
     out, seen = [], Counter()
     if "crash" in kinds:
-        for device, point, path in run.hits:
+        for device, point, path, step in run.hits:
             n = seen[(device, point, path)]
             seen[(device, point, path)] += 1
-            if devices is None or device in devices:
-                args = {"device": device, "point": point, "skip": n}
-                args.update({"path": path} if path else {})
-                out.append((f"crash:{device}:{point}:{path or '-'}:{n}", Step("crash", args)))
+            if (devices is None or device in devices) and step >= from_step:
+                args = {"device": device, "point": point, "path": path, "skip": n}
+                out.append((f"crash:{device}:{point}:{path}:{n}", Step("crash", args)))
     if "lose_reply" in kinds:
-        out += _requests(run, devices)
+        out += _requests(run, devices, from_step)
     return out
 
 
-def _requests(run: runner.Run, devices) -> list[tuple[str, Step]]:
+def _requests(run: runner.Run, devices, from_step: int) -> list[tuple[str, Step]]:
     heal = next((e.index for e in run.history if e.type == "note" and e.f == "heal"), len(run.history))
     out, seen = [], Counter()
     for e in run.history.events[:heal]:
@@ -71,7 +71,7 @@ def _requests(run: runner.Run, devices) -> list[tuple[str, Step]]:
             op = e.value["op"]
             n = seen[(device, backend, op)]
             seen[(device, backend, op)] += 1
-            if devices is None or device in devices:
+            if (devices is None or device in devices) and e.step >= from_step:
                 out.append((f"lose_reply:{device}:{backend}:{op}:{n}",
                             Step("lose_reply", {"device": device, "path": backend, "match": op, "skip": n})))
     return out
@@ -81,8 +81,7 @@ def step_for(label: str) -> Step:
     """The injected step a label names (for `python -m harness replay --inject=LABEL`)."""
     kind, device, where, what, n = label.split(":", 4) if label.count(":") >= 4 else (label, "", "", "", "0")
     if kind == "crash":
-        args = {"device": device, "point": where, "skip": int(n)}
-        return Step("crash", {**args, **({"path": what} if what != "-" else {})})
+        return Step("crash", {"device": device, "point": where, "path": what, "skip": int(n)})
     if kind == "lose_reply":
         return Step("lose_reply", {"device": device, "path": where, "match": what, "skip": int(n)})
     raise ValueError(f"--inject={label}: not a sweep label; use crash:DEVICE:POINT:PATH:N or "
@@ -93,7 +92,8 @@ def sweep(scenario: Scenario, client: str, database: Any, *, reports=runner.REPO
     spec = scenario.sweep or {}
     baseline = runner.run(scenario, client, database, reports=None)
     runs = []
-    for label, step in points(baseline, spec.get("kinds", KINDS), spec.get("devices")):
+    for label, step in points(baseline, spec.get("kinds", KINDS), spec.get("devices"),
+                              spec.get("from_step", 0)):
         run = runner.run(scenario, client, database, reports=None, extra=[step], label=label)
         if run.violated and reports is not None:
             runner.write_report(run, reports)

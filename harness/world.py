@@ -58,7 +58,7 @@ class Device:
             # Each sync path of a device runs in its own task (and context) when the client runs
             # them in parallel, so this names the path a later persist belongs to.
             _current_path.set(ctx["backend"])
-        self.world.conductor.fault_point(self.name, name, _current_path.get())
+        self.world.conductor.fault_point(self.name, name, _current_path.get() or "local")
 
     def _on_persist(self, snapshot: dict[str, Any]) -> None:
         self.world.history.persist(self.name, snapshot, time=self.world.clock.now(),
