@@ -18,6 +18,7 @@ import httpx
 import clients
 from clients.api import ROUTES, ClientCrashed, Hooks
 from clients.crypto import Keychain, KeyVault
+from clients.errors import ClientError
 from clients.storage import FaultyStorage
 from harness.backends import Backends, CommitRecorder
 from harness.clock import SkewedClock, VirtualClock
@@ -121,10 +122,10 @@ class World:
 
     async def _op(self, d: Device, process: str, f: str, call, path: str) -> None:
         token = _current_path.set(path)
-        if d.crashed:
-            await self._relaunch(d)
         self.history.append("invoke", process, f, time=self.clock.now())
         try:
+            if d.crashed:
+                await self._relaunch(d)
             value = await call()
         except ClientCrashed as exc:
             d.crashed = True
@@ -140,9 +141,11 @@ class World:
             _current_path.reset(token)
 
     async def _relaunch(self, d: Device) -> None:
-        d.crashed = False
+        """The app starts again from its disk. If it cannot (a torn store), the device stays
+        down: its in-memory state died with the crash."""
         self.history.append("note", d.name, "relaunch", time=self.clock.now())
         await d.client.restart()
+        d.crashed = False
 
     async def sign_in(self, device: str, *, wait: bool = True, name: str | None = None) -> None:
         d = self.device(device)
@@ -176,12 +179,12 @@ class World:
                     fields: dict[str, Any] | None) -> str | None:
         """A local edit (fields None: a delete), recorded with what the device reads back."""
         d = self.device(device)
-        if d.crashed:
-            await self._relaunch(d)
         try:
+            if d.crashed:
+                await self._relaunch(d)
             wid = (d.client.delete(record_type, record_id) if fields is None
                    else d.client.write(record_type, record_id, fields))
-        except (OSError, KeyError, ClientCrashed) as exc:
+        except (OSError, KeyError, ClientCrashed, ClientError) as exc:
             d.crashed = d.crashed or isinstance(exc, ClientCrashed)
             self.history.append("fail", device, "delete" if fields is None else "write",
                                 time=self.clock.now(), error=_why(exc), record_type=record_type,
@@ -334,9 +337,19 @@ class World:
         return previous if previous is not None else self.final_state()
 
     def final_state(self) -> dict[str, dict]:
-        out = {f"device:{n}": d.client.store_snapshot() for n, d in sorted(self.devices.items())}
+        out = {f"device:{n}": self._on_disk(d) for n, d in sorted(self.devices.items())}
         out.update(self.backends.final_state(self.users()))
         return out
+
+
+    def _on_disk(self, d: Device) -> dict:
+        """The device's store as on disk; a store the client cannot read holds nothing."""
+        try:
+            return d.client.store_snapshot()
+        except ClientError as exc:
+            self.history.append("note", d.name, "store_unreadable", time=self.clock.now(),
+                                error=_why(exc))
+            return {}
 
 
 def _policy(devices: dict[str, Device]) -> dict[str, Any]:

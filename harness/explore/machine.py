@@ -1,0 +1,175 @@
+"""The hypothesis state machine: a thin driver over `Driver` moves on one World.
+
+Several devices of one user and one device of another user. Rules are grouped so that each kind
+of move (an edit, a sync, a race, a fault, a clock or key change) is drawn about as often as any
+other. The per-persist invariants are checked after every step; the rest after quiescence in
+`teardown`. Every failure is recorded with the program that produced it (as scenario steps), so
+the shrunk failure hypothesis ends on can be written to the corpus.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from clients.api import FAULT_POINTS
+from harness.explore.moves import IDS_PER_TYPE, PATHS, RECORD_TYPES, TRANSIENT, Driver
+from harness.explore.session import Outcome, Session
+
+OTHER_USER_DEVICE = "X"
+TOKENS = ("forged", "expired", "other_user")
+
+
+@dataclasses.dataclass
+class Failure:
+    """A failing program: the steps it ran and the invariants they broke."""
+
+    client: str
+    session: Session
+    violated: list[str]
+    explanation: str
+
+
+@dataclasses.dataclass
+class Config:
+    """What a machine explores: the client, where its Postgres is, and the scope."""
+
+    client: str
+    database: Any
+    max_devices: int = 3           # devices of the first user (2..max)
+    ck_page: int | None = 2        # CloudKit page cap, so paging (moreComing) is exercised
+    failures: list[Failure] = dataclasses.field(default_factory=list)
+    examples: int = 0
+
+
+class SyncMachine(RuleBasedStateMachine):
+    config: Config  # set by `machine_for`
+
+    def __init__(self):
+        super().__init__()
+        self.session: Session | None = None
+        self.driver: Driver | None = None
+
+    @initialize(seed=st.integers(0, 2**16), n=st.integers(2, 4))
+    def world(self, seed: int, n: int) -> None:
+        cfg = self.config
+        cfg.examples += 1
+        names = "ABCD"[: max(2, min(n, cfg.max_devices))]
+        devices = {d: {"user": "alice"} for d in names}
+        devices[OTHER_USER_DEVICE] = {"user": "bob"}
+        self.session = Session(cfg.client, cfg.database, devices, seed=seed, ck_page=cfg.ck_page)
+        self.driver = Driver(self.session)
+
+    def devices(self) -> list[str]:
+        return list(self.session.devices)
+
+    def signed(self) -> list[str]:
+        return sorted(self.driver.signed_in)
+
+    def _any_signed(self) -> bool:
+        return bool(self.driver and self.driver.signed_in)
+
+    # Users.
+
+    @rule(data=st.data())
+    def sign_in(self, data) -> None:
+        self.driver.sign_in(data.draw(st.sampled_from(self.devices()), label="device"))
+
+    @precondition(_any_signed)
+    @rule(data=st.data(), record_type=st.sampled_from(RECORD_TYPES), slot=st.integers(0, IDS_PER_TYPE - 1))
+    def write(self, data, record_type: str, slot: int) -> None:
+        self.driver.write(data.draw(st.sampled_from(self.signed()), label="device"), record_type, slot)
+
+    @precondition(_any_signed)
+    @rule(data=st.data())
+    def delete(self, data) -> None:
+        device = data.draw(st.sampled_from(self.signed()), label="device")
+        live = self.driver.live(device)
+        if live:
+            self.driver.delete(device, *data.draw(st.sampled_from(live), label="record"))
+
+    # Syncs and the Conductor's schedules.
+
+    @precondition(_any_signed)
+    @rule(data=st.data(), path=st.sampled_from(PATHS))
+    def sync(self, data, path: str) -> None:
+        self.driver.sync(data.draw(st.sampled_from(self.signed()), label="device"), path)
+
+    @precondition(_any_signed)
+    @rule(data=st.data(), how=st.sampled_from(("both", "login", "both-held", "login-held")),
+          held=st.sampled_from(PATHS), at=st.sampled_from(("request", "reply")))
+    def concurrent(self, data, how: str, held: str, at: str) -> None:
+        device = data.draw(st.sampled_from(self.signed()), label="device")
+        if how == "both":
+            self.driver.sync_both(device)
+        elif how == "login":
+            self.driver.do("login_sync", device=device)
+        else:
+            self.driver.race(device, how.split("-")[0], held, at)
+
+    # Faults.
+
+    @precondition(_any_signed)
+    @rule(data=st.data(), kind=st.sampled_from(("offline", "transient", "item_error", "lose_reply",
+                                                 "crash", "refuse_refresh")),
+          path=st.sampled_from(PATHS), which=st.integers(0, 2), point=st.sampled_from(FAULT_POINTS))
+    def fault(self, data, kind: str, path: str, which: int, point: str) -> None:
+        device = data.draw(st.sampled_from(self.signed()), label="device")
+        d = self.driver
+        {"offline": lambda: d.offline(device, which + 1),
+         "transient": lambda: d.transient(device, path, which),
+         "item_error": lambda: d.item_error(device),
+         "lose_reply": lambda: d.lose_reply(device, path),
+         "crash": lambda: d.crash(device, point, path),
+         "refuse_refresh": lambda: d.refuse_refresh(device)}[kind]()
+
+    @rule(data=st.data())
+    def restart(self, data) -> None:
+        self.driver.restart(data.draw(st.sampled_from(self.devices()), label="device"))
+
+    # The environment.
+
+    @rule(data=st.data(), kind=st.sampled_from(("advance", "skew", "corrupt", "rotate_key",
+                                                 "delete_zone", "probe")),
+          seconds=st.sampled_from((1, 60, 3600)), record_type=st.sampled_from(RECORD_TYPES),
+          slot=st.integers(0, IDS_PER_TYPE - 1))
+    def environment(self, data, kind: str, seconds: int, record_type: str, slot: int) -> None:
+        device = data.draw(st.sampled_from(self.devices()), label="device")
+        user = self.session.devices[device]["user"]
+        d = self.driver
+        {"advance": lambda: d.advance(seconds),
+         "skew": lambda: d.skew(device, -seconds if slot else seconds),
+         "corrupt": lambda: d.corrupt(user, record_type, slot),
+         "rotate_key": lambda: d.rotate_key(user, device),
+         "delete_zone": lambda: d.delete_zone(user),
+         "probe": lambda: d.probe(device, TOKENS[slot % len(TOKENS)], PATHS[slot % 2])}[kind]()
+
+    # Invariants.
+
+    @invariant()
+    def per_persist(self) -> None:
+        if self.session is not None:
+            self._verdict(Outcome(self.session.check_now(), {}))
+
+    def teardown(self) -> None:
+        if self.session is None:
+            return
+        try:
+            self._verdict(self.session.finish())
+        finally:
+            self.session.close()
+
+    def _verdict(self, outcome: Outcome) -> None:
+        if outcome.violated:
+            failure = Failure(self.config.client, self.session, outcome.violated, outcome.explain())
+            self.config.failures.append(failure)
+            raise AssertionError(f"{self.config.client}: {', '.join(outcome.violated)} violated\n"
+                                 f"{failure.explanation}")
+
+
+def machine_for(config: Config) -> type[SyncMachine]:
+    """A SyncMachine class bound to one client and database (hypothesis builds instances)."""
+    return type(f"SyncMachine_{abs(hash(config.client)) % 10**6}", (SyncMachine,), {"config": config})

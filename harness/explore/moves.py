@@ -1,0 +1,160 @@
+"""The exploration vocabulary: what a user, the network and the environment can do, as scenario steps.
+
+A `Driver` turns one move (an edit, a sync, a race between the two paths, a fault, a clock change)
+into the scenario steps that perform it, and runs them on a Session. Moves that need to see the
+World before their next step (a race releases only what was actually held) look at it between
+steps; the steps they leave behind replay the same way, because the World is deterministic.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from clients.api import FAULT_POINTS, ROUTES
+from harness.explore.session import Session
+from harness.scenario import Step
+
+PATHS = ("supabase", "cloudkit")
+RECORD_TYPES = tuple(ROUTES)
+IDS_PER_TYPE = 2  # a small pool: edits collide on the same record often, which is where races live
+# A transient fault per path, as the backend really signals it.
+TRANSIENT = {
+    "supabase": ({"status": 503}, {"status": 429, "retry_after": 5}, {"error": "timeout"}),
+    "cloudkit": ({"ck_error": "THROTTLED", "retry_after": 5}, {"ck_error": "TRY_AGAIN_LATER"},
+                 {"error": "drop"}),
+}
+
+
+def record_id(record_type: str, slot: int) -> str:
+    """A fixed UUID per (type, slot), so a program reads the same in every run."""
+    return f"{RECORD_TYPES.index(record_type) + 1:x}{slot:07x}-0000-4000-8000-0000000e4e00"
+
+
+def fields_for(record_type: str, n: int) -> dict[str, Any]:
+    """Fields of the n-th edit: the value itself names the edit, so a lost one is visible."""
+    return {"profiles": {"display_name": f"name {n}", "goal": "maintain"},
+            "photos": {"file_name": f"p{n}.heic", "caption": f"caption {n}"},
+            "daily_logs": {"date": "2026-03-02", "steps": n},
+            "weekly_snapshots": {"week": "2026-W10", "workouts": n},
+            "cardio_sessions": {"minutes": n}}[record_type]
+
+
+class Driver:
+    """Moves over one Session. Tracks only what generation needs (who is signed in)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.signed_in: set[str] = set()
+        self._edits = itertools.count(1)
+        self._names = itertools.count(1)
+
+    @property
+    def world(self):
+        return self.session.world
+
+    def do(self, op: str, **args: Any) -> None:
+        self.session.do(Step(op, args))
+
+    # A user's moves.
+
+    def sign_in(self, device: str) -> None:
+        """Sign in, then the login sync the app runs right after it."""
+        self.do("sign_in", device=device)
+        self.signed_in.add(device)
+        self.do("login_sync", device=device)
+
+    def write(self, device: str, record_type: str, slot: int) -> None:
+        self.do("write", device=device, type=record_type, id=record_id(record_type, slot),
+                fields=fields_for(record_type, next(self._edits)))
+
+    def live(self, device: str) -> list[tuple[str, str]]:
+        """(type, id) of every record the device can delete now."""
+        client = self.world.device(device).client
+        return [(t, record_id(t, s)) for t in RECORD_TYPES for s in range(IDS_PER_TYPE)
+                if client.read(t, record_id(t, s)) is not None]
+
+    def delete(self, device: str, record_type: str, rid: str) -> None:
+        self.do("delete", device=device, type=record_type, id=rid)
+
+    def sync(self, device: str, path: str) -> None:
+        self.do("sync", device=device, path=path)
+
+    def sync_both(self, device: str) -> None:
+        """Both paths at once, as the app's background refresh does."""
+        names = [self._start("sync", device, p) for p in PATHS]
+        self.do("wait", names=names)
+
+    def race(self, device: str, kind: str, held_path: str, at: str) -> None:
+        """The Conductor holds the first exchange of one path until the other path is done with
+        what it can do, then lets it go: the schedule behind DEEP-SYNC-001."""
+        hold = f"h{next(self._names)}"
+        self.do("hold", device=device, path=held_path, at=at, **{"as": hold})
+        names = ([self._start("login_sync", device)] if kind == "login"
+                 else [self._start("sync", device, p) for p in PATHS])
+        self.do("settle")
+        # A hold that caught nothing (the device never reached that path) is cleared by a heal,
+        # so it cannot block a later step.
+        self.do("release", names=[hold]) if hold in self.world.conductor.held_names() else self.do("heal")
+        self.do("wait", names=names)
+
+    def _start(self, op: str, device: str, path: str | None = None) -> str:
+        name = f"{op[0]}{next(self._names)}"
+        args = {"device": device, "wait": False, "as": name}
+        self.do(op, **({**args, "path": path} if path else args))
+        return name
+
+    # The network's and the device's faults; each is armed, then a sync meets it.
+
+    def offline(self, device: str, requests: int) -> None:
+        self.do("fail", device=device, error="drop", count=requests)
+
+    def transient(self, device: str, path: str, which: int, then_sync: bool = True) -> None:
+        self.do("fail", device=device, path=path, **TRANSIENT[path][which % len(TRANSIENT[path])])
+        if then_sync:
+            self.sync(device, path)
+
+    def item_error(self, device: str) -> None:
+        """CloudKit answers 200 with a THROTTLED error on every record of the next save."""
+        self.do("fail", device=device, path="cloudkit", match="records/modify",
+                ck_item_error="THROTTLED", retry_after=5)
+        self.sync(device, "cloudkit")
+
+    def lose_reply(self, device: str, path: str) -> None:
+        self.do("lose_reply", device=device, path=path, match="POST")
+        self.sync(device, path)
+
+    def crash(self, device: str, point: str, path: str) -> None:
+        """Crash at a fault point of the next sync on `path`; the next move relaunches the app."""
+        assert point in FAULT_POINTS
+        self.do("crash", device=device, point=point, path=path)
+        self.sync(device, path)
+
+    def restart(self, device: str) -> None:
+        self.do("restart", device=device)
+
+    def refuse_refresh(self, device: str) -> None:
+        """Two hours pass (every token expires) and the device's token refresh is refused."""
+        self.do("advance", seconds=7200)
+        self.do("fail", device=device, path="supabase", match="/auth/v1/token", status=400)
+        self.sync(device, "supabase")
+
+    # The environment.
+
+    def skew(self, device: str, seconds: float) -> None:
+        self.do("skew", device=device, seconds=seconds)
+
+    def advance(self, seconds: float) -> None:
+        self.do("advance", seconds=seconds)
+
+    def corrupt(self, user: str, record_type: str, slot: int) -> None:
+        self.do("corrupt", user=user, type=record_type, id=record_id(record_type, slot))
+
+    def rotate_key(self, user: str, device: str) -> None:
+        self.do("rotate_key", user=user, device=device)
+
+    def delete_zone(self, user: str) -> None:
+        self.do("delete_zone", user=user)
+
+    def probe(self, device: str, token: str, path: str) -> None:
+        self.do("probe", device=device, token=token, path=path)
