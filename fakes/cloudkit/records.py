@@ -53,13 +53,21 @@ class Record:
         return out
 
 
+_IMMUTABLE = (str, int, float, type(None))
+
+
+def _copy(value):
+    """Scalars are immutable; only lists and dicts need copying (deepcopy costs ~10x more)."""
+    return value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
+
+
 def _stamp(s: tuple) -> dict:
     return {"timestamp": s[0], "userRecordName": s[1], "deviceID": s[2]}
 
 
 def render_fields(fields: dict, desired_keys=None) -> dict:
     keys = fields if desired_keys is None else [k for k in desired_keys if k in fields]
-    return {k: {"value": copy.deepcopy(fields[k][1]), "type": fields[k][0]} for k in keys}
+    return {k: {"value": _copy(fields[k][1]), "type": fields[k][0]} for k in keys}
 
 
 def check_record_name(name: object, what: str = "recordName") -> str:
@@ -99,7 +107,7 @@ def _parse_field(name: str, raw: object) -> tuple:
     if ftype not in FIELD_TYPES:
         raise bad_request(f"field {name!r} has unknown type {str(ftype)[:40]!r}")
     check_value(name, ftype, value)
-    return (ftype, copy.deepcopy(value))
+    return (ftype, _copy(value))
 
 
 def infer_type(name: str, value: object) -> str:
