@@ -3,4 +3,5 @@
 pytest_plugins = [
     "pytester",
     "fakes.postgres.pytest_plugin",
+    "harness.pytest_plugin",
 ]
