@@ -157,3 +157,16 @@ def test_hostile_body_key_is_pgrst204(http, target, user):
     response = http.post(LOGS, json=log_row(**{'payload" text); drop table daily_logs; --': "x"}),
                          headers=user_headers(target, user))
     assert response.status_code == 400 and error_shape(response)["code"] == "PGRST204"
+
+
+def test_embedding_without_a_relationship_is_pgrst200(http, target, user):
+    response = http.get(f"{LOGS}?select=id,photos(id)", headers=user_headers(target, user))
+    assert response.status_code == 400
+    body = error_shape(response)
+    assert body["code"] == "PGRST200"
+    assert body["message"] == "Could not find a relationship between 'daily_logs' and 'photos' in the schema cache"
+
+
+def test_filter_on_a_resource_not_embedded_is_pgrst108(http, target, user):
+    response = http.get(f"{LOGS}?photos.order=id", headers=user_headers(target, user))
+    assert response.status_code == 400 and error_shape(response)["code"] == "PGRST108"

@@ -200,3 +200,34 @@ def test_update_of_zero_rows_with_representation_is_empty(http, target, user):
     response = http.patch(f"{LOGS}?id=eq.{uuid.uuid4()}", json={"payload": "x"},
                           headers=user_headers(target, user, Prefer="return=representation"))
     assert response.status_code == 200 and response.json() == []
+
+
+def test_put_upserts_one_row_by_primary_key(http, target, user):
+    row = log_row(payload="put-1")
+    created = http.put(f"{LOGS}?id=eq.{row['id']}", json=row,
+                       headers=user_headers(target, user, Prefer="return=representation"))
+    assert created.status_code == 201 and created.json()[0]["payload"] == "put-1"
+    updated = http.put(f"{LOGS}?id=eq.{row['id']}", json={**row, "payload": "put-2"},
+                       headers=user_headers(target, user, Prefer="return=representation"))
+    assert updated.status_code == 200 and updated.json()[0]["payload"] == "put-2"
+    minimal = http.put(f"{LOGS}?id=eq.{row['id']}", json=row, headers=user_headers(target, user))
+    assert minimal.status_code == 204
+
+
+def test_put_errors(http, target, user):
+    row = log_row()
+    mismatch = http.put(f"{LOGS}?id=eq.{log_row()['id']}", json=row, headers=user_headers(target, user))
+    assert mismatch.status_code == 400 and error_shape(mismatch)["code"] == "PGRST115"
+    not_pk = http.put(f"{LOGS}?payload=eq.x", json=row, headers=user_headers(target, user))
+    assert not_pk.status_code == 405 and error_shape(not_pk)["code"] == "PGRST105"
+    limited = http.put(f"{LOGS}?id=eq.{row['id']}&limit=1", json=row, headers=user_headers(target, user))
+    assert limited.status_code == 400 and error_shape(limited)["code"] == "PGRST114"
+
+
+def test_patch_with_order_and_limit_touches_the_first_rows(http, target, user):
+    rows = [log_row(payload="lim", key_version=k) for k in (1, 2, 3)]
+    http.post(LOGS, json=rows, headers=user_headers(target, user))
+    response = http.patch(f"{LOGS}?payload=eq.lim&order=key_version.desc&limit=2&select=key_version",
+                          json={"payload": "hit"}, headers=user_headers(target, user, Prefer="return=representation"))
+    assert response.status_code == 200
+    assert sorted(r["key_version"] for r in response.json()) == [2, 3]

@@ -134,11 +134,9 @@ async def _rest(gateway, operations: Operations, request: Request, rest_path: st
 
 async def _table(operations: Operations, request: Request, ctx, table: str) -> Response:
     handlers = {"GET": operations.read_rows, "HEAD": operations.read_rows, "POST": operations.insert_rows,
-                "PATCH": operations.update_rows, "DELETE": operations.delete_rows}
+                "PATCH": operations.update_rows, "DELETE": operations.delete_rows, "PUT": operations.put_row}
     handler = handlers.get(request.method)
     if handler is None:
-        if request.method == "PUT":
-            raise not_implemented("PUT (single-row upsert); use POST with Prefer: resolution=merge-duplicates")
         raise ApiError(405, "PGRST117", f"Unsupported HTTP method: {request.method}")
     return await handler(request, ctx, table)
 

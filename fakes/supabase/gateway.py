@@ -17,7 +17,7 @@ from . import schema as schema_cache
 from . import tokens
 from .control import Control, VirtualClock
 from .db import BeforeCommit, Pools, RequestInfo, claims_json, database_error, run_transaction
-from .errors import ApiError, not_found_table
+from .errors import ApiError, not_found_table, not_implemented
 from .gotrue import GoTrue
 from .sqlgen import Statement
 
@@ -118,6 +118,16 @@ class Gateway:
         raise ApiError(404, "PGRST202", f"Could not find the function {self.config.schema}.{name}{shown} "
                        "in the schema cache", f"Searched for the function {self.config.schema}.{name}{shown}, "
                        "but no matches were found in the schema cache.")
+
+    async def refuse_embeds(self, table: str, names: list[str]) -> None:
+        """Embedding is not emulated: PGRST200 when PostgREST would say the same (no foreign key
+        between the tables), a loud 501 when a real PostgREST would have embedded."""
+        for name in names:
+            if await self._catalog_has(schema_cache.HAS_RELATIONSHIP, self.config.schema, table, name):
+                raise not_implemented(f"resource embedding ({name}(...))")
+            raise ApiError(400, "PGRST200", f"Could not find a relationship between '{table}' and '{name}' in the "
+                           "schema cache", f"Searched for a foreign key relationship between '{table}' and '{name}' "
+                           f"in the schema '{self.config.schema}', but no matches were found.")
 
     async def argument_names(self, name: str) -> frozenset[str]:
         cache = self.cache or await self.reload_schema()

@@ -6,6 +6,8 @@ it. Names follow PostgREST's documented operations.
 
 from __future__ import annotations
 
+import dataclasses
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -27,7 +29,7 @@ class Operations:
         table = await self.gw.table(table_name)
         singular = rest.wants_object(request)
         p = rest.parse_params(request.query_params.multi_items())
-        rest.refuse_embeds(p)
+        await self.gw.refuse_embeds(table.name, rest.embeds(p))
         prefs = rest.parse_prefer(request.headers.getlist("prefer"))
         limit, offset = self._range(request, p)
         shape = statements.Shape(p.select, p.filters, p.order, limit, offset, "count" in prefs, singular,
@@ -69,6 +71,7 @@ class Operations:
         conflict = p.on_conflict or list(table.primary_key)
         resolution = prefs.get("resolution") if conflict else None
         returning = prefs.get("return", "minimal")
+        await self.gw.refuse_embeds(table.name, rest.embeds(p))
         shape = self._write_shape(p, prefs, singular, returning, table)
         stmt = statements.insert(table, columns, rows, shape, resolution=resolution, conflict=conflict,
                                  missing_default=missing_default)
@@ -87,8 +90,7 @@ class Operations:
         select = p.select
         if returning == "headers-only":
             select = [rest.grammar.SelectItem(rest.grammar.Field(k)) for k in table.primary_key]
-        rest.refuse_embeds(p)
-        return statements.Shape(select, p.filters, [], None, 0, False, singular,
+        return statements.Shape(select, p.filters, p.order, p.limit, 0, False, singular,
                                 returning in ("representation", "headers-only"))
 
     async def update_rows(self, request: Request, ctx, table_name: str) -> Response:
@@ -104,6 +106,7 @@ class Operations:
         rest.check_columns(table, columns)
         self._safe_update(p, "UPDATE")
         returning = prefs.get("return", "minimal")
+        await self.gw.refuse_embeds(table.name, rest.embeds(p))
         shape = self._write_shape(p, prefs, singular, returning, table)
         if not columns:
             return rest.respond(200 if returning == "representation" else 204,
@@ -120,10 +123,48 @@ class Operations:
         prefs = rest.parse_prefer(request.headers.getlist("prefer"))
         self._safe_update(p, "DELETE")
         returning = prefs.get("return", "minimal")
+        await self.gw.refuse_embeds(table.name, rest.embeds(p))
         shape = self._write_shape(p, prefs, singular, returning, table)
         count, _, _, out = await self.gw.execute(ctx, "delete", table.name, statements.delete(table, shape),
                                                  read_only=False, check=self._write_check(singular, prefs))
         return self._changed(count, out, prefs, returning, singular)
+
+    async def put_row(self, request: Request, ctx, table_name: str) -> Response:
+        """PUT: a single-row upsert addressed by its whole primary key."""
+        table = await self.gw.table(table_name)
+        singular = rest.wants_object(request)
+        p = rest.parse_params(request.query_params.multi_items())
+        prefs = rest.parse_prefer(request.headers.getlist("prefer"))
+        if p.limit is not None or p.offset:
+            raise ApiError(400, "PGRST114", "limit/offset querystring parameters are not allowed for PUT")
+        keys = self._put_keys(table, p)
+        body = rest.read_body(await self.gw.read_limited(request), request.headers.get("content-type", ""))
+        rows = [body] if isinstance(body, dict) else body
+        if not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], dict):
+            raise invalid_json()
+        row = rows[0]
+        table = await self.gw.table(table_name, list(row))
+        rest.check_columns(table, list(row))
+        if any(k not in row or str(row[k]) != v for k, v in keys.items()):
+            raise ApiError(400, "PGRST115", "Payload values do not match URL in primary key column(s)")
+        returning = prefs.get("return", "minimal")
+        shape = self._write_shape(dataclasses.replace(p, filters=[]), prefs, singular, returning, table)
+        stmt = statements.insert(table, list(row), [row], shape, resolution="merge-duplicates",
+                                 conflict=list(table.primary_key), missing_default=False)
+        count, _, inserted, out = await self.gw.execute(ctx, "upsert", table.name, stmt, read_only=False,
+                                                        check=self._write_check(singular, prefs))
+        if returning != "representation":
+            return rest.respond(204, None, rest.applied(prefs, PREFER_FOR_WRITE))
+        return rest.respond(201 if inserted else 200, out, rest.applied(prefs, PREFER_FOR_WRITE), singular)
+
+    @staticmethod
+    def _put_keys(table, p: rest.Params) -> dict[str, str]:
+        conditions = [f for f in p.filters if isinstance(f, rest.grammar.Condition)]
+        keys = {c.field.name: c.value for c in conditions if c.op == "eq" and not c.negated and not c.field.path}
+        if len(conditions) != len(p.filters) or len(keys) != len(p.filters) or set(keys) != set(table.primary_key) \
+                or not table.primary_key:
+            raise ApiError(405, "PGRST105", "Filters must include all and only primary key columns with 'eq' operators")
+        return keys
 
     def _changed(self, count, out, prefs, returning, singular) -> Response:
         total = str(count) if "count" in prefs else "*"
@@ -138,8 +179,6 @@ class Operations:
         """pg-safeupdate, which Supabase loads for `authenticator`: no WHERE clause, no write."""
         if not p.filters:
             raise ApiError(400, "21000", f"{verb} requires a WHERE clause")
-        if p.limit is not None or p.order:
-            raise not_implemented(f"limit/order on {verb}")
 
     @staticmethod
     def _single_check(singular: bool):

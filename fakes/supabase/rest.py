@@ -56,8 +56,8 @@ def parse_params(pairs: list[tuple[str, str]], arg_names: frozenset[str] = froze
             setattr(p, key, grammar.parse_columns(value, key))
         elif key in ("or", "and", "not.or", "not.and"):
             p.filters.append(grammar.parse_logic(key, value))
-        elif key.endswith((".order", ".limit", ".offset", ".or", ".and", ".select")):
-            raise not_implemented(f"parameters on embedded resources ({key})")
+        elif "." in key and not key.startswith("not."):
+            raise not_embedded(key.split(".", 1)[0])
         else:
             p.filters.append(grammar.parse_filter(key, value))
     return p
@@ -167,12 +167,16 @@ def shape_for(p: Params, *, count: bool, singular: bool, body: bool) -> Shape:
     return Shape(p.select, p.filters, p.order, p.limit, p.offset, count, singular, body)
 
 
-def refuse_embeds(p: Params) -> None:
-    for item in p.select:
-        if isinstance(item, grammar.Embed):
-            raise not_implemented(f"resource embedding ({item.name}(...))")
+def not_embedded(name: str) -> ApiError:
+    """`rel.order=...` or `rel.col=eq.x` without `rel(...)` in select (nothing is ever embedded here)."""
+    return ApiError(400, "PGRST108", f"Cannot apply filter because '{name}' is not an embedded resource in this request",
+                    None, f"Verify that '{name}' is included in the 'select' query parameter.")
+
+
+def embeds(p: Params) -> list[str]:
+    return [item.name for item in p.select if isinstance(item, grammar.Embed)]
 
 
 __all__ = ["parse_params", "parse_prefer", "applied", "wants_object", "read_body", "payload_rows",
            "check_columns", "content_range", "read_status", "respond", "location", "shape_for",
-           "refuse_embeds", "statements"]
+           "embeds", "not_embedded", "statements"]

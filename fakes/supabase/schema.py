@@ -46,6 +46,10 @@ where n.nspname = %s and p.prokind = 'f'
 HAS_RELATION = "select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and c.relname = %s"
 HAS_COLUMN = ("select 1 from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
               "where n.nspname = %s and c.relname = %s and a.attname = any(%s) and a.attnum > 0 and not a.attisdropped")
+HAS_RELATIONSHIP = ("select 1 from pg_constraint k join pg_class a on a.oid = k.conrelid join pg_class b on b.oid = k.confrelid "
+                    "join pg_namespace n on n.oid = a.relnamespace join pg_namespace m on m.oid = b.relnamespace "
+                    "where k.contype = 'f' and n.nspname = %s and m.nspname = n.nspname "
+                    "and array[a.relname, b.relname]::text[] @> array[%s, %s]::text[]")
 HAS_FUNCTION = "select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = %s and p.proname = %s"
 
 

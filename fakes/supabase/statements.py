@@ -108,7 +108,7 @@ def update(table: Table, columns: list[str], row: dict, shape: Shape) -> Stateme
     stmt = Statement().add(sql.SQL(
         "WITH pgrst_source AS (UPDATE {} SET {} FROM (SELECT * FROM json_populate_record(NULL::{}, {}::json)) _pgrst_body"
     ).format(rel, sets, rel, sql.Placeholder()), json.dumps(row))
-    where(stmt, rel, shape.filters)
+    _target_rows(stmt, rel, shape)
     stmt.add(sql.SQL(" RETURNING {}.*, false AS {})").format(rel, INSERTED))
     return _mutation_result(stmt, table, shape, inserted=False)
 
@@ -116,9 +116,21 @@ def update(table: Table, columns: list[str], row: dict, shape: Shape) -> Stateme
 def delete(table: Table, shape: Shape) -> Statement:
     rel = relation(table.schema, table.name)
     stmt = Statement().add(sql.SQL("WITH pgrst_source AS (DELETE FROM {}").format(rel))
-    where(stmt, rel, shape.filters)
+    _target_rows(stmt, rel, shape)
     stmt.add(sql.SQL(" RETURNING {}.*, false AS {})").format(rel, INSERTED))
     return _mutation_result(stmt, table, shape, inserted=False)
+
+
+def _target_rows(stmt: Statement, rel, shape: Shape) -> None:
+    """The rows a PATCH/DELETE touches; with limit/order, the first N by that order (as v12+ allows)."""
+    if shape.limit is None and not shape.order:
+        where(stmt, rel, shape.filters)
+        return
+    stmt.add(sql.SQL(" WHERE {0}.ctid = ANY(ARRAY(SELECT {0}.ctid FROM {0}").format(rel))
+    where(stmt, rel, shape.filters)
+    stmt.add(order_by(rel, shape.order))
+    page(stmt, shape.limit, 0)
+    stmt.add(sql.SQL("))"))
 
 
 def _mutation_result(stmt: Statement, table: Table, shape: Shape, *, inserted: bool) -> Statement:
