@@ -169,6 +169,20 @@ def write_report(result: Run, reports: Path) -> Path:
     return result.report
 
 
+def save_run(result: Run, directory: Path) -> Path:
+    """The run as a scenario file (injected steps folded in, the observed verdict as its
+    expectation) plus its history: load it and run it again to replay exactly."""
+    from harness.scenario import save
+    s = result.scenario
+    observed = result.violated or "pass"
+    saved = dataclasses.replace(s, steps=list(result.extra) + list(s.steps),
+                                expect={**s.expect, result.client: observed},
+                                tags=sorted(set(s.tags) | {"saved-run"}))
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{s.id}-{result.client}" + (f"-{result.label}" if result.label else ""))
+    result.history.save(_mkdir(directory) / f"{stem}.history.jsonl")
+    return save(saved, directory / f"{stem}.yaml")
+
+
 def _relative(source: str) -> str:
     rel = os.path.relpath(source) if os.path.isabs(source) else source
     return source if rel.startswith("..") else rel

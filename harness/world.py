@@ -131,9 +131,9 @@ class World:
             d.crashed = True
             self.history.append("info", process, f, time=self.clock.now(), error=str(exc), crashed=True)
         except (httpx.TransportError, asyncio.CancelledError) as exc:
-            self.history.append("info", process, f, time=self.clock.now(), error=_why(exc))
+            self.history.append("info", process, f, time=self.clock.now(), error=self._why(exc))
         except Exception as exc:  # a client's own error is an observation, not a harness failure
-            self.history.append("fail", process, f, time=self.clock.now(), error=_why(exc))
+            self.history.append("fail", process, f, time=self.clock.now(), error=self._why(exc))
         else:
             self.history.append("ok", process, f, time=self.clock.now(),
                                 **({"got": value} if f == "read" else {}))
@@ -187,7 +187,7 @@ class World:
         except (OSError, KeyError, ClientCrashed, ClientError) as exc:
             d.crashed = d.crashed or isinstance(exc, ClientCrashed)
             self.history.append("fail", device, "delete" if fields is None else "write",
-                                time=self.clock.now(), error=_why(exc), record_type=record_type,
+                                time=self.clock.now(), error=self._why(exc), record_type=record_type,
                                 record_id=record_id)
             return None
         self.history.write(device, d.user, wid, record_type, record_id, fields,
@@ -342,13 +342,18 @@ class World:
         return out
 
 
+    def _why(self, exc: BaseException) -> str:
+        """An error as the history keeps it: without this run's temporary paths, so that a
+        replay's history is identical."""
+        return _why(exc).replace(str(self.store_root), "<stores>")
+
     def _on_disk(self, d: Device) -> dict:
         """The device's store as on disk; a store the client cannot read holds nothing."""
         try:
             return d.client.store_snapshot()
         except ClientError as exc:
             self.history.append("note", d.name, "store_unreadable", time=self.clock.now(),
-                                error=_why(exc))
+                                error=self._why(exc))
             return {}
 
 

@@ -18,6 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from clients.api import FAULT_POINTS
 from harness.explore.moves import IDS_PER_TYPE, PATHS, RECORD_TYPES, TRANSIENT, Driver
 from harness.explore.session import Outcome, Session
+from harness.scenario import Step
 
 OTHER_USER_DEVICE = "X"
 TOKENS = ("forged", "expired", "other_user")
@@ -28,7 +29,10 @@ class Failure:
     """A failing program: the steps it ran and the invariants they broke."""
 
     client: str
-    session: Session
+    devices: dict[str, dict[str, Any]]
+    steps: list[Step]
+    seed: int
+    ck_page: int | None
     violated: list[str]
     explanation: str
 
@@ -52,6 +56,7 @@ class SyncMachine(RuleBasedStateMachine):
         super().__init__()
         self.session: Session | None = None
         self.driver: Driver | None = None
+        self.failed = False
 
     @initialize(seed=st.integers(0, 2**16), n=st.integers(2, 4))
     def world(self, seed: int, n: int) -> None:
@@ -158,13 +163,24 @@ class SyncMachine(RuleBasedStateMachine):
         if self.session is None:
             return
         try:
-            self._verdict(self.session.finish())
+            if not self.failed:  # a step already failed: quiescence would only hide where
+                self._quiesce()
         finally:
             self.session.close()
 
+    def _quiesce(self) -> None:
+        """Quiescence means every device online and signed in: the app asks the user to sign in
+        again after a refused refresh, and a device nobody signed in yet joins now."""
+        for device in self.devices():
+            self.driver.do("sign_in", device=device)
+        self._verdict(self.session.finish())
+
     def _verdict(self, outcome: Outcome) -> None:
         if outcome.violated:
-            failure = Failure(self.config.client, self.session, outcome.violated, outcome.explain())
+            self.failed = True
+            s = self.session
+            failure = Failure(self.config.client, s.devices, list(s.steps), s.seed, s.ck_page,
+                              outcome.violated, outcome.explain())
             self.config.failures.append(failure)
             raise AssertionError(f"{self.config.client}: {', '.join(outcome.violated)} violated\n"
                                  f"{failure.explanation}")

@@ -1,0 +1,64 @@
+"""Hypothesis settings per tier, and the one function that runs the machine under them.
+
+pr:      derandomized (the same examples on every run, so a PR never fails by luck), small, fast.
+nightly: random, larger, longer programs, shrinks and keeps what it finds.
+stress:  for long parallel campaigns (one per xdist worker / CI shard).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.stateful import get_state_machine_test
+
+from harness.explore.machine import Config, Failure, machine_for
+
+# too_slow: one example is a whole World (real Postgres, two backends, quiescence), ~0.3-1 s by
+# design; hypothesis's generation-time health check would otherwise fail every tier.
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+
+PROFILES = {
+    "pr": settings(max_examples=12, stateful_step_count=14, derandomize=True, database=None,
+                   **_COMMON),
+    "nightly": settings(max_examples=300, stateful_step_count=30, **_COMMON),
+    "stress": settings(max_examples=5000, stateful_step_count=50, **_COMMON),
+}
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+
+
+@dataclasses.dataclass
+class Result:
+    client: str
+    profile: str
+    examples: int
+    seconds: float
+    failure: Failure | None
+    error: BaseException | None = None
+
+    @property
+    def caught(self) -> list[str]:
+        return self.failure.violated if self.failure else []
+
+
+def explore(client: str, database, profile: str = "pr", *, shrink: bool = True, seed: int | None = None,
+            max_examples: int | None = None, ck_page: int | None = 2, **overrides) -> Result:
+    """Run the machine against `client`; the failure it ends on (shrunk unless shrink=False)."""
+    config = Config(client, database, ck_page=ck_page)
+    chosen = settings(PROFILES[profile], **overrides,
+                      **({"phases": NO_SHRINK} if not shrink else {}),
+                      **({"max_examples": max_examples} if max_examples else {}),
+                      **({"derandomize": False} if seed is not None else {}))
+    test = get_state_machine_test(machine_for(config), settings=chosen)
+    if seed is not None:
+        # What hypothesis.seed() sets; a hunt sweeps seeds, as a nightly campaign does.
+        test._hypothesis_internal_use_seed = seed
+    started, error = time.perf_counter(), None
+    try:
+        test()
+    except AssertionError as exc:
+        error = exc
+    last = config.failures[-1] if config.failures and error else None
+    return Result(client, profile, config.examples, time.perf_counter() - started, last, error)
+
