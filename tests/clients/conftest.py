@@ -1,9 +1,5 @@
 """Fixtures for the reference clients' tests: `rig` is a CloudKit fake plus the Supabase gateway
-over this worker's Postgres (the `pg` fixture), all on one virtual clock.
-
-`standin_rig` swaps the gateway for tests/clients/standin_supabase.py, a marked stand-in used
-only where a test needs a reply the gateway cannot be asked for.
-"""
+over this worker's Postgres (the `pg` fixture), all on one virtual clock."""
 
 from __future__ import annotations
 
@@ -29,8 +25,3 @@ def rig(tmp_path, pg, clients_gateway):
     clients_gateway.control.clear_faults()
     clients_gateway.before_commit = None
     return Rig(tmp_path, GatewayBackend(clients_gateway, pg))
-
-
-@pytest.fixture
-def standin_rig(tmp_path):
-    return Rig(tmp_path)

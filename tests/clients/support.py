@@ -15,7 +15,6 @@ import clients
 from clients.api import ClientCrashed, Hooks
 from clients.crypto import KeyVault
 from harness.clock import SkewedClock, VirtualClock
-from tests.clients.standin_supabase import StandInSupabase
 
 CK_HOST = "https://api.apple-cloudkit.com"
 SB_URL = "https://dualsync-test.supabase.co"
@@ -40,13 +39,13 @@ class CrashAt:
 
 
 class Rig:
-    def __init__(self, tmp_path, supabase: Any = None, **ck_config: Any):
+    def __init__(self, tmp_path, supabase: "GatewayBackend", **ck_config: Any):
         from fakes.cloudkit import CloudKit, Config
         from fakes.cloudkit.wire import asgi_app
 
         self.tmp_path, self.clock, self.vault = tmp_path, VirtualClock(), KeyVault("rig")
         self.ck = CloudKit(CONTAINER, clock=self.clock, config=Config(**ck_config))
-        self.sb = supabase or StandInSupabase(self.clock)
+        self.sb = supabase
         self.sb.attach(self.clock)
         self.ck_transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=asgi_app(self.ck))
         self.sb_transport: httpx.AsyncBaseTransport = self.sb.transport()
