@@ -151,3 +151,16 @@ def test_database_changes_report_changed_and_deleted_zones(target, zone):
     target.ok("zones/modify", {"operations": [{"operationType": "delete", "zone": {"zoneID": {"zoneName": zone}}}]})
     gone = target.ok("changes/database", {"syncToken": changed["syncToken"]})["zones"]
     assert gone[0]["zoneID"]["zoneName"] == zone and gone[0].get("deleted") is True
+
+
+def test_undeliverable_record_is_an_error_slot_and_the_token_moves_past_it(target, zone):
+    target.need_control("marking a record undeliverable")
+    save(target, zone, rec("a", v=1), rec("b", v=1), rec("c", v=1))
+    target.control("POST", "undeliverable", user="alice", zone=zone, record="b")
+    page = fetch_page(target, zone)
+    slots = {r["recordName"]: r for r in page["records"]}
+    assert slots["b"]["serverErrorCode"] and "fields" not in slots["b"]
+    assert values(slots["a"]) == {"v": 1} and page["moreComing"] is False
+    assert fetch_page(target, zone, page["syncToken"])["records"] == [], "the token moved past b for good"
+    save(target, zone, rec("b", v=2))                                # a new save heals it
+    assert values(fetch_page(target, zone, page["syncToken"])["records"][0]) == {"v": 2}

@@ -74,6 +74,12 @@ def _delete_zone(ck, user: str, zone: str, env: str = "development") -> dict:
     return {"deleted": zone}
 
 
+def _undeliverable(ck, user: str, zone: str, record: str, env: str = "development",
+                   reason: str = "record could not be materialised") -> dict:
+    ck.mark_undeliverable(user, zone, record, env, reason)
+    return {"undeliverable": record}
+
+
 def _config(ck, **changes) -> dict:
     unknown = set(changes) - {f.name for f in dataclasses.fields(Config)}
     if unknown:
@@ -93,6 +99,7 @@ OPERATIONS = {
     ("POST", "tokens"): _mint,
     ("POST", "expire-sync-tokens"): _expire,
     ("POST", "delete-zone"): _delete_zone,
+    ("POST", "undeliverable"): _undeliverable,
     ("GET", "config"): _config,
     ("POST", "config"): _config,
 }

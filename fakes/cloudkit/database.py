@@ -31,6 +31,7 @@ class Database(ModifyOps, QueryOps, FeedOps):
         self.deleted_zones: dict[str, bool] = {}   # zone name -> deleted by the user (purged)
         self.log = ChangeLog()                     # database feed: which zones changed
         self.generation = 0
+        self.undeliverable: dict[tuple[str, str], str] = {}   # (zone, record) -> reason
         self._add_zone(DEFAULT_ZONE)
 
     # -- helpers shared by the operation modules -------------------------------------------
@@ -147,6 +148,13 @@ class Database(ModifyOps, QueryOps, FeedOps):
         if name == DEFAULT_ZONE or name not in self.zones:
             raise ValueError(f"no custom zone {name!r} to delete in {self.owner}'s database")
         self._remove_zone(name, by_user=True)
+
+    def mark_undeliverable(self, zone: str, record: str, reason: str = "record could not be materialised") -> None:
+        """Change feeds report this record as an error in its slot (as native CloudKit does for a
+        record that fails post-processing) while the token still moves past it."""
+        if self.zone(zone).live(record) is None:
+            raise ValueError(f"no live record {record!r} in zone {zone!r} of {self.owner}'s database")
+        self.undeliverable[(zone, record)] = reason
 
     def expire_sync_tokens(self, zone: str | None = None) -> None:
         """Make every token issued so far (for one zone, or all zones and the database) expire."""

@@ -101,6 +101,9 @@ class FeedOps:
                 "records": [self._feed_record(zone, zone.records[k], desired) for k in keys]}
 
     def _feed_record(self, zone, rec, desired) -> dict:
+        reason = self.undeliverable.get((zone.name, rec.name)) if self.undeliverable else None
+        if reason is not None and not rec.deleted:
+            return CloudKitError.item("INTERNAL_ERROR", reason, recordName=rec.name, zoneID=zone.zone_id())
         if rec.deleted:
             return rec.render_tombstone(zone.zone_id(), self.container.config.tombstone_record_type)
         return rec.render(zone.zone_id(), desired, feed=True)

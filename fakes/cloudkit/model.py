@@ -165,6 +165,10 @@ class CloudKit:
     def user_delete_zone(self, user_id: str, zone: str, env: str = "development") -> None:
         self.db(user_id, env).user_delete_zone(zone)
 
+    def mark_undeliverable(self, user_id: str, zone: str, record: str, env: str = "development",
+                           reason: str = "record could not be materialised") -> None:
+        self.db(user_id, env).mark_undeliverable(zone, record, reason)
+
     def stats(self) -> dict:
         return {"databases": len(self.databases), "sessions": len(self.sessions),
                 "records": sum(db.records_count() for db in self.databases.values())}

@@ -156,6 +156,7 @@ class ModifyOps:
 
     def _apply(self, zone, op: Op, stamp: tuple) -> dict:
         existing = zone.live(op.name)
+        self.undeliverable.pop((zone.name, op.name), None)   # a new save heals the record
         if op.kind in ("delete", "forceDelete"):
             if existing is not None:
                 zone.tombstone(existing, stamp, self.container.new_tag())
