@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import psycopg
+
 from . import database
 from .base import ConnInfo, ProviderError, server_version
 from .database import Database
@@ -33,21 +35,30 @@ class Server:
     version: str
     template: str
     provider: object = dataclasses.field(default=None, repr=False, compare=False)
+    _admin_conn: psycopg.Connection | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def admin_connection(self) -> psycopg.Connection:
+        if self._admin_conn is None or self._admin_conn.closed:
+            self._admin_conn = psycopg.connect(self.admin.dsn(), autocommit=True)
+        return self._admin_conn
 
     def new_database(self, label: str) -> Database:
-        return database.clone(self.admin, self.authenticator, self.template, label, self.provider_name)
+        return database.clone(self.admin_connection(), self.admin, self.authenticator, self.template, label,
+                              self.provider_name)
 
     def drop_database(self, db: Database) -> None:
-        database.drop(self.admin, db)
+        database.drop(self.admin_connection(), db)
 
     def stop(self) -> None:
+        if self._admin_conn is not None:
+            self._admin_conn.close()
         if self.provider is not None:
             self.provider.stop()
 
     def to_json(self) -> str:
-        plain = dataclasses.replace(self, provider=None)  # asdict would deep-copy the live provider
-        data = dataclasses.asdict(plain)
-        data.pop("provider")
+        # asdict would deep-copy the live provider and connection: send the plain fields only
+        data = dataclasses.asdict(dataclasses.replace(self, provider=None, _admin_conn=None))
+        data.pop("provider"), data.pop("_admin_conn")
         return json.dumps(data)
 
     @classmethod

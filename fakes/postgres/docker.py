@@ -156,7 +156,11 @@ def reap_orphans(client) -> list[str]:
     for container in client.containers.list(all=True, filters={"label": label}):
         pid = container.labels.get("dualsync.pid", "")
         if pid.isdigit() and not _pid_alive(int(pid)):
-            container.remove(force=True, v=True)
+            try:
+                container.remove(force=True, v=True)
+            except Exception as exc:  # another process reaping at the same moment got it first
+                if "No such container" not in str(exc) and "404" not in str(exc):
+                    raise
             removed.append(container.name)
     return removed
 
