@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from harness import runner
 from harness.history import History
 from harness.scenario import load
@@ -45,6 +47,7 @@ def test_a_run_saved_as_a_file_replays_to_the_same_history(pg_database, tmp_path
     assert kept.fingerprint() == first.history.fingerprint()
 
 
+@pytest.mark.slow
 def test_deep_sync_001_replays_ten_times_out_of_ten(pg_database):
     scenario = load(SCENARIOS / "deep-sync-001.yaml")
     prints = {repr(runner.run(scenario, "legacy", pg_database, reports=None).history.fingerprint())
