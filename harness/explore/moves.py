@@ -27,9 +27,11 @@ TRANSIENT = {
 }
 
 
-def record_id(record_type: str, slot: int) -> str:
-    """A fixed UUID per (type, slot), so a program reads the same in every run."""
-    return f"{RECORD_TYPES.index(record_type) + 1:x}{slot:07x}-0000-4000-8000-0000000e4e00"
+def record_id(record_type: str, slot: int, user: str = "alice") -> str:
+    """A fixed UUID per (user, type, slot), so a program reads the same in every run. Users never
+    share an id: real clients mint random UUIDs, so a cross-user collision is not a real input."""
+    tag = sum(map(ord, user)) % 0xFFFF
+    return f"{RECORD_TYPES.index(record_type) + 1:x}{slot:07x}-{tag:04x}-4000-8000-0000000e4e00"
 
 
 def fields_for(record_type: str, n: int) -> dict[str, Any]:
@@ -65,15 +67,19 @@ class Driver:
         self.signed_in.add(device)
         self.do("login_sync", device=device)
 
+    def user(self, device: str) -> str:
+        return self.session.devices[device]["user"]
+
     def write(self, device: str, record_type: str, slot: int) -> None:
-        self.do("write", device=device, type=record_type, id=record_id(record_type, slot),
+        rid = record_id(record_type, slot, self.user(device))
+        self.do("write", device=device, type=record_type, id=rid,
                 fields=fields_for(record_type, next(self._edits)))
 
     def live(self, device: str) -> list[tuple[str, str]]:
         """(type, id) of every record the device can delete now."""
-        client = self.world.device(device).client
-        return [(t, record_id(t, s)) for t in RECORD_TYPES for s in range(IDS_PER_TYPE)
-                if client.read(t, record_id(t, s)) is not None]
+        client, user = self.world.device(device).client, self.user(device)
+        ids = [(t, record_id(t, s, user)) for t in RECORD_TYPES for s in range(IDS_PER_TYPE)]
+        return [(t, rid) for t, rid in ids if client.read(t, rid) is not None]
 
     def delete(self, device: str, record_type: str, rid: str) -> None:
         self.do("delete", device=device, type=record_type, id=rid)
@@ -149,7 +155,7 @@ class Driver:
         self.do("advance", seconds=seconds)
 
     def corrupt(self, user: str, record_type: str, slot: int) -> None:
-        self.do("corrupt", user=user, type=record_type, id=record_id(record_type, slot))
+        self.do("corrupt", user=user, type=record_type, id=record_id(record_type, slot, user))
 
     def rotate_key(self, user: str, device: str) -> None:
         self.do("rotate_key", user=user, device=device)
