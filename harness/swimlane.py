@@ -15,7 +15,8 @@ from harness.checkers.ledger import Ledger, records
 from harness.checkers.verdict import Verdict
 from harness.history import Event, History
 
-LANE_W, ROW_H, TOP, LEFT = 190, 24, 56, 70
+LANE_W, ROW_H, TOP, LEFT = 190, 22, 56, 40
+LABEL_CHARS = 25  # what fits in a lane at 11px monospace
 RED, INK, MUTED = "#c0392b", "#222", "#888"
 LANE_COLOURS = {"device": "#eaf2fb", "backend": "#eef8ee", "disk": "#fbf4e6"}
 
@@ -50,10 +51,11 @@ def _row(ledger: Ledger, e: Event, last: dict) -> tuple[str, str, str] | None:
         mark = {"invoke": "▶", "ok": "✓", "fail": "✗", "info": "?"}[e.type]
         path = e.process.split("/", 1)[1] if "/" in e.process else ""
         return e.device, f"{mark} {e.f} {path}".strip(), ""
-    if e.type == "net" and e.f in ("request", "reply", "hold", "release", "fail", "lose_reply"):
+    if e.type == "net" and e.f in ("reply", "hold", "release", "fail", "lose_reply"):
         backend = e.process.split("/", 1)[1]
         status = f" {v['status']}" if "status" in v else ""
-        return e.device, f"{e.f}{status}: {v.get('op', '')}", backend
+        what = "⇄" if e.f == "reply" else e.f
+        return e.device, f"{what}{status} {short_op(v.get('op', ''))}", backend
     if e.type == "commit":
         return e.process, f"commit {v.get('write_id') or '?'} {v['record_type']}/{v['record_id']}", ""
     if e.type == "persist":
@@ -65,6 +67,14 @@ def _row(ledger: Ledger, e: Event, last: dict) -> tuple[str, str, str] | None:
     return None
 
 
+def short_op(op: str) -> str:
+    """"POST /database/1/<container>/development/private/records/modify" -> "POST records/modify"."""
+    method, _, path = op.partition(" ")
+    if "/rest/v1/" in path or "/auth/v1/" in path:
+        return f"{method} {path.split('/v1/', 1)[1]}"
+    return f"{method} {path.split('/private/', 1)[-1] if '/private/' in path else path}"
+
+
 def _persist_text(ledger: Ledger, e: Event, last: dict) -> str:
     now, before = records(e.value["snapshot"]), last.get(e.device, {})
     last[e.device] = now
@@ -72,9 +82,9 @@ def _persist_text(ledger: Ledger, e: Event, last: dict) -> str:
     for key in sorted(set(now) | set(before)):
         if ledger.project(key[0], now.get(key)) != ledger.project(key[0], before.get(key)):
             w = ledger.attribute((user, *key), now.get(key))
-            changed.append(f"{key[1]}←{w.write_id if w else 'gone'}")
+            changed.append(f"…{key[1][-4:]}←{w.write_id if w else 'gone'}")
     by = e.process.split("/", 1)[1] if "/" in e.process else ""
-    return f"persist{' (' + by + ')' if by else ''} " + (", ".join(changed[:3]) or "no change")
+    return f"persist{'/' + by[:2] if by else ''} " + (", ".join(changed[:2]) or "no change")
 
 
 def render(history: History, verdicts: Iterable[Verdict], *, title: str, seed: int | str = "",
@@ -96,8 +106,13 @@ def render(history: History, verdicts: Iterable[Verdict], *, title: str, seed: i
     return _page(title, seed, replay, verdicts, "\n".join(svg))
 
 
+def dot_x(index: int) -> int:
+    """Where a lane's events sit: near its left edge, so the label has the lane's width."""
+    return LEFT + LANE_W * index + 12
+
+
 def _x(cols: list[str], lane: str) -> int:
-    return LEFT + LANE_W * cols.index(lane) + LANE_W // 2
+    return dot_x(cols.index(lane))
 
 
 def _lane_backgrounds(cols: list[str], height: int) -> list[str]:
@@ -127,13 +142,14 @@ def _event(n, e, lane, text, target, cols, blamed, width) -> list[str]:
     if target and target in cols:
         tx = _x(cols, target)
         x1, x2 = (x, tx) if e.f == "request" else (tx, x)
-        out.append(f'<line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="{colour}" '
+        out.append(f'<line x1="{x1}" y1="{y + 5}" x2="{x2}" y2="{y + 5}" stroke="{colour}" '
                    f'stroke-width="1" marker-end="url(#a)"/>')
     cls = "event blamed" if blamed else "event"
     weight = ' font-weight="bold"' if blamed else ""
     out.append(f'<circle cx="{x}" cy="{y}" r="{6 if blamed else 4}" fill="{colour}"/>')
     out.append(f'<text class="{cls}" data-index="{e.index}" x="{x + 9}" y="{y + 4}" fill="{colour}"'
-               f'{weight}><title>{html.escape(e.label())}</title>{html.escape(text[:34])}</text>')
+               f'{weight}><title>{html.escape(e.label())}: {html.escape(text)}</title>'
+               f'{html.escape(text[:LABEL_CHARS])}</text>')
     return out
 
 

@@ -30,7 +30,7 @@ def test_the_losing_persist_is_drawn_in_red_and_explained(tmp_path):
     blamed = re.findall(r'class="event blamed" data-index="(\d+)"', text)
     persist = s.h.persists("A")[-1].index
     assert str(persist) in blamed
-    assert "persist (cloudkit) d1←B1" in text and "still marked for upload" in text
+    assert "persist/cl …d1←B1" in text and "still marked for upload" in text
     assert "python -m harness replay x" in text
 
 
