@@ -33,6 +33,9 @@ class ModifyOps:
     def records_modify(self, body: dict, device: str = "web") -> dict:
         """Returns {"records": [...]} plus "_status" when an atomic batch failed with 400."""
         zone_name, ops = self._parse_modify(body)
+        top_keys = _desired(body.get("desiredKeys"))
+        for op in ops:
+            op.desired_keys = op.desired_keys if op.desired_keys is not None else top_keys
         zone = self.zone(zone_name)
         atomic = self._atomic(body, zone)
         verdicts = [self._judge(zone, op) for op in ops]
@@ -86,9 +89,7 @@ class ModifyOps:
         tag = rec.get("recordChangeTag")
         if tag is not None and not isinstance(tag, str):
             raise bad_request(f"recordChangeTag of {name!r} must be a string")
-        desired = raw.get("desiredKeys", rec.get("desiredKeys"))
-        if desired is not None and not (isinstance(desired, list) and all(isinstance(k, str) for k in desired)):
-            raise bad_request("desiredKeys must be a list of field names")
+        desired = _desired(raw.get("desiredKeys", rec.get("desiredKeys")))
         fields = parse_fields(rec.get("fields")) if kind not in ("delete", "forceDelete") else {}
         return Op(kind, name, rtype, tag, fields, desired)
 
@@ -185,9 +186,7 @@ class ModifyOps:
         if len(wanted) > limit:
             raise bad_request(f"too many records in one lookup ({len(wanted)} > {limit})")
         names = [check_record_name(r.get("recordName") if isinstance(r, dict) else None) for r in wanted]
-        desired = body.get("desiredKeys")
-        if desired is not None and not (isinstance(desired, list) and all(isinstance(k, str) for k in desired)):
-            raise bad_request("desiredKeys must be a list of field names")
+        desired = _desired(body.get("desiredKeys"))
         zone = self.zone(self.zone_name(body.get("zoneID")))
         return {"records": [self._lookup_one(zone, n, desired) for n in names]}
 
@@ -196,6 +195,12 @@ class ModifyOps:
         if rec is None:
             return CloudKitError.item("NOT_FOUND", f"record {name!r} does not exist", recordName=name)
         return rec.render(zone.zone_id(), desired)
+
+
+def _desired(raw):
+    if raw is not None and not (isinstance(raw, list) and all(isinstance(k, str) for k in raw)):
+        raise bad_request("desiredKeys must be a list of field names")
+    return raw
 
 
 def _without_nulls(fields: dict) -> dict:

@@ -53,7 +53,8 @@ class QueryOps:
                 if not r.deleted and r.type == rtype and all(_matches(r, f) for f in filters)]
         hits.sort(key=lambda zr: _sort_key(zr[1], sorts))
         page = hits[offset:offset + limit]
-        out = {"records": [r.render(z.zone_id(), body.get("desiredKeys")) for z, r in page]}
+        desired = _names(body.get("desiredKeys"), "desiredKeys")
+        out = {"records": [r.render(z.zone_id(), desired) for z, r in page]}
         if offset + limit < len(hits):
             out["continuationMarker"] = self.container.codec.encode(
                 Token("query", self.id, fingerprint, 0, offset + limit, 0))
@@ -79,6 +80,12 @@ class QueryOps:
         if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
             raise bad_request(f"resultsLimit must be a positive integer, got {str(raw)[:40]!r}")
         return min(raw, cap)  # "the server may use a limit lower than this value"
+
+
+def _names(raw, what: str):
+    if raw is not None and not (isinstance(raw, list) and all(isinstance(k, str) for k in raw)):
+        raise bad_request(f"{what} must be a list of names")
+    return raw
 
 
 def _list(raw, what: str) -> list:

@@ -97,6 +97,29 @@ def wrong_envelope(draw) -> dict:
     return {"op": op, "body": json.dumps(body).encode()}
 
 
+OPTION_BODIES = {
+    "records/query": {"zoneID": {"zoneName": "Fit"}, "query": {"recordType": "Log"}},
+    "records/lookup": {"zoneID": {"zoneName": "Fit"}, "records": [{"recordName": "fresh100"}]},
+    "records/modify": {"zoneID": {"zoneName": "Fit"}, "operations": []},
+    "changes/zone": {"zones": [{"zoneID": {"zoneName": "Fit"}}]},
+    "records/changes": {"zoneID": {"zoneName": "Fit"}},
+    "changes/database": {},
+    "zones/lookup": {"zones": [{"zoneName": "Fit"}]},
+}
+OPTIONS = ["desiredKeys", "resultsLimit", "zoneWide", "numbersAsStrings", "atomic", "continuationMarker",
+           "desiredRecordTypes", "reverse", "syncToken", "zoneID"]
+
+
+@st.composite
+def bad_option(draw) -> dict:
+    """A valid request that changes nothing, with one option set to garbage."""
+    op = draw(st.sampled_from(sorted(OPTION_BODIES)))
+    body = json.loads(json.dumps(OPTION_BODIES[op]))
+    target = body["zones"][0] if op == "changes/zone" and draw(st.booleans()) else body
+    target[draw(st.sampled_from(OPTIONS))] = draw(st.one_of(non_str_scalars, st.text(max_size=6), lists, dicts))
+    return {"op": op, "body": json.dumps(body).encode()}
+
+
 @st.composite
 def raw_body(draw) -> dict:
     body = draw(st.one_of(st.binary(max_size=80), non_dict.map(lambda v: json.dumps(v).encode())))
@@ -184,7 +207,8 @@ def test_two_thousand_malformed_requests_change_nothing():
     sent = 0
     # records/modify is where a lapse would store something, so it gets half the requests.
     requests = st.one_of(bad_batch(), bad_batch(), bad_batch(), bad_batch(), bad_batch(), wrong_envelope(),
-                         raw_body(), bad_token(real_tokens), bad_query_or_lookup(), bad_auth_or_path())
+                         raw_body(), bad_token(real_tokens), bad_query_or_lookup(), bad_auth_or_path(),
+                         bad_option(), bad_option())
 
     @settings(max_examples=210, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(requests, min_size=10, max_size=10))
@@ -197,3 +221,36 @@ def test_two_thousand_malformed_requests_change_nothing():
 
     run()
     assert sent >= 2000, f"only {sent} malformed requests were sent"
+
+
+BAD_VALUES = [0, -1, 1.5, True, "x", "", [], [1], [[1]], ["a", 1], {}, {"a": 1}, {"zoneName": 5}, "A" * 300, 2 ** 70]
+RECORD_KEYS = ["recordName", "recordType", "recordChangeTag", "fields", "zoneID", "desiredKeys"]
+
+
+def test_every_option_and_record_key_with_every_bad_value():
+    """The exhaustive companion of the fuzz: each option of each operation, and each key of an
+    operation's record, set to each value of a fixed list of wrong types (a random draw would hit
+    a given pair only now and then)."""
+    ck, web_token, _ = seeded()
+    ck.config.web_auth_token_rotation = "off"
+    app = asgi_app(ck)
+    before = fingerprint(ck)
+    sent = 0
+    for op, template in sorted(OPTION_BODIES.items()):
+        for key in OPTIONS:
+            for value in BAD_VALUES:
+                for where in ("top", "zone") if op == "changes/zone" else ("top",):
+                    body = json.loads(json.dumps(template))
+                    (body["zones"][0] if where == "zone" else body)[key] = value
+                    check(ck, app, web_token, {"op": op, "body": json.dumps(body).encode()})
+                    sent += 1
+    # Tag-checked operations on a record that is not there: valid or not, nothing may change.
+    for kind in ("update", "replace", "delete"):
+        for key in RECORD_KEYS:
+            for value in BAD_VALUES:
+                record = {"recordName": "absent", "recordType": "Log", "recordChangeTag": "t", key: value}
+                body = {"zoneID": {"zoneName": "Fit"}, "operations": [{"operationType": kind, "record": record}]}
+                check(ck, app, web_token, {"op": "records/modify", "body": json.dumps(body).encode()})
+                sent += 1
+    assert fingerprint(ck) == before
+    assert sent > 1000
