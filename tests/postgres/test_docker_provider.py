@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import subprocess
+import time
 from types import SimpleNamespace
 
 import psycopg
@@ -37,7 +38,18 @@ def daemon():
 
 def provider_containers(client) -> set[str]:
     """Ids of all containers the docker provider started (it labels them), running or not."""
-    return {c.id for c in client.containers.list(all=True, filters={"label": "dualsync.provider=docker"})}
+    found = client.containers.list(all=True, sparse=True, filters={"label": "dualsync.provider=docker"})
+    return {c.id for c in found}
+
+
+def eventually_gone(client, container_id: str, within: float = 10.0) -> bool:
+    """A removal another process started may still be in progress when ours returns."""
+    deadline = time.monotonic() + within
+    while container_id in provider_containers(client):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 @pytest.mark.docker
@@ -66,7 +78,7 @@ def test_missing_image_names_it_and_hints_at_the_local_build(daemon):
     message = str(caught.value)
     assert "dualsync/no-such-image:0" in message
     assert caught.value.hint == IMAGE_HINT and "ci/build-postgres-image.sh" in message
-    assert provider_containers(daemon) == before
+    assert provider_containers(daemon) - before == set()  # nothing new left behind
 
 
 @pytest.mark.docker
@@ -81,7 +93,7 @@ def test_server_that_exits_during_start_reports_its_log(daemon):
     message = str(caught.value)
     assert "exited during start" in message
     assert "no_such_setting" in message  # from the container's own log
-    assert provider_containers(daemon) == before
+    assert provider_containers(daemon) - before == set()  # nothing new left behind
 
 
 @pytest.mark.docker
@@ -96,9 +108,11 @@ def test_containers_of_a_killed_process_are_reaped_and_live_ones_kept(daemon):
             "dualsync.provider": "docker", "dualsync.pid": str(pid), "dualsync.host": socket.gethostname()})
     orphan, ours = labelled(gone.pid), labelled(os.getpid())
     try:
+        # Another xdist worker's provider may reap the orphan first; what matters is the outcome.
         removed = provider_module.reap_orphans(daemon)
-        assert orphan.name in removed and ours.name not in removed
-        assert ours.id in provider_containers(daemon) and orphan.id not in provider_containers(daemon)
+        assert ours.id not in removed
+        assert eventually_gone(daemon, orphan.id)
+        assert ours.id in provider_containers(daemon)
     finally:
         ours.remove(force=True)
 
