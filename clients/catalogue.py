@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from clients.behaviour import COORDINATED, LEGACY, LEGACY_POLICY, Behaviour
+from clients.behaviour import COORDINATED, LEGACY, Behaviour
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,8 +33,7 @@ VARIANTS: tuple[Variant, ...] = (
     _mutant("cursor-past-failures", "DEEP-SYNC-002 alone: last_pull advances past rows that failed to decrypt",
             "no skipped row", cursor_past_failures=True),
     _mutant("daily-log-ignores-needs-sync", "DEEP-SYNC-003 alone: the CloudKit daily-log merge lets remote win "
-            "over unsynced local edits", "no lost unsynced edit", merge="remote_unless_pending",
-            daily_log_ignores_needs_sync=True, policy=LEGACY_POLICY),
+            "over unsynced local edits", "no lost unsynced edit", daily_log_ignores_needs_sync=True),
     _mutant("cursor-saved-before-records", "the pull cursor is written to settings as soon as it advances, "
             "before the records are persisted", "no skipped row", cursor_in_store=False),
     _mutant("non-atomic-persist", "the store file is rewritten in place, so a crash mid-persist leaves it torn",

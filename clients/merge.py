@@ -34,10 +34,11 @@ def apply_incoming(store: LocalStore, incoming: Incoming, path: str, behaviour: 
 def _remote_wins(local: LocalRecord, remote: LocalRecord, path: str, behaviour: Behaviour) -> bool:
     if behaviour.resurrect_on_pull and local.deleted and not remote.deleted:
         return True  # the bug: a tombstone is treated as "nothing here yet"
+    if behaviour.daily_log_ignores_needs_sync and path == "cloudkit" and local.record_type == "daily_logs":
+        return True  # DEEP-SYNC-003: this merge's remote-wins branch never looks at needs_sync
     if behaviour.merge == "lww":
         return remote.rank() > local.rank()
-    ignores_flag = behaviour.daily_log_ignores_needs_sync and path == "cloudkit" and local.record_type == "daily_logs"
-    return ignores_flag or not local.needs_sync
+    return not local.needs_sync
 
 
 def forget_remote(record: LocalRecord, path: str) -> None:

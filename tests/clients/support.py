@@ -14,6 +14,7 @@ from psycopg.rows import dict_row
 import clients
 from clients.api import ClientCrashed, Hooks
 from clients.crypto import KeyVault
+from clients.storage import FaultyStorage
 from harness.clock import SkewedClock, VirtualClock
 
 CK_HOST = "https://api.apple-cloudkit.com"
@@ -57,6 +58,7 @@ class Rig:
         http = httpx.AsyncClient(mounts=self.mounts, verify=False)  # never leaves the process; skips loading CAs
         self._https.append(http)
         kwargs.setdefault("key_vault", self.vault)
+        kwargs.setdefault("storage", FaultyStorage())  # durability is modelled, not fsync'ed: fast
         return clients.make(variant, device=name, http=http, store_path=str(self.tmp_path / f"{name}.json"),
                             clock=SkewedClock(self.clock, skew), supabase_url=SB_URL, supabase_key=self.sb.anon_key,
                             cloudkit_container=CONTAINER,
