@@ -64,7 +64,16 @@ def cmd_main(args) -> int:
 def _row(result: runner.Run, ok: bool) -> tuple[str, ...]:
     caught = ", ".join(f"{result.verdicts[n].number}:{n}" for n in result.violated) or "all hold"
     return (result.scenario.id, result.client, "yes" if ok else "NO", caught,
-            result.replay_command(), str(result.report or ""))
+            result.replay_command(), str(result.report or ""), _why(result))
+
+
+def _why(result: runner.Run) -> str:
+    """The first violation of the first invariant the scenario guards (else the first at all)."""
+    named = [n for n in result.scenario.guards if n in result.violated] or result.violated
+    if not named:
+        return ""
+    v = result.verdicts[named[0]]
+    return f"invariant {v.number} ({v.invariant}): {v.violations[0].message}"
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
@@ -73,7 +82,7 @@ def _table(rows: list[tuple[str, ...]]) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(head[:4], widths))]
     for r in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)))
-        lines.append(f"    replay: {r[4]}\n    diagram: {r[5]}")
+        lines.append(f"    replay: {r[4]}\n    diagram: {r[5]}" + (f"\n    why: {r[6]}" if r[6] else ""))
     return "\n".join(lines)
 
 

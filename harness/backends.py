@@ -99,7 +99,10 @@ class Backends:
     def corrupt(self, user: str, record_type: str, record_id: str, backend: str) -> bool:
         """Bit rot on the server: the row's payload stops decrypting (the row is still there)."""
         if backend == "supabase":
-            with self.database.connect() as conn:
+            now = dt.datetime.fromtimestamp(self.clock.now(), tz=dt.timezone.utc).isoformat()
+            with self.database.connect() as conn, conn.transaction():
+                # The row's updated_at is stamped by trigger from the server clock: the World's.
+                conn.execute("select set_config('dualsync.now', %s, true)", (now,))
                 cur = conn.execute(f"update public.{record_type} set payload = %s where id = %s",
                                    (GARBAGE, record_id))
                 return cur.rowcount > 0
