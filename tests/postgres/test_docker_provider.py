@@ -36,9 +36,11 @@ def daemon():
     client.close()
 
 
-def provider_containers(client) -> set[str]:
-    """Ids of all containers the docker provider started (it labels them), running or not."""
-    found = client.containers.list(all=True, sparse=True, filters={"label": "dualsync.provider=docker"})
+def provider_containers(client, pid: int | None = None) -> set[str]:
+    """Ids of the containers the docker provider started (it labels them), running or not; with
+    `pid`, only those of that process (xdist workers start theirs concurrently)."""
+    labels = ["dualsync.provider=docker"] + ([f"dualsync.pid={pid}"] if pid else [])
+    found = client.containers.list(all=True, sparse=True, filters={"label": labels})
     return {c.id for c in found}
 
 
@@ -72,13 +74,13 @@ def test_starts_answers_reports_version_and_is_removed(daemon):
 @pytest.mark.docker
 def test_missing_image_names_it_and_hints_at_the_local_build(daemon):
     provider = DockerProvider(image="dualsync/no-such-image:0")
-    before = provider_containers(daemon)
+    before = provider_containers(daemon, os.getpid())
     with pytest.raises(ProviderError) as caught:
         provider.start()
     message = str(caught.value)
     assert "dualsync/no-such-image:0" in message
     assert caught.value.hint == IMAGE_HINT and "ci/build-postgres-image.sh" in message
-    assert provider_containers(daemon) - before == set()  # nothing new left behind
+    assert provider_containers(daemon, os.getpid()) == before  # nothing left behind
 
 
 @pytest.mark.docker
@@ -87,13 +89,13 @@ def test_server_that_exits_during_start_reports_its_log(daemon):
         def _build_container(self, host):
             return super()._build_container(host).with_command(["-c", "no_such_setting=1"])
 
-    before = provider_containers(daemon)
+    before = provider_containers(daemon, os.getpid())
     with pytest.raises(ProviderError) as caught:
         BadSetting(ready_timeout=30).start()
     message = str(caught.value)
     assert "exited during start" in message
     assert "no_such_setting" in message  # from the container's own log
-    assert provider_containers(daemon) - before == set()  # nothing new left behind
+    assert provider_containers(daemon, os.getpid()) == before  # nothing left behind
 
 
 @pytest.mark.docker
