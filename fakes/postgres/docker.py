@@ -154,9 +154,9 @@ def _removed_elsewhere(exc: Exception) -> bool:
 
 
 def reap_orphans(client) -> list[str]:
-    """Remove (and return the ids of) containers a killed process of this machine left (Ryuk would have, where it runs).
-
-    Only containers labelled with this host's name and a pid that is gone are touched."""
+    """Remove, and return the ids of, containers that a killed process of this machine left
+    behind (Ryuk's job, where Ryuk runs). Only containers labelled with this host's name and a
+    pid that is gone are touched."""
     removed = []
     label = f"dualsync.host={socket.gethostname()}"
     # sparse: no inspect per container, which would fail for one removed meanwhile
@@ -170,6 +170,13 @@ def reap_orphans(client) -> list[str]:
                     raise
             removed.append(container.id)
     return removed
+
+
+def _loopback_reachable(host: str) -> bool:
+    """Whether a port the daemon publishes on 127.0.0.1 is our 127.0.0.1: a local socket, and we
+    are not ourselves in a container (there testcontainers' own address logic applies)."""
+    from testcontainers.core.utils import inside_container
+    return host.startswith("unix://") and not inside_container()
 
 
 def free_port() -> int:
@@ -203,20 +210,24 @@ class DockerProvider:
         try:
             return self._start()
         except BaseException:
-            self.stop()  # never leave a half-started container behind
+            try:
+                self.stop()  # never leave a half-started container behind
+            except ProviderError:
+                pass  # the start failure is the news; a failed cleanup would only hide it
             raise
 
     def stop(self) -> None:
+        container_id = self.container_id
         container, self.container, self.info = self.container, None, None
         atexit.unregister(self.stop)
-        if container is None or getattr(container, "_container", None) is None:
+        if container_id is None:
             return
         try:
             container.stop(force=True, delete_volume=True)
         except Exception as exc:
             if not _removed_elsewhere(exc):
-                raise ProviderError("docker", f"could not remove container {self.container_id}: {_short(exc)}",
-                                    hint="remove it with: docker rm -f <id> (label dualsync.provider=docker)")
+                raise ProviderError("docker", f"could not remove container {container_id}: {_short(exc)}",
+                                    hint=f"remove it with: docker rm -f {container_id}") from None
 
     def log_tail(self, lines: int = 20) -> str:
         wrapped = getattr(self.container, "_container", None)
@@ -257,6 +268,11 @@ class DockerProvider:
             self.plan = plan_image(client, self.requested_image)
             _ensure_image(client, self.plan.image)
             _settle_ryuk(client, self.plan)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise ProviderError("docker", f"the daemon at {host} failed a request: {_short(exc)}",
+                                hint="check it with: docker info") from None
         finally:
             client.close()
         return host
@@ -280,7 +296,7 @@ class DockerProvider:
             c.tmpfs["/var/lib/postgresql"] = "mode=1777"
             c.with_kwargs(network_mode="host", labels=labels)
         else:
-            if host.startswith("unix://"):  # a local daemon: publish on loopback only
+            if _loopback_reachable(host):  # publish on loopback only, as everything we serve
                 c.ports["5432/tcp"] = ("127.0.0.1",)
                 c.ports.pop("5432", None)
             c.with_command(["-c", "fsync=off"]).with_tmpfs_mount("/var/lib/postgresql/data")
@@ -307,7 +323,7 @@ class DockerProvider:
             port = int(self.container.env["PGPORT"])
             return ConnInfo("127.0.0.1", port, "postgres", self.password)
         port = int(self.container.get_exposed_port(5432))
-        address = "127.0.0.1" if host.startswith("unix://") else self.container.get_container_host_ip()
+        address = "127.0.0.1" if _loopback_reachable(host) else self.container.get_container_host_ip()
         return ConnInfo(address, port, "postgres", self.password)
 
     def _wait(self, info: ConnInfo) -> None:
