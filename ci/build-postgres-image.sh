@@ -33,7 +33,7 @@ parse_args() {
     case "$1" in
       --force) FORCE=1 ;;
       --tag) [ $# -ge 2 ] || fail "--tag needs a value"; TAG="$2"; shift ;;
-      -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
       *) fail "unknown argument '$1' (expected --force or --tag NAME)" ;;
     esac
     shift
