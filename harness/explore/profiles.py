@@ -42,10 +42,12 @@ class Result:
         return self.failure.violated if self.failure else []
 
 
-def explore(client: str, database, profile: str = "pr", *, shrink: bool = True, seed: int | None = None,
-            max_examples: int | None = None, ck_page: int | None = 2, **overrides) -> Result:
-    """Run the machine against `client`; the failure it ends on (shrunk unless shrink=False)."""
-    config = Config(client, database, ck_page=ck_page)
+def explore(client: str, pg, profile: str = "pr", *, shrink: bool = True, seed: int | None = None,
+            max_examples: int | None = None, ck_page: int | None = 2, accept=None,
+            **overrides) -> Result:
+    """Run the machine against `client` on the Postgres database `pg`; the failure it ends on
+    (shrunk unless shrink=False). Other keywords are hypothesis settings."""
+    config = Config(client, pg, ck_page=ck_page, accept=accept)
     chosen = settings(PROFILES[profile], **overrides,
                       **({"phases": NO_SHRINK} if not shrink else {}),
                       **({"max_examples": max_examples} if max_examples else {}),

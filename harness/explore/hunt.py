@@ -1,0 +1,58 @@
+"""Hunt: how fast does random exploration alone find each finding on `legacy`?
+
+Over N seeds, run the machine (no corpus, no hand-written scenarios, no shrinking) and record the
+examples and seconds until it first fails *because of* a given finding. Legacy carries all three
+bugs at once, so a failure is attributed by differential replay: the failing program must also
+fail on the mutant that carries that finding's bug alone. Failures of another finding are passed
+over (the example is rejected) and the hunt goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from typing import Any
+
+from harness.explore.machine import Failure
+from harness.explore.profiles import explore
+from harness.explore.session import Session
+
+FINDINGS = {"DEEP-SYNC-001": "mutant:login-race",
+            "DEEP-SYNC-002": "mutant:cursor-past-failures",
+            "DEEP-SYNC-003": "mutant:daily-log-ignores-needs-sync"}
+
+
+def fails_on(failure: Failure, client: str, database: Any) -> bool:
+    with Session(client, database, failure.devices, seed=failure.seed, ck_page=failure.ck_page) as s:
+        for step in failure.steps:
+            s.do(step)
+        if any(not v.ok for v in s.check_now().values()):
+            return True
+        return bool(s.finish().violated)
+
+
+@dataclasses.dataclass
+class Detection:
+    finding: str
+    seed: int
+    examples: int | None
+    seconds: float | None
+
+
+def hunt_one(finding: str, seed: int, database: Any, client: str = "legacy",
+             max_examples: int = 200, profile: str = "nightly") -> Detection:
+    mutant = FINDINGS[finding]
+    started = time.perf_counter()
+    result = explore(client, database, profile, shrink=False, seed=seed, max_examples=max_examples,
+                     accept=lambda f: fails_on(f, mutant, database), database=None)
+    found = result.failure is not None
+    return Detection(finding, seed, result.examples if found else None,
+                     time.perf_counter() - started if found else None)
+
+
+def medians(rows: list[Detection]) -> dict[str, Any]:
+    hit = [r for r in rows if r.examples is not None]
+    return {"found": f"{len(hit)}/{len(rows)}",
+            "median_examples": statistics.median(r.examples for r in hit) if hit else None,
+            "median_seconds": round(statistics.median(r.seconds for r in hit), 1) if hit else None}
