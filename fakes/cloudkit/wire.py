@@ -43,7 +43,7 @@ class CloudKitApp:
         path, query = scope["path"], parse_qs(scope.get("query_string", b"").decode("latin-1"))
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         if path.startswith(control.PREFIX):
-            status, payload = control.handle(self.ck, scope["method"], path, body)
+            status, payload = control.handle(self.ck, scope["method"], path, body or b"")
             return await _respond(send, status, payload, {})
         await self._database_request(send, scope["method"], path, query, headers, body)
 
@@ -125,7 +125,9 @@ def _one(query: dict, key: str) -> str | None:
     return vals[0] if vals else None
 
 
-def _parse_json(body: bytes, route, method: str) -> dict:
+def _parse_json(body: bytes | None, route, method: str) -> dict:
+    if body is None:
+        raise bad_request(f"request body is larger than {MAX_BODY // 2 ** 20} MiB")
     if method == "GET" or (not body.strip() and not route.needs_body):
         return {}
     try:
@@ -141,7 +143,8 @@ def _seconds(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else str(v)
 
 
-async def _read_body(receive) -> bytes:
+async def _read_body(receive) -> bytes | None:
+    """The request body, or None when it exceeds MAX_BODY (the rest is read and dropped)."""
     chunks, size = [], 0
     while True:
         msg = await receive()
@@ -153,7 +156,7 @@ async def _read_body(receive) -> bytes:
             chunks.append(chunk)
         if not msg.get("more_body"):
             break
-    return b"".join(chunks) if size <= MAX_BODY else b"\x00too large"
+    return b"".join(chunks) if size <= MAX_BODY else None
 
 
 async def _respond(send, status: int, payload: dict, extra: dict) -> None:
