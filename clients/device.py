@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import time
 from typing import Any
 
@@ -84,16 +85,19 @@ class ReferenceClient:
 
     async def sign_up(self, email: str, password: str) -> None:
         await self.auth.sign_up(email, password)
-        await self._icloud_sign_in(email)
+        await self._signed_in(email)
 
     async def sign_in(self, email: str, password: str) -> None:
         await self.auth.sign_in(email, password)
-        await self._icloud_sign_in(email)
+        await self._signed_in(email)
 
-    async def _icloud_sign_in(self, email: str) -> None:
+    async def _signed_in(self, email: str) -> None:
         if self._cloudkit_sign_in is not None:
             token = self._cloudkit_sign_in(email)
             self.cloudkit.web_auth_token = await token if inspect.isawaitable(token) else token
+        if self.store.owner not in (None, self.auth.user_id):
+            self.store.forget_data()  # another user's records must never reach this account
+        self.store.owner = self.auth.user_id
         self._persist(self.store)
 
     async def sign_out(self) -> None:
@@ -106,6 +110,10 @@ class ReferenceClient:
     def write(self, record_type: str, record_id: str, fields: dict[str, Any]) -> str:
         if not isinstance(fields, dict):
             raise TypeError(f"fields of {record_type}/{record_id} must be a dict, got {type(fields).__name__}")
+        try:
+            json.dumps(fields)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"fields of {record_type}/{record_id} must be JSON values: {exc}") from None
         return self._edit(record_type, record_id, dict(fields), deleted=False)
 
     def delete(self, record_type: str, record_id: str) -> str:

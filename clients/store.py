@@ -67,6 +67,12 @@ class LocalStore:
     session: dict[str, Any] | None = None
     boots: int = 0          # loads of this store; part of every write id, so ids never repeat
     write_seq: int = 0
+    owner: str | None = None  # the user whose records these are
+
+    def forget_data(self) -> None:
+        """Drop every record, cursor and retry list (a different user signed in here)."""
+        fresh = LocalStore(device=self.device)
+        self.records, self.cursors, self.failed = fresh.records, fresh.cursors, fresh.failed
 
     def get(self, record_type: str, record_id: str) -> LocalRecord | None:
         return self.records[record_type].get(record_id)
@@ -93,13 +99,14 @@ class LocalStore:
             "format": FORMAT, "version": FORMAT_VERSION, "device": self.device,
             "records": {t: {i: r.to_json() for i, r in rows.items()} for t, rows in self.records.items()},
             "cursors": self.cursors, "failed": self.failed, "session": self.session,
-            "boots": self.boots, "write_seq": self.write_seq,
+            "boots": self.boots, "write_seq": self.write_seq, "owner": self.owner,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "LocalStore":
         store = cls(device=data["device"], cursors=data["cursors"], failed=data["failed"],
-                    session=data["session"], boots=data["boots"], write_seq=data["write_seq"])
+                    session=data["session"], boots=data["boots"], write_seq=data["write_seq"],
+                    owner=data["owner"])
         for record_type, rows in data["records"].items():
             for row in rows.values():
                 store.put(LocalRecord.from_json(row))

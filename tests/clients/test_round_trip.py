@@ -113,3 +113,28 @@ def test_an_expired_access_token_is_refreshed_before_the_sync(rig):
 
     first, now = run(scenario())
     assert first != now and len(rig.sb.rows("profiles")) == 1
+
+
+def test_another_user_signing_in_on_the_device_never_gets_the_first_users_records(rig):
+    async def scenario():
+        a = await signed_up(rig.device("coordinated", "A"))
+        mine = record_id()
+        a.write("daily_logs", mine, {"steps": 1})
+        await a.sign_out()
+        await a.sign_up("bo@example.com", "other-pass-1")
+        await a.sync("supabase")
+        await a.sync("cloudkit")
+        return a.read("daily_logs", mine), a.auth.user_id
+
+    seen, bo = run(scenario())
+    assert seen is None and [r for r in rig.sb.rows("daily_logs") if r["user_id"] == bo] == []
+
+
+def test_fields_must_be_json_values(rig):
+    async def scenario():
+        a = await signed_up(rig.device("coordinated", "A"))
+        with pytest.raises(TypeError, match="must be JSON values"):
+            a.write("daily_logs", record_id(), {"when": object()})
+        return a.store.records["daily_logs"]
+
+    assert run(scenario()) == {}
