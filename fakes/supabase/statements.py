@@ -69,7 +69,10 @@ def insert(table: Table, columns: list[str], rows: list[dict], shape: Shape, *, 
         stmt.add(sql.SQL("SELECT {} FROM json_populate_recordset(NULL::{}, {}::json) _pgrst_body").format(
             cols, rel, sql.Placeholder()), json.dumps(rows))
     _on_conflict(stmt, columns, resolution, conflict)
-    stmt.add(sql.SQL(" RETURNING {}.*, (xmax = 0) AS {})").format(rel, INSERTED))
+    # xmax = 0 tells an inserted row from an updated one (200 vs 201); a plain insert needs no
+    # column in RETURNING, so (like PostgREST's `RETURNING 1`) minimal inserts skip SELECT policies.
+    flag = sql.SQL("(xmax = 0)" if resolution else "true")
+    stmt.add(sql.SQL(" RETURNING {}{} AS {})").format(_returned(rel, shape), flag, INSERTED))
     return _mutation_result(stmt, table, shape, inserted=True)
 
 
@@ -109,7 +112,7 @@ def update(table: Table, columns: list[str], row: dict, shape: Shape) -> Stateme
         "WITH pgrst_source AS (UPDATE {} SET {} FROM (SELECT * FROM json_populate_record(NULL::{}, {}::json)) _pgrst_body"
     ).format(rel, sets, rel, sql.Placeholder()), json.dumps(row))
     _target_rows(stmt, rel, shape)
-    stmt.add(sql.SQL(" RETURNING {}.*, false AS {})").format(rel, INSERTED))
+    stmt.add(sql.SQL(" RETURNING {}false AS {})").format(_returned(rel, shape), INSERTED))
     return _mutation_result(stmt, table, shape, inserted=False)
 
 
@@ -117,8 +120,13 @@ def delete(table: Table, shape: Shape) -> Statement:
     rel = relation(table.schema, table.name)
     stmt = Statement().add(sql.SQL("WITH pgrst_source AS (DELETE FROM {}").format(rel))
     _target_rows(stmt, rel, shape)
-    stmt.add(sql.SQL(" RETURNING {}.*, false AS {})").format(rel, INSERTED))
+    stmt.add(sql.SQL(" RETURNING {}false AS {})").format(_returned(rel, shape), INSERTED))
     return _mutation_result(stmt, table, shape, inserted=False)
+
+
+def _returned(rel, shape: Shape) -> sql.Composable:
+    """The row goes back only when a body is wanted; counting needs just the flag."""
+    return sql.SQL("{}.*, ").format(rel) if shape.body else sql.SQL("")
 
 
 def _target_rows(stmt: Statement, rel, shape: Shape) -> None:
