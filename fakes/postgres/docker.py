@@ -239,6 +239,13 @@ class DockerProvider:
             return f"(container log unavailable: {_short(exc)})"
 
     @property
+    def detail(self) -> str:
+        """Which image and networking the provider chose, for a report header."""
+        if self.plan is None:
+            return "not started"
+        return f"{self.plan.image}, {'host network' if self.plan.host_network else 'published port'}"
+
+    @property
     def container_id(self) -> str | None:
         wrapped = getattr(self.container, "_container", None)
         return wrapped.id if wrapped is not None else None

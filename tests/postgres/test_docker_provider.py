@@ -64,6 +64,7 @@ def test_starts_answers_reports_version_and_is_removed(daemon):
             assert conn.execute("select 40 + 2").fetchone()[0] == 42
         assert re.match(r"^\d+(\.\d+)?", server_version(info))
         assert info.host == "127.0.0.1"
+        assert provider.plan.image in provider.detail
     finally:
         provider.stop()
     assert container_id not in [c.id for c in daemon.containers.list(all=True)]
