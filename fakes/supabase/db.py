@@ -136,10 +136,13 @@ async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, set
                           statement: Statement, check: Callable[[tuple], None],
                           before_commit: Callable[[tuple], Awaitable[None]]) -> tuple:
     """BEGIN; set the request GUCs; run the statement; let `check` veto; await the hook; COMMIT."""
-    await conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY" if read_only else "BEGIN")
     try:
-        await conn.execute(SETUP_SQL, setup)
-        cur = await conn.execute(statement.composed(), statement.params)
+        # One round trip for BEGIN, the settings and the statement (pipeline mode); COMMIT waits
+        # for the hook, so a held request stays inside its transaction.
+        async with conn.pipeline():
+            await conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY" if read_only else "BEGIN")
+            await conn.execute(SETUP_SQL, setup)
+            cur = await conn.execute(statement.composed(), statement.params)
         row = await cur.fetchone()
         check(row)
         await before_commit(row)
