@@ -204,17 +204,21 @@ class CloudKitSyncService:
         sent = [(r.record_type, r.record_id, r.write_id) for r in records]
         body = {"operations": [self._operation(r) for r in records], "zoneID": {"zoneName": ZONE}, "atomic": False}
         results = self._list(await self._op("records/modify", body), "records", len(records))
-        conflicted, saved = [], 0
+        conflicted, rejected, saved = [], [], 0
         for (table, name, write_id), result in zip(sent, results):
             if not isinstance(result, dict):
                 raise BackendGarbage("cloudkit", "a records/modify result is not an object", result)
             code = result.get("serverErrorCode")
             if code is None or self.behaviour.ignore_item_errors:
                 saved += self._saved(store, table, name, write_id, result)
-            else:
-                conflicted += await self._item_error(store, table, name, write_id, result)
+            elif code in ("CONFLICT", "EXISTS"):
+                conflicted.append(name)
+            elif not await self._recoverable(store, table, name, write_id, result):
+                rejected.append(f"{table}/{name}: {code} {result.get('reason')}")
         if conflicted:
             await self._merge_server_records(store, conflicted, apply)
+        if rejected:  # they stay queued; the others of the batch are saved
+            raise BackendError("cloudkit", 200, "RECORDS_REJECTED", "; ".join(rejected))
         return saved
 
     def _operation(self, record: LocalRecord) -> dict:
@@ -237,10 +241,9 @@ class CloudKitSyncService:
                                          "modified": (result.get("modified") or {}).get("timestamp")}
         return 1
 
-    async def _item_error(self, store: LocalStore, table: str, name: str, write_id: str, result: dict) -> list:
+    async def _recoverable(self, store: LocalStore, table: str, name: str, write_id: str, result: dict) -> bool:
+        """Handle a per-record error the next push round can get past; False for the rest."""
         code = result["serverErrorCode"]
-        if code in ("CONFLICT", "EXISTS"):
-            return [name]
         if code == "NOT_FOUND":  # updated a record deleted elsewhere: create it again
             forget_remote(store.get(table, name), "cloudkit")
         elif code == "ZONE_NOT_FOUND":
@@ -252,8 +255,8 @@ class CloudKitSyncService:
             else:
                 await self.clock.sleep(float(result.get("retryAfter") or 1.0))
         else:
-            raise BackendError("cloudkit", 200, code, f"saving {table}/{name}: {result.get('reason')}")
-        return []
+            return False
+        return True
 
     async def _merge_server_records(self, store: LocalStore, names: list[str], apply) -> None:
         """A change-tag conflict: fetch the server record, merge it (the store now knows its tag),

@@ -176,33 +176,39 @@ class ReferenceClient:
         """One path on `store`: a regular sync pushes then pulls; on login the app pulls first."""
         service = self.supabase if path == "supabase" else self.cloudkit
         try:
-            if not login:
-                await self._push(store, path)
+            failed_push = None if login else await self._push(store, path)
             await service.pull(store, self._merge)
-            if login:
-                await self._push(store, path)
+            failed_push = await self._push(store, path) if login else failed_push
         except SessionEnded:
             self._end_session(store)
             raise
+        if failed_push is not None:
+            raise failed_push
 
-    async def _push(self, store: LocalStore, path: SyncPath) -> None:
+    async def _push(self, store: LocalStore, path: SyncPath) -> ClientError | None:
+        """Upload what is pending; a refused upload is returned, not raised, so that it does not
+        also stop the pull (a poison record must not cut the device off from new data)."""
         if self.upload_paused:
-            return
+            return None
         try:
             if path == "supabase":
                 await self.supabase.push(store)
             else:
                 await self.cloudkit.push(store, self._merge)
+        except SessionEnded:
+            raise
         except BackendError as exc:
             if exc.transient and self.behaviour.stall_after_transient:
                 self.upload_paused = True
-            raise
+            return exc
+        except ClientError as exc:
+            return exc
+        return None
 
     def _end_session(self, store: LocalStore) -> None:
         self.auth.session = None
         if self.behaviour.refresh_failure_wipes:  # the seeded bug: "log out" clears the local cache
-            fresh = LocalStore(device=self.name, boots=store.boots, write_seq=store.write_seq)
-            store.records, store.cursors, store.failed = fresh.records, fresh.cursors, fresh.failed
+            store.forget_data()
         self._persist(store)
 
     async def sync(self, path: SyncPath) -> None:

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from clients.api import FAULT_POINTS, ClientCrashed, Hooks
-from clients.errors import BackendGarbage
+from clients.errors import BackendGarbage, ClientError
 from clients.storage import FaultyStorage
 from tests.clients.support import CrashAt, record_id, run, signed_in, signed_up
 
@@ -119,3 +119,21 @@ def test_throttling_is_waited_out_on_the_device_clock_as_retry_after_says(rig):
 
     waited, pending = run(scenario())
     assert waited == 42.0 and pending == 0
+
+
+def test_a_refused_upload_does_not_stop_the_pull_and_stays_queued(rig):
+    async def scenario():
+        a = await signed_up(rig.device("coordinated", "A"))
+        b = await signed_in(rig.device("coordinated", "B"))
+        theirs, mine = record_id(), record_id()
+        a.write("profiles", theirs, {"display_name": "from A"})
+        await a.sync("supabase")
+        b.write("profiles", mine, {"display_name": "from B"})
+        rig.sb.fail_next(400, "/rest/v1/profiles")
+        with pytest.raises(ClientError, match="supabase error 400"):
+            await b.sync("supabase")
+        pulled, queued = b.read("profiles", theirs), b.store.get("profiles", mine).needs_sync
+        await b.sync("supabase")
+        return pulled, queued, b.store.get("profiles", mine).needs_sync
+
+    assert run(scenario()) == ({"display_name": "from A"}, True, False)
