@@ -101,9 +101,16 @@ class Driver:
         names = ([self._start("login_sync", device)] if kind == "login"
                  else [self._start("sync", device, p) for p in PATHS])
         self.do("settle")
-        # A hold that caught nothing (the device never reached that path) is cleared by a heal,
-        # so it cannot block a later step.
-        self.do("release", names=[hold]) if hold in self.world.conductor.held_names() else self.do("heal")
+        if hold not in self.world.conductor.held_names():
+            # The operation never reached that path (it crashed or failed first): one more sync
+            # of the path meets the hold, so no armed hold is left to block a later step. A heal
+            # would do it too, but the liveness bound is measured from the first heal.
+            names.append(self._start("sync", device, held_path))
+            self.do("settle")
+        if hold in self.world.conductor.held_names():
+            self.do("release", names=[hold])
+        else:
+            self.do("heal")  # the device sends nothing at all (signed out): rare, see above
         self.do("wait", names=names)
 
     def _start(self, op: str, device: str, path: str | None = None) -> str:
@@ -146,6 +153,7 @@ class Driver:
         self.do("advance", seconds=7200)
         self.do("fail", device=device, path="supabase", match="/auth/v1/token", status=400)
         self.sync(device, "supabase")
+        self.signed_in.discard(device)  # the session ended; the user signs in again later
 
     # The environment.
 

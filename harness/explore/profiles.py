@@ -20,7 +20,7 @@ from harness.explore.machine import Config, Failure, machine_for
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
 
 PROFILES = {
-    "pr": settings(max_examples=12, stateful_step_count=14, derandomize=True, database=None,
+    "pr": settings(max_examples=25, stateful_step_count=16, derandomize=True, database=None,
                    **_COMMON),
     "nightly": settings(max_examples=300, stateful_step_count=30, **_COMMON),
     "stress": settings(max_examples=5000, stateful_step_count=50, **_COMMON),

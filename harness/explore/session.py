@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import checkers
+from harness.explore import checks as corrected
 from harness.checkers import Verdict
 from harness.runner import execute
 from harness.scenario import Scenario, Step
@@ -73,7 +74,7 @@ class Session:
         """Quiescence, then every single-run checker."""
         self.world.history.step = len(self.steps)
         final = self.loop.run_until_complete(self.world.quiesce())
-        return Outcome(checkers.check_all(self.world.history, final), final)
+        return Outcome(corrected.check_all(self.world.history, final), final)
 
     def scenario(self, id: str, expect: dict[str, Any], **extra: Any) -> Scenario:
         return Scenario(id=id, guards=extra.pop("guards", ["no-lost-write"]), devices=self.devices,

@@ -1,0 +1,129 @@
+"""python -m harness.explore kill-matrix | exhaustive | hunt | replay | explore
+
+kill-matrix  the `pr` property tier against every client; ends with `killed K/N`
+exhaustive   every release order of a small scope (--scope, --client); prints the schedule count
+hunt         examples and seconds until random exploration finds DEEP-SYNC-001/002/003 on legacy
+replay       run corpus files against a client
+explore      run the machine at a profile against a client; --save keeps the shrunk failure
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from harness.__main__ import database
+
+
+def cmd_kill_matrix(args) -> int:
+    from harness.explore import killmatrix
+    print(killmatrix.header(), flush=True)
+    with database(args.postgres) as db:
+        rows = killmatrix.run(db, args.clients or None, args.profile,
+                              on_row=lambda row: print(killmatrix.line(row), flush=True))
+    print(killmatrix.summary(rows))
+    return 0 if all(r.ok for r in rows) else 1
+
+
+def cmd_exhaustive(args) -> int:
+    from harness.explore import exhaustive
+    bad = 0
+    with database(args.postgres) as db:
+        for name in args.scope or list(exhaustive.SCOPES):
+            scope = exhaustive.SCOPES[name]
+            for client in args.client:
+                r = exhaustive.explore(scope, client, db, args.max_schedules)
+                bound = "whole bound" if r.complete else f"budget of {args.max_schedules} reached"
+                print(f"{scope.describe()} | {client}: {r.schedules} schedules ({r.pruned} equivalent "
+                      f"pruned, {bound}) in {r.seconds:.1f}s, {r.schedules / r.seconds:.2f}/s: "
+                      + (f"{len(r.failing)} FAIL, e.g. {', '.join(r.failing[0][1].violated)} "
+                         f"after releasing {_labels(r.failing[0][0])}" if r.failing else "clean"))
+                bad += bool(r.failing) == (client == "coordinated")
+    return 1 if bad else 0
+
+
+def _labels(path) -> str:
+    return " > ".join(f"{d}/{b}:{op.split('/')[-1]}" for d, b, op, _n in path)
+
+
+def cmd_hunt(args) -> int:
+    from harness.explore import hunt
+    out = {}
+    with database(args.postgres) as db:
+        for finding in args.finding or list(hunt.FINDINGS):
+            rows = []
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                d = hunt.hunt_one(finding, seed, db, args.client, args.max_examples)
+                rows.append(d)
+                print(f"{finding} seed {seed}: "
+                      + (f"{d.examples} examples, {d.seconds:.1f}s" if d.examples else "not found"),
+                      flush=True)
+            out[finding] = hunt.medians(rows)
+            print(f"{finding} on {args.client}: {json.dumps(out[finding])}", flush=True)
+    return 0 if all(v["median_examples"] is not None for v in out.values()) else 1
+
+
+def cmd_replay(args) -> int:
+    from harness.explore import corpus
+    bad = 0
+    with database(args.postgres) as db:
+        for path in args.files or corpus.entries():
+            ok, outcome, scenario = corpus.replay(path, args.client, db)
+            bad += not ok
+            print(f"{scenario.id} against {args.client}: {'as expected' if ok else 'NOT as expected'}"
+                  f"\n{outcome.explain()}")
+    return 1 if bad else 0
+
+
+def cmd_explore(args) -> int:
+    from harness.explore import corpus
+    from harness.explore.profiles import explore
+    with database(args.postgres) as db:
+        r = explore(args.client, db, args.profile, seed=args.seed, shrink=not args.no_shrink)
+    print(f"{args.client} at {args.profile}: {r.examples} examples in {r.seconds:.1f}s")
+    if r.failure is None:
+        return 0
+    print(r.failure.explanation)
+    if args.save:
+        path = corpus.save(r.failure, found_by=f"explore-{args.profile}")
+        print(f"saved {path}\nreplay: {corpus.replay_command(path, args.client)}")
+    return 1
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m harness.explore", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--postgres", default=None, help="embedded | docker | auto | postgresql://...")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("kill-matrix")
+    p.add_argument("clients", nargs="*", help="default: every client in the catalogue")
+    p.add_argument("--profile", default="pr")
+    p = sub.add_parser("exhaustive")
+    p.add_argument("--scope", action="append", help="default: every scope")
+    p.add_argument("--client", action="append", default=None)
+    p.add_argument("--max-schedules", type=int, default=2000)
+    p = sub.add_parser("hunt")
+    p.add_argument("--finding", action="append", help="DEEP-SYNC-001 | -002 | -003 (default all)")
+    p.add_argument("--seeds", type=int, default=20)
+    p.add_argument("--first-seed", type=int, default=1)
+    p.add_argument("--client", default="legacy")
+    p.add_argument("--max-examples", type=int, default=200)
+    p = sub.add_parser("replay")
+    p.add_argument("files", nargs="*")
+    p.add_argument("--client", default="coordinated")
+    p = sub.add_parser("explore")
+    p.add_argument("--client", default="coordinated")
+    p.add_argument("--profile", default="nightly")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--no-shrink", action="store_true")
+    p.add_argument("--save", action="store_true")
+    args = ap.parse_args(argv)
+    if args.cmd == "exhaustive" and not args.client:
+        args.client = ["legacy", "coordinated"]
+    return {"kill-matrix": cmd_kill_matrix, "exhaustive": cmd_exhaustive, "hunt": cmd_hunt,
+            "replay": cmd_replay, "explore": cmd_explore}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
