@@ -34,6 +34,7 @@ class Server:
     authenticator: ConnInfo
     version: str
     template: str
+    detail: str = ""
     provider: object = dataclasses.field(default=None, repr=False, compare=False)
     _admin_conn: psycopg.Connection | None = dataclasses.field(default=None, repr=False, compare=False)
 
@@ -68,7 +69,8 @@ class Server:
         return cls(**data)
 
     def describe(self) -> str:
-        return f"postgres: provider={self.provider_name} version={self.version} dsn={self.admin.redacted()}"
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"postgres: provider={self.provider_name}{detail} version={self.version} dsn={self.admin.redacted()}"
 
 
 def start_server(spec: str | None = None, extra_sql=()) -> Server:
@@ -77,7 +79,8 @@ def start_server(spec: str | None = None, extra_sql=()) -> Server:
     info = provider.start()
     try:
         template = database.ensure_template(info, extra_sql)
-        return Server(provider.name, info, database.authenticator_login(info), server_version(info), template, provider)
+        return Server(provider.name, info, database.authenticator_login(info), server_version(info), template,
+                      getattr(provider, "detail", ""), provider)
     except BaseException:
         provider.stop()
         raise
