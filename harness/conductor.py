@@ -11,6 +11,7 @@ answer before it hands the next request over, so Postgres's own timing reorders 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import json
 import random
@@ -70,6 +71,13 @@ class Exchange:
     op: str
     gate: asyncio.Future | None = None
     name: str = ""
+    commit_hold: str = ""                  # hold inside the backend transaction, under this name
+    in_txn: asyncio.Future | None = None   # set when the backend parks it before COMMIT
+    done: asyncio.Future | None = None     # in `active` while the backend works on it
+
+
+# The exchange a backend is working on: its before_commit hook runs in the delivering task's context.
+_exchange: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar("exchange", default=None)
 
 
 class Conductor:
@@ -139,6 +147,8 @@ class Conductor:
         action = rule.action if rule else "deliver"
         if action == "hold" and rule.params.get("at", "request") == "request":
             await self._park(x, rule.params.get("as") or f"hold{x.id}")
+        elif action == "hold" and rule.params.get("at") == "commit":
+            x.commit_hold = rule.params.get("as") or f"hold{x.id}"
         elif action == "delay":
             self.clock.call_later(float(rule.params.get("seconds", 1)), lambda: self._open(x))
             await self._park(x, f"delay{x.id}")
@@ -170,27 +180,45 @@ class Conductor:
         return None
 
     async def _deliver(self, x: Exchange, request: httpx.Request) -> httpx.Response:
-        done = asyncio.get_running_loop().create_future()
-        self.active.add(done)
+        loop = asyncio.get_running_loop()
+        x.done, x.in_txn = loop.create_future(), loop.create_future()
+        self.active.add(x.done)
         try:
             async with self._lock:  # one request at a time per World
                 # Real time passes between two requests; a frozen clock would give two commits
                 # the same server timestamp, a tie no real server produces.
                 self.clock.advance(REQUEST_TICK)
-                response = await self.backends[x.backend].handle_async_request(request)
-                body = await response.aread()
-                reply = httpx.Response(response.status_code, headers=response.headers,
-                                       content=body, request=request)
-                for observe in self.observers:
-                    result = observe(x.device, x.backend, request, reply)
-                    if asyncio.iscoroutine(result):
-                        await result
+                token = _exchange.set(x)
+                call = asyncio.ensure_future(self.backends[x.backend].handle_async_request(request))
+                _exchange.reset(token)
+                await asyncio.wait({call, x.in_txn}, return_when=asyncio.FIRST_COMPLETED)
+            # Held inside its transaction: the lock is free, others go on until it is released.
+            response = await call
+            body = await response.aread()
+            reply = httpx.Response(response.status_code, headers=response.headers, content=body,
+                                   request=request)
+            for observe in self.observers:
+                result = observe(x.device, x.backend, request, reply)
+                if asyncio.iscoroutine(result):
+                    await result
         finally:
-            self.active.discard(done)
-            done.set_result(None)
+            self.active.discard(x.done)
+            x.done.set_result(None)
             self.progress += 1
         self._note("reply", x, status=reply.status_code)
         return reply
+
+    async def before_commit(self, info: Any) -> None:
+        """The Supabase gateway's hook, inside the transaction, before COMMIT: a `hold` with
+        `at: commit` parks here, so another request can commit while this one is still open."""
+        x = _exchange.get()
+        if x is None or not x.commit_hold:
+            return
+        self.active.discard(x.done)
+        x.in_txn.set_result(None)
+        self._note("hold_in_transaction", x, rows=getattr(info, "rows", None))
+        await self._park(x, x.commit_hold)
+        self.active.add(x.done)
 
     def _fail(self, x: Exchange, request: httpx.Request, params: dict[str, Any]) -> httpx.Response:
         self._note("fail", x, **{k: v for k, v in params.items() if k != "as"})

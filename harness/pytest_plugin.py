@@ -99,7 +99,11 @@ class ScenarioFile(pytest.File):
             scenario = load(self.path)
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from None
-        yield pytest.Function.from_parent(self, name=scenario.id, callobj=_bind(_run_scenario, scenario))
+        item = pytest.Function.from_parent(self, name=scenario.id, callobj=_bind(_run_scenario, scenario))
+        reason = scenario.known.get(client_option(self.config))
+        if reason:  # an open finding against this client: must keep failing until it is fixed
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"open finding: {reason}"))
+        yield item
         if scenario.sweep is not None and not self.config.getoption("--no-sweep", False):
             yield pytest.Function.from_parent(self, name=f"{scenario.id}[sweep]",
                                               callobj=_bind(_run_sweep, scenario))

@@ -32,7 +32,7 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
               {"device": str, "type": tuple(ROUTES), "id": str, "fields": dict}),
     "delete": (None, ("device", "type", "id"), {"device": str, "type": tuple(ROUTES), "id": str}),
     "read": (None, ("device", "type", "id"), {"device": str, "type": tuple(ROUTES), "id": str}),
-    "hold": (None, ("as",), {**_TARGET, "as": str, "at": ("request", "reply")}),
+    "hold": (None, ("as",), {**_TARGET, "as": str, "at": ("request", "reply", "commit")}),
     "release": ("names", ("names",), {"names": list}),
     "delay": (None, ("seconds",), {**_TARGET, "seconds": (int, float)}),
     "fail": (None, (), {**_TARGET, "status": int, "ck_error": str, "ck_item_error": str,
@@ -57,7 +57,7 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
 }
 TOP = {"id": str, "title": str, "guards": list, "tags": list, "seed": int, "users": dict,
        "devices": dict, "steps": list, "expect": dict, "sweep": dict, "liveness_bound": (int, float),
-       "notes": str}
+       "notes": str, "known": dict}
 REQUIRED_TOP = ("id", "guards", "devices", "steps")
 
 
@@ -98,6 +98,7 @@ class Scenario:
     sweep: dict[str, Any] | None = None
     liveness_bound: float = 600.0
     notes: str = ""
+    known: dict[str, str] = dataclasses.field(default_factory=dict)  # client -> open finding
     source: str = "<scenario>"
 
     def expected_for(self, client: str) -> str | list[str] | None:
@@ -108,8 +109,8 @@ class Scenario:
 
     def to_data(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id}
-        for name in ("title", "guards", "tags", "seed", "users", "devices", "expect", "sweep",
-                     "liveness_bound", "notes"):
+        for name in ("title", "guards", "tags", "seed", "users", "devices", "expect", "known",
+                     "sweep", "liveness_bound", "notes"):
             value = getattr(self, name)
             if value not in (None, "", [], {}) and not (name == "liveness_bound" and value == 600.0):
                 out[name] = value
@@ -167,7 +168,7 @@ def _build(data: dict, lines: dict[tuple, int], source: str) -> Scenario:
                     seed=data.get("seed", 0), users=data.get("users") or {},
                     expect=data.get("expect") or {}, sweep=data.get("sweep"),
                     liveness_bound=float(data.get("liveness_bound", 600.0)),
-                    notes=data.get("notes", ""), source=source)
+                    notes=data.get("notes", ""), known=dict(data.get("known") or {}), source=source)
 
 
 def _devices(data: dict, err) -> dict[str, dict[str, Any]]:

@@ -51,7 +51,8 @@ def _row(ledger: Ledger, e: Event, last: dict) -> tuple[str, str, str] | None:
         mark = {"invoke": "▶", "ok": "✓", "fail": "✗", "info": "?"}[e.type]
         path = e.process.split("/", 1)[1] if "/" in e.process else ""
         return e.device, f"{mark} {e.f} {path}".strip(), ""
-    if e.type == "net" and e.f in ("reply", "hold", "release", "fail", "lose_reply"):
+    if e.type == "net" and e.f in ("reply", "hold", "hold_in_transaction", "release", "fail",
+                                   "lose_reply"):
         backend = e.process.split("/", 1)[1]
         status = f" {v['status']}" if "status" in v else ""
         what = "⇄" if e.f == "reply" else e.f

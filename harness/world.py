@@ -79,6 +79,7 @@ class World:
             self.conductor.add_backend(name, transport)
         self.device_user = {d: spec["user"] for d, spec in devices.items()}
         self.conductor.observers.append(CommitRecorder(self.backends, self.history, self.device_user))
+        self.backends.gateway.before_commit = self.conductor.before_commit
         self.devices = {d: Device(self, d, spec["user"], spec.get("skew", 0.0))
                         for d, spec in devices.items()}
         self.tasks: dict[str, asyncio.Task] = {}
@@ -272,12 +273,22 @@ class World:
     async def settle(self, max_spins: int = 20_000) -> None:
         """Run until every task is done or parked at the Conductor. When only Conductor delays
         remain, jump the virtual clock to the next one (nothing else could move)."""
+        waited = 0.0
         for _ in range(max_spins):
             live = [t for t in self.tasks.values() if not t.done()]
             if not live:
                 return
             if self.conductor.active:
-                await asyncio.wait(list(self.conductor.active), timeout=5)
+                # Short waits: a request may park inside its transaction meanwhile (and leave
+                # `active`), which must end the wait as surely as an answer does.
+                before = self.conductor.progress
+                await asyncio.wait(list(self.conductor.active), timeout=0.05)
+                waited = 0.0 if self.conductor.progress != before else waited + 0.05
+                if waited > 10:
+                    raise StepError("a backend request has not answered in 10 s: it is probably "
+                                    "waiting for a row lock held by a transaction held open "
+                                    f"({', '.join(self.conductor.held_names()) or 'none held'}); "
+                                    "release it first")
                 continue
             if await self._still():
                 due = self.clock.next_timer()
