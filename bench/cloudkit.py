@@ -4,7 +4,11 @@ loopback), reset time, memory per 100,000 records.   python -m bench cloudkit [-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import json
+import subprocess
+import sys
 import time
 import tracemalloc
 
@@ -12,7 +16,6 @@ import httpx
 
 from bench import Figure, timed
 from fakes.cloudkit import CloudKit
-from fakes.cloudkit.server import LoopbackServer
 from fakes.cloudkit.wire import asgi_app
 
 ZONE = {"zoneName": "Bench"}
@@ -38,31 +41,53 @@ def _fill(db, n: int) -> None:
 
 
 class _Http:
-    """One client (ASGI in-process or loopback) that posts Web Services requests."""
+    """A client of one fake, in-process (ASGI) or a separate server process, that drives it only
+    through HTTP: the wire for operations, the control plane for reset and tokens."""
 
-    def __init__(self, ck: CloudKit, base_url: str, transport=None):
-        self.ck, self.base = ck, f"{base_url}/database/1/{ck.container_id}/development/private/"
-        self.loop = asyncio.new_event_loop()
-        self.client = httpx.AsyncClient(transport=transport)
+    def __init__(self, base_url: str, container: str, transport=None):
+        self.root, self.base = base_url, f"{base_url}/database/1/{container}/development/private/"
+        if transport is None:
+            self.client, self.loop = httpx.Client(), None     # what an external client does
+        else:
+            self.loop = asyncio.new_event_loop()
+            self.client = httpx.AsyncClient(transport=transport)
+        self.token = ""
 
-    def post(self, op: str, body: dict, token: str) -> dict:
-        req = self.client.post(self.base + op, json=body, params={"ckAPIToken": API, "ckWebAuthToken": token})
-        resp = self.loop.run_until_complete(req)
+    def _send(self, method: str, url: str, **kw) -> httpx.Response:
+        if self.loop is None:
+            return self.client.request(method, url, **kw)
+        return self.loop.run_until_complete(self.client.request(method, url, **kw))
+
+    def post(self, op: str, body: dict) -> dict:
+        resp = self._send("POST", self.base + op, json=body, params={"ckAPIToken": API, "ckWebAuthToken": self.token})
         assert resp.status_code == 200, resp.text[:200]
         return resp.json()
 
+    def fresh(self) -> None:
+        self._send("POST", self.root + "/_control/reset")
+        self._send("POST", self.root + "/_control/config", json={"web_auth_token_rotation": "off"})
+        self.token = self._send("POST", self.root + "/_control/tokens", json={"user": "bench"}).json()["webAuthToken"]
+        self.post("zones/modify", {"operations": [{"operationType": "create", "zone": {"zoneID": ZONE}}]})
+
+    def fill(self, n: int) -> None:
+        for start in range(0, n, 200):
+            self.post("records/modify", {"zoneID": ZONE, "operations": [_record(i) for i in range(start, min(n, start + 200))]})
+
     def close(self) -> None:
-        self.loop.run_until_complete(self.client.aclose())
-        self.loop.close()
+        if self.loop is None:
+            self.client.close()
+        else:
+            self.loop.run_until_complete(self.client.aclose())
+            self.loop.close()
 
 
 def _modify_rate(http: _Http, batch: int, rounds: int) -> list[float]:
     out = []
     for _ in range(rounds):
-        db, token = _fresh(http.ck)
+        http.fresh()
         t0 = time.perf_counter()
         for b in range(10):
-            http.post("records/modify", {"zoneID": ZONE, "operations": [_record(b * batch + i) for i in range(batch)]}, token)
+            http.post("records/modify", {"zoneID": ZONE, "operations": [_record(b * batch + i) for i in range(batch)]})
         out.append(10 * batch / (time.perf_counter() - t0))
     return out
 
@@ -70,12 +95,12 @@ def _modify_rate(http: _Http, batch: int, rounds: int) -> list[float]:
 def _changes_rate(http: _Http, n: int, rounds: int) -> list[float]:
     out = []
     for _ in range(rounds):
-        db, token = _fresh(http.ck)
-        _fill(db, n)
+        http.fresh()
+        http.fill(n)
         t0, sync, seen = time.perf_counter(), None, 0
         while True:
             entry = {"zoneID": ZONE, "resultsLimit": 200, **({"syncToken": sync} if sync else {})}
-            page = http.post("changes/zone", {"zones": [entry]}, token)["zones"][0]
+            page = http.post("changes/zone", {"zones": [entry]})["zones"][0]
             seen, sync = seen + len(page["records"]), page["syncToken"]
             if not page["moreComing"]:
                 break
@@ -93,6 +118,18 @@ def _throughput(where: str, http: _Http, quick: bool) -> list[Figure]:
         Figure(f"changes/zone {where}, pages of 200 from nil", "records/s", _changes_rate(http, n, rounds),
                note=f"{n:,} records"),
     ]
+
+
+@contextlib.contextmanager
+def _server_process():
+    """`python -m fakes.cloudkit` in its own process, so client and server don't share a GIL."""
+    proc = subprocess.Popen([sys.executable, "-m", "fakes.cloudkit", "--api-token", API],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        yield json.loads(proc.stdout.readline())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def _model_figures(quick: bool) -> list[Figure]:
@@ -141,12 +178,12 @@ def _memory(quick: bool) -> Figure:
 def run(quick: bool) -> list[Figure]:
     figures = _model_figures(quick)
     ck = CloudKit(api_token=API)
-    inproc = _Http(ck, "https://api.apple-cloudkit.com", httpx.ASGITransport(asgi_app(ck)))
-    figures += _throughput("in-process (ASGI)", inproc, quick)
+    inproc = _Http("https://api.apple-cloudkit.com", ck.container_id, httpx.ASGITransport(asgi_app(ck)))
+    figures += _throughput("in-process (httpx ASGITransport)", inproc, quick)
     inproc.close()
-    with LoopbackServer(CloudKit(api_token=API)) as server:
-        loop = _Http(server.ck, server.base_url)
-        figures += _throughput("loopback (uvicorn)", loop, quick)
-        loop.close()
+    with _server_process() as info:
+        loopback = _Http(info["baseURL"], info["container"])
+        figures += _throughput("loopback (server process, httpx.Client)", loopback, quick)
+        loopback.close()
     figures.append(_memory(quick))
     return figures
