@@ -33,6 +33,8 @@ class Behaviour:
     # settings file written as soon as they advance (the app's UserDefaults).
     cursor_in_store: bool = True
     cursor_past_failures: bool = False          # 002
+    # Seconds of server time a Supabase pull re-reads behind its cursor, for late commits (0: none).
+    cursor_lookback: float = 10.0
     daily_log_ignores_needs_sync: bool = False  # 003
     atomic_persist: bool = True
     drop_tombstones: bool = False
@@ -51,4 +53,4 @@ class Behaviour:
 
 COORDINATED = Behaviour()
 LEGACY = Behaviour(policy=LEGACY_POLICY, login="parallel_copies", merge="remote_unless_pending",
-                   cursor_in_store=False, cursor_past_failures=True, daily_log_ignores_needs_sync=True)
+                   cursor_in_store=False, cursor_lookback=0.0, cursor_past_failures=True, daily_log_ignores_needs_sync=True)

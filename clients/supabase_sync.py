@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -147,7 +148,8 @@ class SupabaseSyncService:
 
     async def _pull_table(self, store: LocalStore, table: str, apply, result: PullResult) -> None:
         start = self.cursors.get(store, "supabase", table)
-        position, keep, failures = start, start, []
+        position = _rewound(start, self.behaviour.cursor_lookback)
+        keep, failures = position, []
         while True:
             rows = await self._page(table, position)
             for row in rows:
@@ -162,11 +164,14 @@ class SupabaseSyncService:
                 break
         store.failed["supabase"][table] = failures
         # The remediation: never move last_pull past the oldest row that failed to decrypt.
-        self.cursors.set(store, "supabase", table, position if self.behaviour.cursor_past_failures or not failures else keep)
+        reached = position if self.behaviour.cursor_past_failures or not failures else keep
+        self.cursors.set(store, "supabase", table, reached if failures else _latest(start, reached))
 
     async def _page(self, table: str, position: dict | None) -> list[dict]:
         params = {"select": "*", "order": "updated_at.asc,id.asc", "limit": str(self.page_size)}
-        if position:
+        if position and position["id"] is None:
+            params["updated_at"] = f'gt.{position["updated_at"]}'
+        elif position:
             ts, rid = position["updated_at"], position["id"]
             params["or"] = f'(updated_at.gt."{ts}",and(updated_at.eq."{ts}",id.gt.{rid}))'
         if self.behaviour.drop_tombstones:
@@ -229,6 +234,34 @@ class SupabaseSyncService:
 
 def _cursor_of(row: dict) -> dict:
     return {"updated_at": row["updated_at"], "id": row["id"]}
+
+
+def _instant(position: dict) -> datetime:
+    try:
+        return datetime.fromisoformat(position["updated_at"])
+    except (TypeError, ValueError):
+        raise BackendGarbage("supabase", "updated_at is not an ISO timestamp", position) from None
+
+
+def _rewound(start: dict | None, lookback: float) -> dict | None:
+    """Where a pull begins: the saved cursor, moved back `lookback` seconds of server time.
+
+    A row's updated_at is stamped when its transaction starts, but it becomes visible only at
+    commit; a transaction that commits late can land behind a cursor that already moved on. No
+    PostgREST request outlives Supabase's statement timeout (8 s for `authenticated`), so re-reading
+    that window (merges are idempotent) catches every late commit.
+    """
+    if start is None or lookback <= 0:
+        return start
+    return {"updated_at": (_instant(start) - timedelta(seconds=lookback)).isoformat(), "id": None}
+
+
+def _latest(a: dict | None, b: dict | None) -> dict | None:
+    if a is None or b is None:
+        return b or a
+    if b["id"] is None:
+        return a
+    return b if (_instant(b), b["id"]) > (_instant(a), a["id"]) else a
 
 
 def _mark_synced(store: LocalStore, table: str, sent: list[tuple[str, str]]) -> None:

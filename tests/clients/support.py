@@ -103,6 +103,21 @@ class GatewayBackend:
     def lose_next_reply(self, path: str = "/rest/v1/") -> None:
         self.gateway.control.add_fault("fail_after_commit", method="POST", path=path)
 
+    def hold_next_commit(self, path: str) -> None:
+        """The next POST to `path` runs its statements, then waits before COMMIT until released."""
+        self.gateway.control.add_fault("hold", method="POST", path=path)
+
+    async def wait_held(self) -> int:
+        for _ in range(10_000):
+            held = self.gateway.control.held_requests()
+            if held:
+                return held[0]["seq"]
+            await asyncio.sleep(0.001)
+        raise AssertionError("no request was held")
+
+    def release(self, seq: int) -> None:
+        self.gateway.control.release(seq)
+
     def fail_next(self, status: int, path: str = "/rest/v1/", times: int = 1) -> None:
         self.gateway.control.add_fault("fail", path=path, status=status, times=times)
 

@@ -2,6 +2,8 @@
 `coordinated` and once with the mutant (as two users of the same backends) and the observable
 outcome must differ, with `coordinated` giving the right answer. No mutant is equivalent."""
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -11,6 +13,7 @@ from clients.errors import ClientError, StoreError
 from tests.clients.support import (CrashAt, hold_until_persist, record_id, release, run, signed_in, signed_up)
 
 SCENARIOS = {}
+LATER = 60.0  # virtual seconds: more than the remediated pull's look-back (behaviour.cursor_lookback)
 
 
 def scenario(name, correct):
@@ -48,14 +51,20 @@ async def _(rig, variant, tag):
 
 @scenario("cursor-past-failures", correct={"steps": 2})
 async def _(rig, variant, tag):
+    """A row B cannot decrypt yet (a rotated key), then, a minute later, one it can."""
     from clients.crypto import Keychain
     lagging = Keychain(rig.vault, lagging=True)
     a, b = await pair(rig, variant, tag, keychain=lagging)
-    lagging.known_version(a.auth.user_id)
+    old_key = Keychain(rig.vault, lagging=True)
+    d = await signed_in(rig.device(variant, f"{tag}-D", keychain=old_key), email=f"{tag}@example.com")
+    lagging.known_version(a.auth.user_id), old_key.known_version(a.auth.user_id)
     rig.vault.rotate(a.auth.user_id)
     rid = record_id()
     a.write("daily_logs", rid, {"steps": 2})
     await a.sync("supabase")
+    rig.clock.advance(LATER)
+    d.write("daily_logs", record_id(), {"steps": 3})
+    await d.sync("supabase")
     await b.sync("supabase")
     lagging.sync(a.auth.user_id)
     await b.sync("supabase")
@@ -87,8 +96,11 @@ async def _(rig, variant, tag):
     rid = record_id()
     a.write("daily_logs", rid, {"steps": 5})
     await a.sync("supabase")
+    rig.clock.advance(LATER)
+    a.write("daily_logs", record_id(), {"steps": 6})
+    await a.sync("supabase")
     with pytest.raises(ClientCrashed):
-        await b.sync("supabase")
+        await b.sync("supabase")            # crashes after pulling both, before persisting them
     crash.point = None
     await b.restart()
     await b.sync("supabase")
@@ -312,6 +324,25 @@ async def _(rig, variant, tag):
     rig.ck.expire_sync_tokens(f"{tag}@example.com")
     await b.sync("cloudkit")
     return b.read("photos", rid)
+
+
+@scenario("late-commit-skipped", correct={"display_name": "from A"})
+async def _(rig, variant, tag):
+    a, b = await pair(rig, variant, tag)
+    c = await signed_in(rig.device(variant, f"{tag}-C"), email=f"{tag}@example.com")
+    late = record_id()
+    a.write("profiles", late, {"display_name": "from A"})
+    b.write("profiles", record_id(), {"display_name": "from B"})
+    rig.sb.hold_next_commit("/rest/v1/profiles")
+    upload = asyncio.ensure_future(a.sync("supabase"))  # stamped now, committed later
+    seq = await rig.sb.wait_held()
+    rig.clock.advance(1)
+    await b.sync("supabase")
+    await c.sync("supabase")                             # C's cursor passes A's timestamp
+    rig.sb.release(seq)
+    await upload
+    await c.sync("supabase")
+    return c.read("profiles", late)
 
 
 MUTANTS = [name.removeprefix("mutant:") for name, _, _ in catalogue() if name.startswith("mutant:")]
