@@ -10,7 +10,6 @@ import dataclasses
 import json
 
 from .config import Config
-from .faults import Fault
 
 PREFIX = "/_control/"
 
