@@ -197,7 +197,13 @@ class CloudKitSyncService:
             pending = [r for r in store.pending("cloudkit")][:MAX_OPS]
             if not pending:
                 break
-            pushed += await self._modify(store, pending, apply)
+            try:
+                pushed += await self._modify(store, pending, apply)
+            except BackendError as exc:
+                if exc.code != "ZONE_NOT_FOUND":
+                    raise
+                self._zone_lost(store)  # deleted in Settings: re-create it, upload everything again
+                await self.ensure_zone(store)
         return pushed
 
     async def _modify(self, store: LocalStore, records: list[LocalRecord], apply) -> int:

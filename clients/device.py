@@ -241,7 +241,12 @@ class ReferenceClient:
 
     async def _service_round_on_copy(self, path: SyncPath, login: bool = False) -> None:
         copy = self.store.copy()
-        await self._round(copy, path, login)
+        try:
+            await self._round(copy, path, login)
+        except ClientError:
+            self._persist(copy)  # a failed sync still keeps what it merged, as coordinated does
+            self.store = copy
+            raise
         self._persist_after_sync(copy)
         self.store = copy  # whichever service gets here last wins
 

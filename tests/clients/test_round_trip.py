@@ -138,3 +138,19 @@ def test_fields_must_be_json_values(rig):
         return a.store.records["daily_logs"]
 
     assert run(scenario()) == {}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_zone_deleted_in_settings_is_recreated_and_refilled(rig, variant):
+    async def scenario():
+        a = await signed_up(rig.device(variant, "A"))
+        photo = record_id()
+        a.write("photos", photo, {"caption": "kept"})
+        await a.sync("cloudkit")
+        rig.ck.user_delete_zone("ana@example.com", ZONE)
+        await a.sync("cloudkit")
+        b = await signed_in(rig.device(variant, "B"))
+        await b.sync("cloudkit")
+        return b.read("photos", photo)
+
+    assert run(scenario()) == {"caption": "kept"}
