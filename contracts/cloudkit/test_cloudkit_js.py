@@ -46,10 +46,10 @@ def node_modules():
     return _install()
 
 
-def _drive(node_modules, server, zone: str) -> dict:
+def _drive(node_modules, server, zone: str, scenario: str = "basic") -> dict:
     env = dict(os.environ, NODE_PATH=str(node_modules), CK_BASE_URL=server.base_url,
                CK_CONTAINER=server.ck.container_id, CK_API_TOKEN=server.api_token,
-               CK_WEB_AUTH_TOKEN=server.mint("alice"), CK_ZONE=zone)
+               CK_WEB_AUTH_TOKEN=server.mint("alice"), CK_ZONE=zone, CK_SCENARIO=scenario)
     done = subprocess.run(["node", str(DRIVER)], env=env, capture_output=True, text=True, timeout=60)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
     assert lines, f"CloudKit JS printed no result (exit {done.returncode}): {done.stderr[-1500:]}"
@@ -73,3 +73,14 @@ def test_cloudkit_js_save_fetch_delete_and_zone_changes(node_modules, cloudkit_s
                                             "records": [{"recordName": "js1"}, {"recordName": "js2"}]})
     js1, js2 = server["records"]
     assert js1["fields"]["steps"]["value"] == 500 and js2["serverErrorCode"] == "NOT_FOUND"
+
+
+def test_cloudkit_js_reads_the_fakes_errors(node_modules, cloudkit_server):
+    """Throttling, an atomic failure and an expired sync token, as Apple's client surfaces them."""
+    out = _drive(node_modules, cloudkit_server, "ErrZone", "errors")
+    assert out["throttled"] == {"code": "THROTTLED", "retryAfter": 3}
+    assert out["atomic"] == ["ATOMIC_ERROR", "CONFLICT"]
+    assert out["expired"]["code"] == "BAD_REQUEST" and out["expired"]["reason"].startswith("sync token expired")
+    names = cloudkit_server.ck.db("alice").records_lookup(
+        {"zoneID": {"zoneName": "ErrZone"}, "records": [{"recordName": "e2"}]})["records"]
+    assert names[0]["serverErrorCode"] == "NOT_FOUND", "the atomic batch saved part of itself"

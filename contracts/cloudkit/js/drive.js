@@ -26,6 +26,34 @@ function tracingFetch(url, init) {
   return globalThis.fetch(url, init);
 }
 
+async function control(name, body) {
+  const resp = await globalThis.fetch(`${env.CK_BASE_URL}/_control/${name}`, { method: 'POST', body: JSON.stringify(body) });
+  if (!resp.ok) fail(`control ${name}`, await resp.text());
+}
+
+// How Apple's client surfaces the fake's errors: throttling, atomic failure, expired sync token.
+async function errors(db, zoneID) {
+  const out = { ok: true };
+  await checked('saveRecordZones', db.saveRecordZones([{ zoneID }]));
+  await control('faults', { kind: 'throttle', op: 'records/modify', retry_after: 3 });
+  const throttled = await db.saveRecords([{ recordType: 'DailyLog', recordName: 'e1', fields: {} }], { zoneID })
+    .then((r) => (r.hasErrors ? r.errors[0] : null), (e) => e);
+  out.throttled = throttled && { code: throttled.ckErrorCode, retryAfter: throttled.retryAfter };
+  const saved = await checked('saveRecords', db.saveRecords([{ recordType: 'DailyLog', recordName: 'e1', fields: {} }], { zoneID }));
+  const stale = saved.records[0].recordChangeTag;
+  await checked('saveRecords(again)', db.saveRecords([{ recordType: 'DailyLog', recordName: 'e1', recordChangeTag: stale, fields: {} }], { zoneID }));
+  const atomic = await db.newRecordsBatch({ zoneID, atomic: true }).create({ recordType: 'DailyLog', recordName: 'e2', fields: {} })
+    .update({ recordType: 'DailyLog', recordName: 'e1', recordChangeTag: stale, fields: {} })
+    .commit().then((r) => r, (e) => ({ hasErrors: true, errors: [e] }));
+  out.atomic = atomic.errors.map((e) => e.ckErrorCode).sort();
+  const first = await checked('fetchRecordZoneChanges', db.fetchRecordZoneChanges([{ zoneID }]));
+  await control('expire-sync-tokens', { user: env.CK_USER || 'alice' });
+  const expired = await db.fetchRecordZoneChanges([{ zoneID, syncToken: first.zones[0].syncToken }])
+    .then((r) => (r.hasErrors ? r.errors[0] : null), (e) => e);
+  out.expired = expired && { code: expired.ckErrorCode, reason: expired.reason };
+  return out;
+}
+
 async function main() {
   CloudKit.configure({
     services: { fetch: tracingFetch, logger: env.CK_DEBUG ? console : quiet },
@@ -41,6 +69,10 @@ async function main() {
   out.userRecordName = identity && identity.userRecordName;
   const db = container.privateCloudDatabase;
   const zoneID = { zoneName: env.CK_ZONE };
+  if (env.CK_SCENARIO === 'errors') {
+    console.log(JSON.stringify(await errors(db, zoneID)));
+    process.exit(0);
+  }
 
   await checked('saveRecordZones', db.saveRecordZones([{ zoneID }]));
   const created = await checked('saveRecords(create)', db.saveRecords(
