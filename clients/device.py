@@ -178,7 +178,10 @@ class ReferenceClient:
         try:
             failed_push = None if login else await self._push(store, path)
             await service.pull(store, self._merge)
-            failed_push = await self._push(store, path) if login else failed_push
+            if login or (failed_push is None and store.pending(path)):
+                # On login the push comes after the pull; otherwise the pull may have queued work
+                # for this path (a repair, a re-created zone), and the round finishes it.
+                failed_push = await self._push(store, path)
         except SessionEnded:
             self._end_session(store)
             raise
