@@ -48,7 +48,7 @@ class ReferenceClient:
         self.file = StoreFile(store_path, self.storage, self.hooks, atomic=behaviour.atomic_persist)
         self.cursors = Cursors(behaviour.cursor_in_store, f"{store_path}.settings.json", self.storage)
         self._cloudkit_sign_in = cloudkit_sign_in
-        self.auth = SupabaseAuth(Wire(http, self.hooks, self.clock, "supabase"), supabase_url, supabase_key, behaviour)
+        self.auth = SupabaseAuth(Wire(http, self.hooks, self.clock, "supabase"), supabase_url, supabase_key)
         self.supabase = SupabaseSyncService(self.auth.wire, self.auth, self.keychain, behaviour, self.cursors,
                                             self.clock, page_size)
         self.cloudkit = CloudKitSyncService(Wire(http, self.hooks, self.clock, "cloudkit"), self.keychain, behaviour,
@@ -117,21 +117,22 @@ class ReferenceClient:
         return self._edit(record_type, record_id, dict(fields), deleted=False)
 
     def delete(self, record_type: str, record_id: str) -> str:
-        current = self._check(record_type, record_id) and self.store.get(record_type, record_id)
+        self._check(record_type, record_id)
+        current = self.store.get(record_type, record_id)
         if current is None or current.deleted:
             raise KeyError(f"{self.name}: no live {record_type}/{record_id} to delete")
         return self._edit(record_type, record_id, None, deleted=True)
 
     def read(self, record_type: str, record_id: str) -> dict[str, Any] | None:
-        record = self._check(record_type, record_id) and self.store.get(record_type, record_id)
+        self._check(record_type, record_id)
+        record = self.store.get(record_type, record_id)
         return None if record is None or record.deleted else dict(record.fields)
 
-    def _check(self, record_type: str, record_id: str) -> bool:
+    def _check(self, record_type: str, record_id: str) -> None:
         if record_type not in ROUTES:
             raise ValueError(f"unknown record type {record_type!r}: use one of {sorted(ROUTES)}")
         if not isinstance(record_id, str) or not record_id:
             raise ValueError(f"record id must be a non-empty string, got {record_id!r}")
-        return True
 
     def _edit(self, record_type: str, record_id: str, fields: dict | None, deleted: bool) -> str:
         self._check(record_type, record_id)

@@ -44,8 +44,8 @@ def supabase_error(response: httpx.Response) -> BackendError:
 class SupabaseAuth:
     """The device's GoTrue session. Refreshes are single-flight: concurrent callers share one."""
 
-    def __init__(self, wire: Wire, url: str, anon_key: str, behaviour: Behaviour):
-        self.wire, self.url, self.anon_key, self.behaviour = wire, url.rstrip("/"), anon_key, behaviour
+    def __init__(self, wire: Wire, url: str, anon_key: str):
+        self.wire, self.url, self.anon_key = wire, url.rstrip("/"), anon_key
         self.session: dict[str, Any] | None = None
         self._refreshing: asyncio.Lock = asyncio.Lock()
 

@@ -154,3 +154,18 @@ def test_a_zone_deleted_in_settings_is_recreated_and_refilled(rig, variant):
         return b.read("photos", photo)
 
     assert run(scenario()) == {"caption": "kept"}
+
+
+def test_bad_local_calls_name_the_problem(rig):
+    async def scenario():
+        a = await signed_up(rig.device("coordinated", "A"))
+        with pytest.raises(ValueError, match="unknown record type 'workouts'"):
+            a.write("workouts", record_id(), {})
+        with pytest.raises(ValueError, match="record id must be a non-empty string"):
+            a.read("daily_logs", "")
+        with pytest.raises(KeyError, match="no live daily_logs/"):
+            a.delete("daily_logs", record_id())
+        with pytest.raises(ValueError, match="unknown sync path 'icloud'"):
+            await a.sync("icloud")
+
+    run(scenario())
