@@ -6,7 +6,8 @@
                 e.g. `supabase start` then `supabase status`; load contract_schema.sql into it first);
                 otherwise a second, standalone gateway (`python -m fakes.supabase`) in a child process
 
-Select one with `-k inprocess` / `-k loopback` / `-k external`.
+Select one with `-k inprocess` / `-k loopback` / `-k external`. Without a real stack, only the
+modules that set STANDALONE_SMOKE (auth, supabase-py) run against the standalone gateway.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def contract_schema(pg_database):
 def external_target(pytestconfig, pg_server):
     given = pytest_plugin.external_target(pytestconfig)
     if given is not None:
-        yield Target("external", given.url, given.anon_key, given.service_key, jwt_secret=None,
+        yield Target("external", given.url, given.anon_key, given.service_key, jwt_secret=given.jwt_secret,
                      apikey_enforced=False)   # a CLI stack does not check apikey; hosted does
         return
     db = pg_server.new_database("ext")
@@ -50,7 +51,18 @@ def external_target(pytestconfig, pg_server):
         pg_server.drop_database(db)
 
 
-@pytest.fixture(params=["inprocess", "loopback", "external"])
+def pytest_generate_tests(metafunc):
+    """Every test runs in-process and over loopback; against a real stack when one is given. Without
+    one, modules marked STANDALONE_SMOKE also run against the standalone gateway (enough to keep the
+    external path honest without a third full run)."""
+    if "target" not in metafunc.fixturenames:
+        return
+    real = pytest_plugin.external_target(metafunc.config) is not None
+    smoke = getattr(metafunc.module, "STANDALONE_SMOKE", False)
+    metafunc.parametrize("target", ["inprocess", "loopback"] + (["external"] if real or smoke else []), indirect=True)
+
+
+@pytest.fixture
 def target(request, contract_schema) -> Target:
     if request.param == "external":
         return request.getfixturevalue("external_target")

@@ -10,6 +10,8 @@ import pytest
 from .targets import API_VERSION, PASSWORD, anon_headers, new_email, sign_up, user_headers
 
 
+STANDALONE_SMOKE = True     # also run against the standalone gateway (see conftest)
+
 def claims_of(token: str) -> dict:
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

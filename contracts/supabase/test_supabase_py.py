@@ -10,6 +10,8 @@ from supabase_auth.errors import AuthApiError
 
 from .targets import PASSWORD, log_row, new_email
 
+STANDALONE_SMOKE = True     # also run against the standalone gateway (see conftest)
+
 # supabase-py itself warns when given an http client together with its default timeout/verify.
 pytestmark = pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")
 

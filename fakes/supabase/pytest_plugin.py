@@ -21,7 +21,9 @@ from .serving import InProcessTransport, LoopbackServer, LoopThread
 
 OPTIONS = (("--supabase-url", "base URL of a real Supabase project or stack (e.g. http://127.0.0.1:54321)"),
            ("--supabase-anon-key", "its anon key"),
-           ("--supabase-service-key", "its service_role key (the contract suite resets and seeds with it)"))
+           ("--supabase-service-key", "its service_role key"),
+           ("--supabase-jwt-secret", "optional: its JWT secret, for the contracts that mint tokens"))
+REQUIRED = 3
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -43,13 +45,14 @@ class External:
     url: str
     anon_key: str
     service_key: str
+    jwt_secret: str | None = None
 
 
 def external_target(config: pytest.Config) -> External | None:
     values = [config.getoption(name, default=None) for name, _ in OPTIONS]
-    if not any(values):
+    if not any(values[:REQUIRED]):
         return None
-    if not all(values):
+    if not all(values[:REQUIRED]):
         raise pytest.UsageError("--supabase-url, --supabase-anon-key and --supabase-service-key go together: "
                                 "give all three (from `supabase status`) or none")
     return External(*values)
