@@ -51,7 +51,7 @@ class Driver:
         self.signed_in: set[str] = set()
         self._edits = itertools.count(1)
         self._names = itertools.count(1)
-        self.corrupted: dict[tuple[str, str, int], None] = {}  # (user, type, slot), in order
+        self.corrupted: dict[tuple[str, str, str], None] = {}  # (user, type, id), in order
 
     @property
     def world(self):
@@ -163,17 +163,18 @@ class Driver:
     def advance(self, seconds: float) -> None:
         self.do("advance", seconds=seconds)
 
-    def corrupt(self, user: str, record_type: str, slot: int) -> None:
-        self.do("corrupt", user=user, type=record_type, id=record_id(record_type, slot, user))
-        self.corrupted[(user, record_type, slot)] = None
+    def corrupt(self, user: str, record_type: str, rid: str) -> None:
+        self.do("corrupt", user=user, type=record_type, id=rid)
+        self.corrupted[(user, record_type, rid)] = None
 
     def repair(self) -> None:
         """Bit rot on a server is permanent until someone writes the record again; before the
         end, a device of its user does (as in DEEP-SYNC-002). Rows that newer rows of the same
         batch were skipped behind stay skipped: repairing one row does not fetch the others."""
-        for user, record_type, slot in self.corrupted:
+        for user, record_type, rid in self.corrupted:
             device = next(d for d, spec in self.session.devices.items() if spec["user"] == user)
-            self.write(device, record_type, slot)
+            self.do("write", device=device, type=record_type, id=rid,
+                    fields=fields_for(record_type, next(self._edits)))
         self.corrupted.clear()
 
     def rotate_key(self, user: str, device: str) -> None:

@@ -20,7 +20,7 @@ from harness.explore.machine import Config, Failure, machine_for
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
 
 PROFILES = {
-    "pr": settings(max_examples=25, stateful_step_count=16, derandomize=True, database=None,
+    "pr": settings(max_examples=24, stateful_step_count=18, derandomize=True, database=None,
                    **_COMMON),
     "nightly": settings(max_examples=300, stateful_step_count=30, **_COMMON),
     "stress": settings(max_examples=5000, stateful_step_count=50, **_COMMON),
@@ -52,7 +52,10 @@ def explore(client: str, pg, profile: str = "pr", *, shrink: bool = True, seed: 
                       **({"phases": NO_SHRINK} if not shrink else {}),
                       **({"max_examples": max_examples} if max_examples else {}),
                       **({"derandomize": False} if seed is not None else {}))
-    test = get_state_machine_test(machine_for(config), settings=chosen)
+    # At least half the step budget: races need a few edits and syncs in place before the move
+    # that exposes them, and short programs spend most of their time in set-up and quiescence.
+    test = get_state_machine_test(machine_for(config), settings=chosen,
+                                  _min_steps=chosen.stateful_step_count // 2)
     if seed is not None:
         # What hypothesis.seed() sets; a hunt sweeps seeds, as a nightly campaign does.
         test._hypothesis_internal_use_seed = seed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,6 +24,7 @@ from harness.world import World
 
 # Invariants the design checks at every persist, not only after quiescence: cheap to run after
 # each step, and a failure seen early stops the example before its remaining steps are paid for.
+_SCRATCH = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 PER_STEP = ("no-lost-unsynced-edit", "monotonic-read-your-writes", "isolation")
 
 
@@ -48,7 +50,9 @@ class Session:
         self.client, self.devices, self.seed, self.ck_page = client, devices, seed, ck_page
         self.steps: list[Step] = []
         self.loop = asyncio.new_event_loop()
-        self.root = Path(tempfile.mkdtemp(prefix="dualsync-explore-"))
+        # Stores live in memory when the machine has a tmpfs: every persist is an fsync and a
+        # rename, and a disk makes those the largest cost of an example.
+        self.root = Path(tempfile.mkdtemp(prefix="dualsync-explore-", dir=_SCRATCH))
         database.reset()
         self.world: World = self.loop.run_until_complete(self._world(database))
         self.closed = False
