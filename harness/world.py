@@ -227,7 +227,10 @@ class World:
         d = self.device(device)
         self.history.append("fault", device, f"disk:{fault}", time=self.clock.now(), op=op)
         if fault == "lose_unsynced":
+            # A power cut: files fall back to their last durable bytes and the app's memory is
+            # gone with it, so its next operation starts from disk.
             d.storage.lose_unflushed()
+            d.crashed = True
         else:
             d.storage.fail_next({"io_error": "EIO", "no_space": "ENOSPC"}[fault], op)
 
