@@ -25,22 +25,27 @@ class Operations:
 
     # ---- tables ----------------------------------------------------------------------------
 
-    async def read_rows(self, request: Request, ctx, table_name: str) -> Response:
+    async def _parse(self, request: Request, table_name: str):
+        """What every table operation reads first: the table, Accept, query string and Prefer."""
         table = await self.gw.table(table_name)
         singular = rest.wants_object(request)
         p = rest.parse_params(request.query_params.multi_items())
         await self.gw.refuse_embeds(table.name, rest.embeds(p))
-        prefs = rest.parse_prefer(request.headers.getlist("prefer"))
+        return table, singular, p, rest.parse_prefer(request.headers.getlist("prefer"))
+
+    async def _body(self, request: Request):
+        return rest.read_body(await self.gw.read_limited(request), request.headers.get("content-type", ""))
+
+    async def read_rows(self, request: Request, ctx, table_name: str) -> Response:
+        table, singular, p, prefs = await self._parse(request, table_name)
         limit, offset = self._range(request, p)
-        shape = statements.Shape(p.select, p.filters, p.order, limit, offset, "count" in prefs, singular,
-                                 request.method != "HEAD")
-        row = await self.gw.execute(ctx, "read", table.name, statements.read(table, shape), read_only=True,
-                                    check=self._single_check(singular))
-        rows, total, _, body = row
+        head = request.method == "HEAD"
+        shape = statements.Shape(p.select, p.filters, p.order, limit, offset, "count" in prefs, singular, not head)
+        rows, total, _, body = await self.gw.execute(ctx, "read", table.name, statements.read(table, shape),
+                                                     read_only=True, check=self._single_check(singular))
         status = rest.read_status(offset, rows, total)
         headers = {"Content-Range": rest.content_range(offset, rows, total), **rest.applied(prefs, PREFER_FOR_READ)}
-        return rest.respond(status, body if request.method != "HEAD" else None, headers, singular) \
-            if body is not None or request.method == "HEAD" else rest.respond(status, "[]", headers)
+        return rest.respond(status, None if head else body, headers, singular)
 
     def _range(self, request: Request, p: rest.Params) -> tuple[int | None, int]:
         limit, offset = p.limit, p.offset
@@ -55,36 +60,33 @@ class Operations:
         return limit, offset
 
     async def insert_rows(self, request: Request, ctx, table_name: str) -> Response:
-        table = await self.gw.table(table_name)
-        singular = rest.wants_object(request)
-        p = rest.parse_params(request.query_params.multi_items())
-        prefs = rest.parse_prefer(request.headers.getlist("prefer"))
-        body = rest.read_body(await self.gw.read_limited(request), request.headers.get("content-type", ""))
+        table, singular, p, prefs = await self._parse(request, table_name)
+        body = await self._body(request)
         if body is None:
             raise invalid_json()
         rows, columns = rest.payload_rows(body, p.columns)
         table = await self.gw.table(table_name, columns)
         rest.check_columns(table, columns)
-        missing_default = prefs.get("missing") == "default"
-        if not columns:             # `[]` inserts nothing; `{}` a row of defaults (INSERT ... DEFAULT VALUES)
-            columns, missing_default = list(table.columns)[:1], True
         conflict = p.on_conflict or list(table.primary_key)
         resolution = prefs.get("resolution") if conflict else None
         returning = prefs.get("return", "minimal")
-        await self.gw.refuse_embeds(table.name, rest.embeds(p))
-        shape = self._write_shape(p, prefs, singular, returning, table)
-        stmt = statements.insert(table, columns, rows, shape, resolution=resolution, conflict=conflict,
-                                 missing_default=missing_default)
-        operation = "upsert" if resolution else "insert"
-        count, _, inserted, out = await self.gw.execute(ctx, operation, table.name, stmt, read_only=False,
-                                                        check=self._write_check(singular, prefs))
+        stmt = self._insert_statement(table, columns, rows, p, prefs, singular, resolution, conflict)
+        count, _, inserted, out = await self.gw.execute(ctx, "upsert" if resolution else "insert", table.name, stmt,
+                                                        read_only=False, check=self._write_check(singular, prefs))
         status = 200 if resolution == "merge-duplicates" and count and not inserted else 201
         headers = {"Content-Range": f"*/{count if 'count' in prefs else '*'}"}
-        headers.update(rest.applied({**prefs, **({"return": returning} if "return" in prefs else {})},
-                                    PREFER_FOR_WRITE if resolution else tuple(k for k in PREFER_FOR_WRITE if k != "resolution")))
+        headers.update(rest.applied(prefs, PREFER_FOR_WRITE if resolution else PREFER_FOR_WRITE[1:]))
         if returning == "headers-only":
             headers.update(rest.location(table, out))
         return rest.respond(status, out if returning == "representation" else None, headers, singular)
+
+    def _insert_statement(self, table, columns, rows, p, prefs, singular, resolution, conflict):
+        missing_default = prefs.get("missing") == "default"
+        if not columns:             # `[]` inserts nothing; `{}` a row of defaults (INSERT ... DEFAULT VALUES)
+            columns, missing_default = list(table.columns)[:1], True
+        shape = self._write_shape(p, prefs, singular, prefs.get("return", "minimal"), table)
+        return statements.insert(table, columns, rows, shape, resolution=resolution, conflict=conflict,
+                                 missing_default=missing_default)
 
     def _write_shape(self, p, prefs, singular, returning, table) -> statements.Shape:
         select = p.select
@@ -94,11 +96,8 @@ class Operations:
                                 returning in ("representation", "headers-only"))
 
     async def update_rows(self, request: Request, ctx, table_name: str) -> Response:
-        table = await self.gw.table(table_name)
-        singular = rest.wants_object(request)
-        p = rest.parse_params(request.query_params.multi_items())
-        prefs = rest.parse_prefer(request.headers.getlist("prefer"))
-        body = rest.read_body(await self.gw.read_limited(request), request.headers.get("content-type", ""))
+        table, singular, p, prefs = await self._parse(request, table_name)
+        body = await self._body(request)
         if not isinstance(body, dict):
             raise invalid_json()
         columns = [c for c in (p.columns or list(body))]
@@ -106,7 +105,6 @@ class Operations:
         rest.check_columns(table, columns)
         self._safe_update(p, "UPDATE")
         returning = prefs.get("return", "minimal")
-        await self.gw.refuse_embeds(table.name, rest.embeds(p))
         shape = self._write_shape(p, prefs, singular, returning, table)
         if not columns:
             return rest.respond(200 if returning == "representation" else 204,
@@ -117,13 +115,9 @@ class Operations:
         return self._changed(count, out, prefs, returning, singular)
 
     async def delete_rows(self, request: Request, ctx, table_name: str) -> Response:
-        table = await self.gw.table(table_name)
-        singular = rest.wants_object(request)
-        p = rest.parse_params(request.query_params.multi_items())
-        prefs = rest.parse_prefer(request.headers.getlist("prefer"))
+        table, singular, p, prefs = await self._parse(request, table_name)
         self._safe_update(p, "DELETE")
         returning = prefs.get("return", "minimal")
-        await self.gw.refuse_embeds(table.name, rest.embeds(p))
         shape = self._write_shape(p, prefs, singular, returning, table)
         count, _, _, out = await self.gw.execute(ctx, "delete", table.name, statements.delete(table, shape),
                                                  read_only=False, check=self._write_check(singular, prefs))
@@ -131,14 +125,11 @@ class Operations:
 
     async def put_row(self, request: Request, ctx, table_name: str) -> Response:
         """PUT: a single-row upsert addressed by its whole primary key."""
-        table = await self.gw.table(table_name)
-        singular = rest.wants_object(request)
-        p = rest.parse_params(request.query_params.multi_items())
-        prefs = rest.parse_prefer(request.headers.getlist("prefer"))
+        table, singular, p, prefs = await self._parse(request, table_name)
         if p.limit is not None or p.offset:
             raise ApiError(400, "PGRST114", "limit/offset querystring parameters are not allowed for PUT")
         keys = self._put_keys(table, p)
-        body = rest.read_body(await self.gw.read_limited(request), request.headers.get("content-type", ""))
+        body = await self._body(request)
         rows = [body] if isinstance(body, dict) else body
         if not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], dict):
             raise invalid_json()
