@@ -44,8 +44,8 @@ BeforeCommit = Callable[[RequestInfo], Awaitable[None]]
 class Pool:
     """At most `size` connections for one event loop; `acquire` waits when all are busy."""
 
-    def __init__(self, dsn: str, size: int):
-        self.dsn, self.size = dsn, size
+    def __init__(self, dsn: str, size: int, on_connect=None):
+        self.dsn, self.size, self.on_connect = dsn, size, on_connect
         self.idle: list[psycopg.AsyncConnection] = []
         self.count = 0
         self.available = asyncio.Condition()
@@ -58,7 +58,10 @@ class Pool:
                 return self.idle.pop()
             self.count += 1
         try:
-            return await psycopg.AsyncConnection.connect(self.dsn, autocommit=True, options=CONNECT_OPTIONS)
+            conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True, options=CONNECT_OPTIONS)
+            if self.on_connect is not None:
+                await self.on_connect(conn)
+            return conn
         except BaseException:
             self.count -= 1
             raise
@@ -94,8 +97,8 @@ async def _close_quietly(conn: psycopg.AsyncConnection) -> None:
 class Pools:
     """One Pool per running event loop."""
 
-    def __init__(self, dsn: str, size: int):
-        self.dsn, self.size = dsn, size
+    def __init__(self, dsn: str, size: int, on_connect=None):
+        self.dsn, self.size, self.on_connect = dsn, size, on_connect
         self.by_loop: dict[asyncio.AbstractEventLoop, Pool] = {}
 
     def current(self) -> Pool:
@@ -104,7 +107,7 @@ class Pools:
         if pool is None:
             for old in [lp for lp in self.by_loop if lp.is_closed()]:
                 self.by_loop.pop(old).abandon()
-            pool = self.by_loop[loop] = Pool(self.dsn, self.size)
+            pool = self.by_loop[loop] = Pool(self.dsn, self.size, self.on_connect)
         return pool
 
     async def close_current(self) -> None:

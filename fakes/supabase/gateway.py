@@ -22,6 +22,10 @@ from .gotrue import GoTrue
 from .sqlgen import Statement
 
 
+# undefined column / function / table, cached plan changed: the schema moved under the cache.
+STALE_SCHEMA = {"42703", "42883", "42P01", "0A000"}
+
+
 @dataclasses.dataclass
 class GatewayConfig:
     rest_dsn: str                       # a login as `authenticator`
@@ -64,7 +68,7 @@ class Gateway:
         self.clock = VirtualClock(clock)
         self.control = Control(self.clock, reset_database or self._reset_database)
         self.before_commit: BeforeCommit | None = None
-        self.rest_pools = Pools(config.rest_dsn, config.pool_size)
+        self.rest_pools = Pools(config.rest_dsn, config.pool_size, on_connect=self._listen)
         self.admin_pools = Pools(config.admin_dsn or config.rest_dsn, 2)
         self.auth = GoTrue(self.admin_pools, config.jwt_secret, self.clock)
         self.cache: schema_cache.SchemaCache | None = None
@@ -73,6 +77,16 @@ class Gateway:
         self.app = build_app(self)
 
     # ---- schema cache ----------------------------------------------------------------------
+
+    async def _listen(self, conn) -> None:
+        """Every REST connection listens on `pgrst`, as PostgREST does: `NOTIFY pgrst, 'reload schema'`
+        (seen on the next statement any connection runs) drops the cache."""
+        conn.add_notify_handler(self._on_notify)
+        await conn.execute("LISTEN pgrst")
+
+    def _on_notify(self, notify) -> None:
+        if notify.payload in ("", "reload schema"):
+            self.cache = None
 
     async def reload_schema(self) -> schema_cache.SchemaCache:
         pool = self.rest_pools.current()
@@ -149,6 +163,8 @@ class Gateway:
             return await run_transaction(conn, read_only=read_only, setup=setup, statement=statement,
                                          check=check, before_commit=self._hook(info))
         except (psycopg.Error, UnicodeEncodeError) as exc:
+            if getattr(exc, "sqlstate", None) in STALE_SCHEMA:
+                self.cache = None       # DDL the cache has not seen: the next request reloads it
             raise database_error(exc, anon=ctx.role == "anon") from None
         finally:
             await pool.release(conn)

@@ -240,3 +240,43 @@ def test_bad_fault_requests_name_the_field(supabase_gateway, supabase_server, ba
     response = httpx.post(f"{supabase_server.url}/__dualsync/faults", json=bad)
     assert response.status_code == 400
     assert response.json()["error"] == "bad_control_request"
+
+
+def test_notify_pgrst_reloads_the_schema_cache(supabase_gateway, pg):
+    """`*` expands from the cache, so a new column shows in rows only once the cache has reloaded."""
+    async def scenario():
+        async with client(supabase_gateway) as c:
+            user = await sign_up(c, supabase_gateway)
+            await c.post("/rest/v1/daily_logs", json=row(), headers=user["headers"])
+            await c.get("/rest/v1/daily_logs", headers=user["headers"])          # cache loaded
+            with psycopg.connect(pg.admin.dsn(), autocommit=True) as admin:
+                admin.execute("alter table public.daily_logs add column mood text")
+                admin.execute("notify pgrst, 'reload schema'")
+            for _ in range(supabase_gateway.config.pool_size):                   # every connection hears it
+                await c.get("/rest/v1/daily_logs?limit=0", headers=user["headers"])
+            return (await c.get("/rest/v1/daily_logs", headers=user["headers"])).json()
+    try:
+        rows = run(scenario())
+    finally:
+        with psycopg.connect(pg.admin.dsn(), autocommit=True) as admin:
+            admin.execute("alter table public.daily_logs drop column if exists mood")
+        supabase_gateway.cache = None
+    assert "mood" in rows[0]
+
+
+def test_dropped_column_is_forgotten_after_one_error(supabase_gateway, pg):
+    with psycopg.connect(pg.admin.dsn(), autocommit=True) as admin:
+        admin.execute("alter table public.daily_logs add column scratch text")
+
+    async def scenario():
+        async with client(supabase_gateway) as c:
+            user = await sign_up(c, supabase_gateway)
+            await supabase_gateway.reload_schema()
+            with psycopg.connect(pg.admin.dsn(), autocommit=True) as admin:
+                admin.execute("alter table public.daily_logs drop column scratch")
+            statuses = []
+            for _ in range(3):
+                statuses.append((await c.get("/rest/v1/daily_logs", headers=user["headers"])).status_code)
+            return statuses
+    statuses = run(scenario())
+    assert statuses[-1] == 200 and statuses.count(200) >= 2
