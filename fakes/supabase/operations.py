@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import rest, statements
-from .errors import ApiError, invalid_json, not_implemented
+from .errors import ApiError, invalid_json
 from .errors import singular as singular_error
 
 PREFER_FOR_READ = ("count",)
