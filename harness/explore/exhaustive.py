@@ -19,7 +19,9 @@ import dataclasses
 import time
 from typing import Any
 
-from harness.explore.moves import record_id, fields_for
+from harness.checkers import Verdict, check_determinism
+from harness.checkers.verdict import INVARIANTS
+from harness.explore.moves import fields_for, record_id
 from harness.explore.session import Outcome, Session
 from harness.scenario import Step
 
@@ -76,10 +78,19 @@ class Report:
     failing: list[tuple[list[Label], Outcome]] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     complete: bool = False      # False: the schedule budget ran out before the bound was covered
+    runs: dict[str, tuple] = dataclasses.field(default_factory=dict)  # schedule -> (history, final)
+    determinism: Verdict | None = None  # invariant 6 across every schedule of the scope
+
+    @property
+    def violated(self) -> list[str]:
+        found = {n for _path, outcome in self.failing for n in outcome.violated}
+        if self.determinism is not None and not self.determinism.ok:
+            found.add("determinism")
+        return sorted(found, key=INVARIANTS.get)
 
     @property
     def clean(self) -> bool:
-        return not self.failing
+        return not self.violated
 
 
 class _Run:
@@ -116,6 +127,10 @@ class _Run:
         return self.session.finish()
 
 
+def _name(path: list[Label]) -> str:
+    return " > ".join(f"{d}/{b}:{op.split('/')[-1]}#{n}" for d, b, op, n in path) or "(no choice)"
+
+
 def independent(a: Label, b: Label) -> bool:
     return a[0] != b[0] and a[1] != b[1]
 
@@ -132,6 +147,9 @@ def explore(scope: Scope, client: str, database: Any, max_schedules: int = 2000)
         finally:
             run.session.close()
     report.complete = not stack
+    if len(report.runs) > 1:
+        # The same operations under every schedule must end the same (invariant 6).
+        report.determinism = check_determinism(report.runs)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -153,5 +171,6 @@ def _descend(run: _Run, prefix: list[Label], stack: list[list[Label]], report: R
         path.append(allowed[0])
     report.schedules += 1
     outcome = run.finish()
+    report.runs[_name(path)] = (run.session.world.history, outcome.final)
     if outcome.violated:
         report.failing.append((path, outcome))

@@ -41,11 +41,11 @@ class Detection:
 
 
 def hunt_one(finding: str, seed: int, database: Any, client: str = "legacy",
-             max_examples: int = 200, profile: str = "nightly") -> Detection:
+             max_examples: int = 200, profile: str = "hunt") -> Detection:
     mutant = FINDINGS[finding]
     started = time.perf_counter()
     result = explore(client, database, profile, shrink=False, seed=seed, max_examples=max_examples,
-                     accept=lambda f: fails_on(f, mutant, database), database=None)
+                     accept=lambda f: fails_on(f, mutant, database))
     found = result.failure is not None
     return Detection(finding, seed, result.examples if found else None,
                      time.perf_counter() - started if found else None)

@@ -8,10 +8,13 @@ must be killed too, and `coordinated` must survive: a suite that passes everythi
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any, Callable, Iterable
 
 import clients
 from harness.checkers.verdict import INVARIANTS
+from harness.explore import corpus
+from harness.explore.machine import Failure
 from harness.explore.profiles import Result, explore
 
 # The catalogue names invariants in prose; the checkers by slug.
@@ -33,6 +36,7 @@ class Row:
     client: str
     predicted: str | None
     result: Result
+    stage: str = "explore"  # what killed it: "explore" (fresh examples) or a corpus entry
 
     @property
     def killed(self) -> bool:
@@ -52,19 +56,34 @@ class Row:
 
 
 def run(database: Any, names: Iterable[str] | None = None, profile: str = "pr",
-        on_row: Callable[[Row], None] = lambda row: None, **options: Any) -> list[Row]:
+        on_row: Callable[[Row], None] = lambda row: None, with_corpus: bool = True,
+        **options: Any) -> list[Row]:
+    """The corpus is replayed first, as on every run; then fresh exploration at `profile`."""
     rows = []
     for name, _desc, predicted in clients.catalogue():
         if names and name not in names:
             continue
-        # Time to kill, not time to shrink: the first failing example ends the run.
-        row = Row(name, slug(predicted), explore(name, database, profile, shrink=False, **options))
+        row = (_by_corpus(name, slug(predicted), database) if with_corpus else None) or Row(
+            # Time to kill, not time to shrink: the first failing example ends the run.
+            name, slug(predicted), explore(name, database, profile, shrink=False, **options))
         on_row(row)
         rows.append(row)
     return rows
 
 
-HEAD = ("client", "killed", "caught by", "predicted", "examples", "seconds")
+def _by_corpus(name: str, predicted: str | None, database: Any) -> Row | None:
+    started = time.perf_counter()
+    for path in corpus.entries():
+        _ok, outcome, scenario = corpus.replay(path, name, database)
+        if outcome.violated:
+            failure = Failure(name, scenario.devices, scenario.steps, scenario.seed,
+                              corpus.ck_page(scenario), outcome.violated, outcome.explain())
+            result = Result(name, "corpus", 0, time.perf_counter() - started, failure)
+            return Row(name, predicted, result, stage=path.stem)
+    return None
+
+
+HEAD = ("client", "killed", "caught by", "predicted", "examples", "seconds", "by")
 
 
 def line(row: Row) -> str:
@@ -72,19 +91,22 @@ def line(row: Row) -> str:
     predicted = (row.predicted or "-") + ("" if row.as_predicted or not row.killed else " (MISSED)")
     killed = "yes" if row.killed else ("survived" if not row.should_die else "NO")
     return (f"{row.client:<40} {killed:<8} {caught:<70} {predicted:<32} "
-            f"{row.result.examples:>8} {row.result.seconds:>8.1f}")
+            f"{row.result.examples:>8} {row.result.seconds:>8.1f}  {row.stage}")
 
 
 def header() -> str:
-    return (f"{HEAD[0]:<40} {HEAD[1]:<8} {HEAD[2]:<70} {HEAD[3]:<32} {HEAD[4]:>8} {HEAD[5]:>8}")
+    return (f"{HEAD[0]:<40} {HEAD[1]:<8} {HEAD[2]:<70} {HEAD[3]:<32} {HEAD[4]:>8} {HEAD[5]:>8}  "
+            f"{HEAD[6]}")
 
 
 def summary(rows: list[Row]) -> str:
     """`killed K/N` counts every client that should die (legacy and the mutants)."""
     doomed = [r for r in rows if r.should_die]
     killed = sum(r.killed for r in doomed)
+    fresh = sum(r.killed and r.stage == "explore" for r in doomed)
     missed = [r.client for r in doomed if r.killed and not r.as_predicted]
     spared = [r.client for r in rows if not r.should_die and r.killed]
     notes = ([f"caught, but not by the predicted invariant: {', '.join(missed)}"] if missed else []) + (
         [f"FALSE ALARM on {', '.join(spared)}"] if spared else [])
-    return "\n".join(notes + [f"killed {killed}/{len(doomed)}"])
+    return "\n".join(notes + [f"{fresh} by fresh exploration, {killed - fresh} by corpus entries",
+                               f"killed {killed}/{len(doomed)}"])

@@ -73,14 +73,18 @@ class SyncMachine(RuleBasedStateMachine):
     @initialize(seed=st.integers(0, 2**16), n=st.integers(2, 4),
                 types=st.lists(st.sampled_from(RECORD_TYPES), min_size=1, max_size=3, unique=True),
                 hows=st.lists(st.sampled_from(HOWS), min_size=1, max_size=2, unique=True),
-                disturbances=st.lists(st.sampled_from(DISTURBANCES), max_size=3, unique=True))
-    def world(self, seed: int, n: int, types: list, hows: list, disturbances: list) -> None:
+                disturbances=st.lists(st.sampled_from(DISTURBANCES), min_size=1, max_size=3,
+                                      unique=True),
+                other_user=st.booleans())
+    def world(self, seed: int, n: int, types: list, hows: list, disturbances: list,
+              other_user: bool) -> None:
         self.types, self.hows, self.disturbances = types, hows, disturbances
         cfg = self.config
         cfg.examples += 1
         names = "ABCD"[: max(2, min(n, cfg.max_devices))]
         devices = {d: {"user": "alice"} for d in names}
-        devices[OTHER_USER_DEVICE] = {"user": "bob"}
+        if other_user:  # isolation needs a neighbour; every device costs quiescence time
+            devices[OTHER_USER_DEVICE] = {"user": "bob"}
         self.session = Session(cfg.client, cfg.database, devices, seed=seed, ck_page=cfg.ck_page)
         self.driver = Driver(self.session)
 
