@@ -30,7 +30,10 @@ def main(argv: list[str]) -> int:
     except ValueError as e:
         ap.error(str(e))
     token = _web_token(ck, args.user, args.web_auth_token)
-    server = LoopbackServer(ck, args.port or None).start()
+    try:
+        server = LoopbackServer(ck, args.port or None).start()
+    except RuntimeError as e:
+        ap.error(str(e))
     print(json.dumps({"baseURL": server.base_url, "container": ck.container_id, "apiToken": args.api_token,
                       "webAuthToken": token, "user": args.user, "control": server.base_url + "/_control/"}),
           flush=True)

@@ -22,18 +22,24 @@ class LoopbackServer:
     """A started server: `base_url`, `ck` (the model behind it) and `stop()`."""
 
     def __init__(self, ck: CloudKit, port: int | None = None, host: str = "127.0.0.1"):
-        if host not in ("127.0.0.1", "localhost", "::1"):
+        if host not in ("127.0.0.1", "localhost"):
             raise ValueError(f"the fake serves loopback only, not {host!r}")
         self.ck = ck
-        self.port = port or free_port()
-        self.base_url = f"http://{host}:{self.port}"
-        config = uvicorn.Config(asgi_app(ck), host=host, port=self.port, log_level="critical",
-                                access_log=False, lifespan="off")
+        # Bind here and hand uvicorn the socket: no window in which another process takes the port.
+        self._socket = socket.socket()
+        try:
+            self._socket.bind((host, port or 0))
+        except OSError as e:
+            self._socket.close()
+            raise RuntimeError(f"cannot listen on {host}:{port}: {e.strerror}; choose another --port") from None
+        self.port = self._socket.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(asgi_app(ck), log_level="critical", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name=f"cloudkit-fake:{self.port}", daemon=True)
 
     def _run(self) -> None:
-        asyncio.run(self._server.serve())
+        asyncio.run(self._server.serve(sockets=[self._socket]))
 
     def start(self, timeout: float = 10.0) -> "LoopbackServer":
         self._thread.start()
@@ -44,12 +50,12 @@ class LoopbackServer:
             if not self._thread.is_alive():
                 break
             threading.Event().wait(0.01)
-        raise RuntimeError(f"CloudKit fake did not start on {self.base_url} within {timeout}s "
-                           "(is the port taken? pass another --port)")
+        raise RuntimeError(f"CloudKit fake did not start on {self.base_url} within {timeout}s")
 
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=5)
+        self._socket.close()
 
     def __enter__(self) -> "LoopbackServer":
         return self.start()
