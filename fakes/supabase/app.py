@@ -205,7 +205,9 @@ async def _auth_operation(gateway, request: Request, sub: str) -> tuple[int, dic
     if sub == "settings" and method == "GET":
         return 200, {"external": {"email": True}, "disable_signup": False, "mailer_autoconfirm": True,
                      "phone_autoconfirm": False, "sms_provider": "", "saml_enabled": False}
-    if sub.split("/")[0] in GOTRUE_UNIMPLEMENTED or sub in ("signup", "token", "user", "logout"):
+    if sub in ("signup", "token", "user", "logout", "health", "settings"):
+        return 405, None            # GoTrue's router: a known route, another method (no body)
+    if sub.split("/")[0] in GOTRUE_UNIMPLEMENTED:
         raise AuthError(501, "not_implemented", f"not implemented by the dualsync gateway: {method} /auth/v1/{sub}")
     raise AuthError(404, "not_found", "Not Found")
 

@@ -131,6 +131,17 @@ class Fuzzer:
             spec["method"], f"/rest/v1/{path}?{query}", headers=headers,
             content=raw if spec["method"] not in ("GET", "HEAD") else None))
 
+    def send_auth(self, spec: dict):
+        headers = {"apikey": self.gateway.config.anon_key}
+        if spec["versioned"]:
+            headers["X-Supabase-Api-Version"] = "2024-01-01"
+        if self.tokens[spec["auth"]] is not None:
+            headers["Authorization"] = f"Bearer {self.tokens[spec['auth']]}"
+        body = spec["body"]
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return self.loop.run_until_complete(self.client.request(
+            spec["method"], f"/auth/v1/{spec['path']}", headers=headers, content=raw))
+
     def check(self, spec: dict, response, before, after) -> None:
         assert response.status_code < 500, (spec, response.status_code, response.text)
         if response.status_code >= 400 and spec["method"] != "HEAD":
@@ -178,3 +189,38 @@ def test_generated_hostile_requests(fuzzer):
             before = after
     run()
     assert fuzzer.sent >= 2000, f"only {fuzzer.sent} requests were generated"
+
+
+AUTH_BODIES = BODIES[-12:] + [{"email": e, "password": p} for e in ("a@b.co", "", None, 5, "x" * 300, "\x00@a.b",
+                                                                   "\ud800@a.b", "no-at-sign", ["a@b.co"])
+                              for p in ("secret-1", "", None, "short", 7, "\ud800" * 8)]
+AUTH_BODIES += [{"refresh_token": t} for t in ("", "short", "x" * 12, None, 12, "\x00" * 20, "'; drop --" * 3)]
+auth_request = st.fixed_dictionaries({
+    "path": st.sampled_from(["signup", "token?grant_type=password", "token?grant_type=refresh_token", "token",
+                             "token?grant_type=magic", "user", "logout", "logout?scope=nope", "logout?scope=local",
+                             "health", "nope", "signup/extra"]),
+    "method": st.sampled_from(["POST", "GET", "POST", "DELETE"]),
+    "body": st.sampled_from(AUTH_BODIES),
+    "auth": st.sampled_from(["user", "anon", "forged", "expired", "garbage", "none"]),
+    "versioned": st.booleans(),
+})
+USERS = "select count(*), md5(coalesce(string_agg(id::text || email, '|' order by id), '')) from auth.users"
+
+
+def test_generated_auth_requests(fuzzer):
+    """/auth/v1 with hostile bodies and tokens: GoTrue's error shapes, never a 5xx, users only by signup."""
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(auth_request, min_size=2, max_size=2))
+    def run(specs):
+        for spec in specs:
+            before = fuzzer.admin.execute(USERS).fetchone()
+            response = fuzzer.send_auth(spec)
+            after = fuzzer.admin.execute(USERS).fetchone()
+            assert response.status_code < 500, (spec, response.status_code, response.text)
+            if response.status_code >= 400 and response.content:
+                body = response.json()
+                shape = {"code", "message"} if spec["versioned"] else {"code", "error_code", "msg"}
+                assert shape <= set(body) or set(body) <= {"message", "hint"}, body
+            if not (response.status_code == 200 and spec["path"] == "signup"):
+                assert before == after, (spec, "auth.users changed without a signup")
+    run()
