@@ -99,7 +99,8 @@ def cmd_run(args) -> int:
             bad += not ok
             print(f"{result.scenario.id} against {args.client}: "
                   f"{'as expected' if ok else 'NOT as expected'}\n{why}\n"
-                  f"diagram: {result.report}\nreplay: {result.replay_command()}\n")
+                  f"diagram: {result.report}\nreplay: {result.replay_command()}\n"
+                  + (f"run saved as: {result.saved}\n" if result.saved else ""))
     return 1 if bad else 0
 
 

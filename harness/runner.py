@@ -35,6 +35,7 @@ class Run:
     extra: list[Step] = dataclasses.field(default_factory=list)  # injected by a sweep
     label: str = ""
     report: Path | None = None
+    saved: Path | None = None  # the run as a scenario file, written when something was violated
     hits: list[tuple[str, str, str, int]] = dataclasses.field(default_factory=list)
 
     @property
@@ -166,6 +167,8 @@ def write_report(result: Run, reports: Path) -> Path:
                                    result.verdicts.values(),
                                    title=f"{result.scenario.id} against {result.client}",
                                    seed=result.scenario.seed, replay=result.replay_command())
+    if result.violated:
+        result.saved = save_run(result, reports)
     return result.report
 
 

@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any, Callable
 
 from hypothesis import reject, strategies as st
+from hypothesis.control import current_build_context
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from clients.api import FAULT_POINTS
@@ -181,7 +182,9 @@ class SyncMachine(RuleBasedStateMachine):
         if self.session is None:
             return
         try:
-            if not self.session.closed:
+            # An example hypothesis already ended (it ran out of data mid-step) has no verdict to
+            # give; judging it would raise into a finished test case.
+            if not self.session.closed and not current_build_context().data.frozen:
                 self._quiesce()
         finally:
             self.session.close()
