@@ -22,11 +22,12 @@ if TYPE_CHECKING:
 
 
 class Database(ModifyOps, QueryOps, FeedOps):
-    def __init__(self, container: "CloudKit", db_id: int, env: str, owner: str):
+    def __init__(self, container: "CloudKit", db_id: int, env: str, owner: str, user_id: str = ""):
         self.container = container
         self.id = db_id
         self.env = env
-        self.owner = owner
+        self.owner = owner          # the userRecordName clients see
+        self.user_id = user_id      # the harness's name for the user
         self.zones: dict[str, Zone] = {}
         self.deleted_zones: dict[str, bool] = {}   # zone name -> deleted by the user (purged)
         self.log = ChangeLog()                     # database feed: which zones changed
@@ -68,20 +69,38 @@ class Database(ModifyOps, QueryOps, FeedOps):
         return CloudKitError.item("ZONE_NOT_FOUND", self._missing_reason(name),
                                   zoneID={"zoneName": name, "ownerRecordName": self.owner})
 
-    def record_changed(self, zone: Zone) -> None:
+    def record_changed(self, zone: Zone, rec=None, kind: str = "save") -> None:
         self.log.touch(zone.name)
+        if rec is not None and self.container.commit_listeners:
+            self.container.notify({"kind": kind, "user": self.user_id, "env": self.env, "zone": zone.name,
+                                   "recordName": rec.name, "recordType": rec.type, "recordChangeTag": rec.tag,
+                                   "device": rec.modified[2], "timestamp": rec.modified[0]})
+
+    def dump(self) -> dict:
+        return {name: {r.name: {"recordType": r.type, "recordChangeTag": r.tag,
+                                "fields": {k: v for k, (_, v) in r.fields.items()},
+                                "modified": r.modified[0], "deviceID": r.modified[2]}
+                       for r in zone.records.values() if not r.deleted}
+                for name, zone in self.zones.items()}
 
     def _add_zone(self, name: str) -> Zone:
         zone = Zone(name, self.owner, self.container.next_incarnation(name))
         self.zones[name] = zone
         self.deleted_zones.pop(name, None)
         self.log.touch(name)
+        self._zone_event("zone_create", name)
         return zone
 
     def _remove_zone(self, name: str, *, by_user: bool) -> None:
         del self.zones[name]
         self.deleted_zones[name] = by_user
         self.log.touch(name)
+        self._zone_event("zone_delete_by_user" if by_user else "zone_delete", name)
+
+    def _zone_event(self, kind: str, name: str) -> None:
+        if self.container.commit_listeners:
+            self.container.notify({"kind": kind, "user": self.user_id, "env": self.env, "zone": name,
+                                   "timestamp": int(self.container.clock.now() * 1000)})
 
     def render_zone(self, zone: Zone) -> dict:
         return {"zoneID": zone.zone_id(), "syncToken": self.zone_token(zone),

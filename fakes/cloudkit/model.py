@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
+from typing import Callable
 
 from .clock import as_clock
 from .config import Config
@@ -41,6 +42,8 @@ class CloudKit:
         self.config = config or Config()
         self.seed = seed
         self.faults = FaultPlan()
+        # Called with one event dict per committed change; wiring, so it survives reset().
+        self.commit_listeners: list[Callable[[dict], None]] = []
         self._epoch = 0
         self.reset()
 
@@ -127,8 +130,16 @@ class CloudKit:
         key = (env, user_id)
         db = self.databases.get(key)
         if db is None:
-            db = self.databases[key] = Database(self, self._next(), env, self.user_record_name(user_id))
+            db = self.databases[key] = Database(self, self._next(), env, self.user_record_name(user_id), user_id)
         return db
+
+    def notify(self, event: dict) -> None:
+        for listener in self.commit_listeners:
+            listener(event)
+
+    def dump(self, user_id: str, env: str = "development") -> dict:
+        """What the server holds for a user, as plain data: {zone: {recordName: {...}}} (live records)."""
+        return self.db(user_id, env).dump()
 
     def users_caller(self, user_id: str) -> dict:
         return {"userRecordName": self.user_record_name(user_id)}

@@ -161,7 +161,7 @@ class ModifyOps:
         if op.kind in ("delete", "forceDelete"):
             if existing is not None:
                 zone.tombstone(existing, stamp, self.container.new_tag())
-                self.record_changed(zone)
+                self.record_changed(zone, existing, "delete")
             return {"recordName": op.name, "deleted": True, "zoneID": zone.zone_id()}
         if existing is None:
             rec = Record(op.name, op.rtype, _without_nulls(op.fields), self.container.new_tag(), stamp, 0)
@@ -173,7 +173,7 @@ class ModifyOps:
             rec.fields, rec.modified, rec.tag = _without_nulls(merged), stamp, self.container.new_tag()
             zone.changed(rec)
         self.container.learn_schema(self.env, rec.type, op.fields)
-        self.record_changed(zone)
+        self.record_changed(zone, rec, "save")
         return rec.render(zone.zone_id(), op.desired_keys)
 
     # -- records/lookup ---------------------------------------------------------------------

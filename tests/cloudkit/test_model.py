@@ -201,3 +201,25 @@ def test_container_id_is_checked():
 def test_virtual_clock_refuses_to_go_back():
     with pytest.raises(ValueError):
         VirtualClock().advance(-1)
+
+
+def test_dump_and_commit_events_for_the_harness():
+    ck = CloudKit()
+    events = []
+    ck.commit_listeners.append(events.append)
+    db = ck.db("alice")
+    db.zones_modify({"operations": [{"operationType": "create", "zone": {"zoneID": ZONE}}]})
+    token = ck.mint_web_auth_token("alice", device="ipad")
+    saved = db.records_modify({"zoneID": ZONE, "operations": [create("a", v=1), create("b", v=2)]},
+                              device=ck.session(token).device)["records"]
+    save(db, {"operationType": "forceDelete", "record": {"recordName": "b"}})
+    save(db, {"operationType": "forceDelete", "record": {"recordName": "never-was"}})   # no commit
+    assert [(e["kind"], e.get("recordName")) for e in events] == [
+        ("zone_create", None), ("zone_create", None), ("save", "a"), ("save", "b"), ("delete", "b")]
+    assert events[2]["device"] == "ipad" and events[2]["user"] == "alice"
+    assert events[2]["recordChangeTag"] == saved[0]["recordChangeTag"]
+    assert ck.dump("alice") == {"_defaultZone": {}, "Fit": {"a": {
+        "recordType": "Log", "recordChangeTag": saved[0]["recordChangeTag"], "fields": {"v": 1},
+        "modified": saved[0]["modified"]["timestamp"], "deviceID": "ipad"}}}
+    ck.reset()
+    assert ck.commit_listeners == [events.append], "listeners are wiring and survive a reset"
