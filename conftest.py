@@ -3,5 +3,6 @@
 pytest_plugins = [
     "pytester",
     "fakes.postgres.pytest_plugin",
+    "fakes.supabase.pytest_plugin",
     "harness.pytest_plugin",
 ]
