@@ -27,6 +27,7 @@ def database(spec: str | None):
         server = start_server(spec or spec_from_env())
     except ProviderError as exc:
         sys.exit(str(exc))
+    print(server.describe(), file=sys.stderr)
     try:
         db = server.new_database("harness_cli")
         try:
