@@ -5,11 +5,18 @@ examples and seconds until it first fails *because of* a given finding. Legacy c
 bugs at once, so a failure is attributed by differential replay: the failing program must also
 fail on the mutant that carries that finding's bug alone. Failures of another finding are passed
 over (the example is rejected) and the hunt goes on.
+
+Attribution is counterfactual: a failure is DEEP-SYNC-00N's when the same program passes on
+legacy with only that bug fixed. (Replaying on the mutant that carries the bug alone is too
+strict: on legacy the login race loses data through legacy's own merge, which the mutant lacks.)
+The catalogue has no such variants, so they are registered here, in process, under names that
+cannot clash with it: `legacy-without:DEEP-SYNC-00N`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import statistics
 import time
 from typing import Any
@@ -18,9 +25,20 @@ from harness.explore.machine import Failure
 from harness.explore.profiles import explore
 from harness.explore.session import Session
 
-FINDINGS = {"DEEP-SYNC-001": "mutant:login-race",
-            "DEEP-SYNC-002": "mutant:cursor-past-failures",
-            "DEEP-SYNC-003": "mutant:daily-log-ignores-needs-sync"}
+# Each finding, as the switch on legacy's behaviour that fixes it alone.
+FIXES = {"DEEP-SYNC-001": {"login": "sequenced"},
+         "DEEP-SYNC-002": {"cursor_past_failures": False},
+         "DEEP-SYNC-003": {"daily_log_ignores_needs_sync": False}}
+FINDINGS = {f: f"legacy-without:{f}" for f in FIXES}
+
+
+def register_counterfactuals() -> None:
+    catalogue = importlib.import_module("clients.catalogue")  # the module, not clients.catalogue()
+    for finding, switches in FIXES.items():
+        name = FINDINGS[finding]
+        catalogue.BY_NAME.setdefault(name, catalogue.Variant(
+            name, f"legacy with {finding} fixed", None,
+            dataclasses.replace(catalogue.BY_NAME["legacy"].behaviour, **switches)))
 
 
 def fails_on(failure: Failure, client: str, database: Any) -> bool:
@@ -42,10 +60,11 @@ class Detection:
 
 def hunt_one(finding: str, seed: int, database: Any, client: str = "legacy",
              max_examples: int = 200, profile: str = "hunt") -> Detection:
-    mutant = FINDINGS[finding]
+    register_counterfactuals()
+    fixed = FINDINGS[finding]
     started = time.perf_counter()
     result = explore(client, database, profile, shrink=False, seed=seed, max_examples=max_examples,
-                     accept=lambda f: fails_on(f, mutant, database))
+                     accept=lambda f: not fails_on(f, fixed, database))
     found = result.failure is not None
     return Detection(finding, seed, result.examples if found else None,
                      time.perf_counter() - started if found else None)
