@@ -26,7 +26,10 @@ class LoopbackServer:
             raise ValueError(f"the fake serves loopback only, not {host!r}")
         self.ck = ck
         # Bind here and hand uvicorn the socket: no window in which another process takes the port.
-        self._socket = socket.socket()
+        # proto=IPPROTO_TCP matters: asyncio turns Nagle off only for sockets that say they are TCP,
+        # and without that every small reply waits ~40 ms for a delayed ACK.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # restart on the same --port
         try:
             self._socket.bind((host, port or 0))
         except OSError as e:
