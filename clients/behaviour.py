@@ -35,6 +35,9 @@ class Behaviour:
     cursor_past_failures: bool = False          # 002
     # Seconds of server time a Supabase pull re-reads behind its cursor, for late commits (0: none).
     cursor_lookback: float = 10.0
+    # Supabase uploads overwrite a row only if it holds no later edit (insert-if-absent, then a
+    # PATCH filtered on client_modified_at); otherwise a blind upsert.
+    conditional_push: bool = True
     daily_log_ignores_needs_sync: bool = False  # 003
     atomic_persist: bool = True
     drop_tombstones: bool = False
@@ -53,4 +56,4 @@ class Behaviour:
 
 COORDINATED = Behaviour()
 LEGACY = Behaviour(policy=LEGACY_POLICY, login="parallel_copies", merge="remote_unless_pending",
-                   cursor_in_store=False, cursor_lookback=0.0, cursor_past_failures=True, daily_log_ignores_needs_sync=True)
+                   cursor_in_store=False, cursor_lookback=0.0, conditional_push=False, cursor_past_failures=True, daily_log_ignores_needs_sync=True)

@@ -36,6 +36,8 @@ VARIANTS: tuple[Variant, ...] = (
             "over unsynced local edits", "no lost unsynced edit", daily_log_ignores_needs_sync=True),
     _mutant("late-commit-skipped", "the Supabase pull trusts its cursor to the microsecond: an upload that "
             "commits after a later-stamped row was pulled is never fetched", "no skipped row", cursor_lookback=0.0),
+    _mutant("blind-upsert", "Supabase uploads are blind upserts: an older pending edit replaces a newer row "
+            "already on the server", "no skipped row", conditional_push=False),
     _mutant("cursor-saved-before-records", "the pull cursor is written to settings as soon as it advances, "
             "before the records are persisted", "no skipped row", cursor_in_store=False),
     _mutant("non-atomic-persist", "the store file is rewritten in place, so a crash mid-persist leaves it torn",

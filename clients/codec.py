@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from clients.crypto import Keychain, open_sealed, seal
@@ -54,4 +54,5 @@ def open_record(keychain: Keychain, user_id: str, record_type: str, record_id: s
 
 
 def iso_from_us(micros: int) -> str:
-    return datetime.fromtimestamp(micros / 1e6, tz=timezone.utc).isoformat()
+    # Exact to the microsecond (a float of epoch seconds is not), so timestamps compare as stamped.
+    return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=micros)).isoformat()

@@ -208,9 +208,29 @@ class SupabaseSyncService:
         rows = [self._row(r) for r in records]
         if self.behaviour.rekey_on_duplicate:
             return await self._insert_rekeying(store, table, records, rows)
-        await self._request("POST", f"{table}?on_conflict=id", json=rows,
-                            prefer="resolution=merge-duplicates,return=minimal")
-        _mark_synced(store, table, sent)
+        if not self.behaviour.conditional_push:  # as shipped: a blind upsert, last upload wins
+            await self._request("POST", f"{table}?on_conflict=id", json=rows,
+                                prefer="resolution=merge-duplicates,return=minimal")
+            return _mark_synced(store, table, sent)
+        inserted = await self._insert_new(table, rows)
+        for (record_id, write_id), row in zip(sent, rows):
+            if record_id in inserted or await self._update_if_not_newer(table, row):
+                _mark_synced(store, table, [(record_id, write_id)])
+
+    async def _insert_new(self, table: str, rows: list[dict]) -> set[str]:
+        """Insert the rows the server lacks; returns their ids (existing rows are left alone)."""
+        response = await self._request("POST", f"{table}?on_conflict=id", json=rows,
+                                       prefer="resolution=ignore-duplicates,return=representation")
+        return {str(row.get("id")) for row in self.wire.json(response, list) if isinstance(row, dict)}
+
+    async def _update_if_not_newer(self, table: str, row: dict) -> bool:
+        """Overwrite the server's row only if it holds an edit no later than ours, so an older
+        pending edit never replaces a newer row (a blind upsert would). False: the server holds a
+        later edit; ours stays queued until the pull brings that one and the merge settles it."""
+        params = {"id": f"eq.{row['id']}", "client_modified_at": f"lte.{row['client_modified_at']}"}
+        body = {k: v for k, v in row.items() if k != "id"}
+        response = await self._request("PATCH", table, params=params, json=body, prefer="return=representation")
+        return len(self.wire.json(response, list)) == 1
 
     def _row(self, record: LocalRecord) -> dict[str, Any]:
         payload, version = seal_record(self.keychain, self.auth.user_id, record)

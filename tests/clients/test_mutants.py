@@ -174,17 +174,19 @@ async def _(rig, variant, tag):
     return c.read("photos", rid)
 
 
-@scenario("remote-wins-by-arrival", correct={"display_name": "newer"})
+@scenario("remote-wins-by-arrival", correct={"display_name": "ranked later"})
 async def _(rig, variant, tag):
-    a, b = await pair(rig, variant, tag)
+    """A's clock runs 100 s behind: its edit comes later in real time but earlier in device time,
+    so the declared order ranks B's edit last, whichever arrives last."""
+    b = await signed_up(rig.device(variant, f"{tag}-B"), email=f"{tag}@example.com")
+    a = await signed_in(rig.device(variant, f"{tag}-A", skew=-100), email=f"{tag}@example.com")
     rid = record_id()
-    a.write("profiles", rid, {"display_name": "older"})   # still offline
+    b.write("profiles", rid, {"display_name": "ranked later"})
+    await b.sync("supabase")
     rig.clock.advance(10)
-    b.write("profiles", rid, {"display_name": "newer"})
-    await b.sync("supabase")
-    await a.sync("supabase")                              # the older one reaches the server last
-    await b.sync("supabase")
-    return b.read("profiles", rid)
+    a.write("profiles", rid, {"display_name": "ranked earlier"})
+    await a.sync("supabase")
+    return a.read("profiles", rid)
 
 
 @scenario("wall-clock-stamps", correct={"steps": 2})
@@ -216,18 +218,39 @@ async def _(rig, variant, tag):
 
 @scenario("stale-pull-resurrects", correct=None)
 async def _(rig, variant, tag):
+    """B's later delete has reached Supabase but not CloudKit yet; a new device C learns of the
+    delete from Supabase, then meets the older live copy on CloudKit."""
     a, b = await pair(rig, variant, tag)
     rid = record_id()
     a.write("daily_logs", rid, {"steps": 1})
-    await a.sync("supabase")
-    await b.sync("supabase")
-    a.write("daily_logs", rid, {"steps": 2})        # an older edit, offline
+    await both(a)
+    await both(b)
     rig.clock.advance(10)
-    b.delete("daily_logs", rid)                     # the later delete
+    b.delete("daily_logs", rid)
     await b.sync("supabase")
-    await a.sync("supabase")
+    c = await signed_in(rig.device(variant, f"{tag}-C"), email=f"{tag}@example.com")
+    await both(c)
+    return c.read("daily_logs", rid)
+
+
+@scenario("blind-upsert", correct={"steps": 300})
+async def _(rig, variant, tag):
+    """B's older edit reached CloudKit only; A's newer edit reached both; then B syncs Supabase."""
+    a, b = await pair(rig, variant, tag)
+    rid = record_id()
+    a.write("daily_logs", rid, {"steps": 100})
+    await both(a)
+    await b.sync("cloudkit")
+    rig.clock.advance(60)
+    b.write("daily_logs", rid, {"steps": 200})
+    await b.sync("cloudkit")
+    rig.clock.advance(60)
+    a.write("daily_logs", rid, {"steps": 300})
+    await both(a)
     await b.sync("supabase")
-    return b.read("daily_logs", rid)
+    c = await signed_in(rig.device("coordinated", f"{tag}-C"), email=f"{tag}@example.com")
+    await c.sync("supabase")
+    return c.read("daily_logs", rid)
 
 
 @scenario("refresh-failure-wipes", correct={"minutes": 30})
