@@ -82,7 +82,8 @@ def cmd_explore(args) -> int:
     from harness.explore import corpus
     from harness.explore.profiles import explore
     with database(args.postgres) as db:
-        r = explore(args.client, db, args.profile, seed=args.seed, shrink=not args.no_shrink)
+        r = explore(args.client, db, args.profile, seed=args.seed, shrink=not args.no_shrink,
+                    shrink_seconds=args.shrink_seconds)
     print(f"{args.client} at {args.profile}: {r.examples} examples in {r.seconds:.1f}s")
     if r.failure is None:
         return 0
@@ -121,6 +122,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--no-shrink", action="store_true")
     p.add_argument("--save", action="store_true")
+    p.add_argument("--shrink-seconds", type=int, default=None, help="cap hypothesis's shrinking")
     args = ap.parse_args(argv)
     if args.cmd == "exhaustive" and not args.client:
         args.client = ["legacy", "coordinated"]

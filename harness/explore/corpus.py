@@ -3,8 +3,8 @@
 A failure becomes a scenario in the harness's own format (`harness.scenario`), so it is
 reviewable, diffable and replayable with `python -m harness replay`. Its expectation says what
 the failing client broke and that `coordinated` must pass. One thing the format cannot say yet is
-the CloudKit page cap an exploration ran with; it is kept as the tag `ck-page:N` and honoured by
-`replay` here (see the report for the field the harness should grow).
+the CloudKit page cap an exploration ran with (and the sync-token expiry that comes with it); it
+is kept as the tag `ck-page:N` and honoured by `replay` here.
 """
 
 from __future__ import annotations

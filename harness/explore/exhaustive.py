@@ -52,7 +52,20 @@ def _seeded_by_b() -> list[Step]:
             Step("sync", {"device": "B", "path": "cloudkit"}), Step("sign_in", {"device": "A"})]
 
 
+def _same_record_pending_on_two_devices() -> list[Step]:
+    """A and B both hold daily log D; A edits it, then B edits it later (device time)."""
+    return [Step("sign_in", {"device": "A"}), Step("sign_in", {"device": "B"}), _w("A", "daily_logs", 1),
+            Step("sync", {"device": "A", "path": "supabase"}), Step("sync", {"device": "B", "path": "supabase"}),
+            _w("A", "daily_logs", 2), Step("advance", {"seconds": 10}), _w("B", "daily_logs", 3)]
+
+
 SCOPES = {
+    # Two pending edits of one record race to one backend: the declared order (device time) must
+    # decide, whichever arrives first (determinism across the schedules).
+    "same-record": Scope("same-record", {"A": {"user": "alice"}, "B": {"user": "alice"}},
+                         _same_record_pending_on_two_devices(),
+                         [Step("sync", {"device": "A", "path": "supabase"}),
+                          Step("sync", {"device": "B", "path": "supabase"})]),
     # DEEP-SYNC-001's shape: a fresh device's login sync over both paths.
     "login": Scope("login", {"A": {"user": "alice"}, "B": {"user": "alice"}}, _seeded_by_b(),
                    [Step("login_sync", {"device": "A"})]),

@@ -7,10 +7,12 @@ stress:  for long parallel campaigns (one per xdist worker / CI shard).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.internal.conjecture import engine
 from hypothesis.stateful import get_state_machine_test
 
 from harness.explore.machine import Config, Failure, machine_for
@@ -30,6 +32,20 @@ PROFILES = {
 NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 
 
+@contextlib.contextmanager
+def _shrink_budget(seconds: int | None):
+    """Hypothesis shrinks for up to 5 minutes; an example here costs ~1 s, so a campaign that
+    saves many failures caps it. (A module constant of hypothesis's engine: no public setting.)"""
+    if seconds is None:
+        yield
+        return
+    saved, engine.MAX_SHRINKING_SECONDS = engine.MAX_SHRINKING_SECONDS, seconds
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = saved
+
+
 @dataclasses.dataclass
 class Result:
     client: str
@@ -46,7 +62,7 @@ class Result:
 
 def explore(client: str, pg, profile: str = "pr", *, shrink: bool = True, seed: int | None = None,
             max_examples: int | None = None, ck_page: int | None = 2, accept=None,
-            **overrides) -> Result:
+            shrink_seconds: int | None = None, **overrides) -> Result:
     """Run the machine against `client` on the Postgres database `pg`; the failure it ends on
     (shrunk unless shrink=False). Other keywords are hypothesis settings."""
     config = Config(client, pg, ck_page=ck_page, accept=accept)
@@ -63,7 +79,8 @@ def explore(client: str, pg, profile: str = "pr", *, shrink: bool = True, seed: 
         test._hypothesis_internal_use_seed = seed
     started, error = time.perf_counter(), None
     try:
-        test()
+        with _shrink_budget(shrink_seconds):
+            test()
     except AssertionError as exc:
         error = exc
     last = config.failures[-1] if config.failures and error else None
