@@ -4,5 +4,6 @@ pytest_plugins = [
     "pytester",
     "fakes.postgres.pytest_plugin",
     "fakes.supabase.pytest_plugin",
+    "fakes.cloudkit.pytest_plugin",
     "harness.pytest_plugin",
 ]

@@ -1,5 +1,5 @@
-"""Contract targets for the CloudKit suite. Until the root conftest registers the plugin
-(`pytest_plugins = ["fakes.cloudkit.pytest_plugin"]`), import its fixtures here."""
+"""Contract targets for the CloudKit suite (the fake's fixtures come from its plugin, registered in
+the root conftest)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 
-from fakes.cloudkit.pytest_plugin import *  # noqa: F401,F403
 from fakes.cloudkit.pytest_plugin import API_TOKEN, PRODUCTION_HOST, _config_for
 
 from .target import Target, real_settings

@@ -17,16 +17,9 @@ import psycopg
 import pytest
 
 from fakes.supabase import pytest_plugin
-from fakes.supabase.pytest_plugin import (supabase_client, supabase_gateway, supabase_loop,  # noqa: F401
-                                          supabase_server, supabase_session_gateway, supabase_session_server)
 from fakes.supabase.serving import InProcessTransport
 
 from .targets import SCHEMA_SQL, StandaloneGateway, Target
-
-
-def pytest_addoption(parser):
-    # Until the root conftest registers fakes.supabase.pytest_plugin (idempotent either way).
-    pytest_plugin.add_options(parser)
 
 
 @pytest.fixture(scope="session")
