@@ -224,3 +224,23 @@ def test_generated_auth_requests(fuzzer):
             if not (response.status_code == 200 and spec["path"] == "signup"):
                 assert before == after, (spec, "auth.users changed without a signup")
     run()
+
+
+def test_the_fuzz_checks_have_teeth(fuzzer):
+    """Each check above fails on the fault it exists for (a check that cannot fail is a defect)."""
+    spec = {"method": "GET", "table": "daily_logs"}
+    calm = fuzzer.snapshot()
+    moved = (calm[0] + "x", calm[1])
+    leak = httpx.Response(200, text=json.dumps([{"user_id": fuzzer.other["user"]["id"]}]))
+    faults = {
+        "5xx": (httpx.Response(500, json={}), calm, calm),
+        "error shape": (httpx.Response(400, json={"error": "bad"}), calm, calm),
+        "rows changed by a refused write": (httpx.Response(400, json={"code": "", "details": "", "hint": "",
+                                                                      "message": ""}), calm, moved),
+        "other user's rows changed": (httpx.Response(201), calm, (calm[0], calm[1] + "x")),
+        "other user's rows visible": (leak, calm, calm),
+    }
+    for name, (response, before, after) in faults.items():
+        with pytest.raises(AssertionError):
+            fuzzer.check(dict(spec, method="POST") if name.endswith("changed") else spec, response, before, after)
+    fuzzer.check(spec, httpx.Response(200, json=[]), calm, calm)  # and a clean reply passes
