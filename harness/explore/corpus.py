@@ -1,8 +1,8 @@
 """The regression corpus: shrunk failures as scenario files, replayed before anything new is tried.
 
 A failure becomes a scenario in the harness's own format (`harness.scenario`), so it is
-reviewable, diffable and replayable with `python -m harness replay`. Its expectation says what
-the failing client broke and that `coordinated` must pass. One thing the format cannot say yet is
+reviewable, diffable and replayable with `python -m harness replay`. Every client is expected to
+pass it; `guards` names what the client it was found on broke. One thing the format cannot say yet is
 the CloudKit page cap an exploration ran with (and the sync-token expiry that comes with it); it
 is kept as the tag `ck-page:N` and honoured by `replay` here.
 """
@@ -24,10 +24,12 @@ PAGE_TAG = "ck-page:"
 
 def scenario_of(failure: Failure, *, found_by: str = "exploration") -> Scenario:
     digest = fingerprint(failure)
-    tags = ["corpus", found_by] + ([f"{PAGE_TAG}{failure.ck_page}"] if failure.ck_page else [])
-    expect: dict[str, Any] = {failure.client: list(failure.violated)}
-    if failure.client != "coordinated":
-        expect["coordinated"] = "pass"
+    tags = ["corpus", found_by, f"found-on:{failure.client}"] + (
+        [f"{PAGE_TAG}{failure.ck_page}"] if failure.ck_page else [])
+    # Every client must pass a corpus entry, the one it was found on included: replayed against
+    # that client (or any with the same bug) it fails, which is what a regression corpus is for.
+    # What it broke there is kept in `guards`, the title and the notes.
+    expect: dict[str, Any] = {"coordinated": "pass"}
     return Scenario(id=f"corpus-{_slug(failure.client)}-{digest}", guards=list(failure.violated),
                     devices=failure.devices, steps=list(failure.steps), seed=failure.seed,
                     title=f"found by {found_by} against {failure.client}: "
