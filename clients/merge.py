@@ -27,7 +27,7 @@ def apply_incoming(store: LocalStore, incoming: Incoming, path: str, behaviour: 
         remote.queued_op = "delete" if remote.deleted else "save"
         store.put(remote)
         local = remote
-    local.remote[path] = {"write_id": remote.write_id, **incoming.meta}
+    local.remote[path] = {"write_id": remote.write_id, "rank": list(remote.rank()), **incoming.meta}
     return take
 
 

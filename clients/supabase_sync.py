@@ -204,7 +204,7 @@ class SupabaseSyncService:
         return pushed
 
     async def _push_table(self, store: LocalStore, table: str, records: list[LocalRecord]) -> None:
-        sent = [(r.record_id, r.write_id) for r in records]
+        sent = [(r.record_id, r.write_id, list(r.rank())) for r in records]
         rows = [self._row(r) for r in records]
         if self.behaviour.rekey_on_duplicate:
             return await self._insert_rekeying(store, table, records, rows)
@@ -213,9 +213,9 @@ class SupabaseSyncService:
                                 prefer="resolution=merge-duplicates,return=minimal")
             return _mark_synced(store, table, sent)
         inserted = await self._insert_new(table, rows)
-        for (record_id, write_id), row in zip(sent, rows):
-            if record_id in inserted or await self._update_if_not_newer(table, row):
-                _mark_synced(store, table, [(record_id, write_id)])
+        for record, shipped, row in zip(records, sent, rows):
+            if shipped[0] in inserted or await self._update_if_not_newer(table, row, _outranks_server(record)):
+                _mark_synced(store, table, [shipped])
 
     async def _insert_new(self, table: str, rows: list[dict]) -> set[str]:
         """Insert the rows the server lacks; returns their ids (existing rows are left alone)."""
@@ -223,11 +223,14 @@ class SupabaseSyncService:
                                        prefer="resolution=ignore-duplicates,return=representation")
         return {str(row.get("id")) for row in self.wire.json(response, list) if isinstance(row, dict)}
 
-    async def _update_if_not_newer(self, table: str, row: dict) -> bool:
-        """Overwrite the server's row only if it holds an edit no later than ours, so an older
-        pending edit never replaces a newer row (a blind upsert would). False: the server holds a
-        later edit; ours stays queued until the pull brings that one and the merge settles it."""
-        params = {"id": f"eq.{row['id']}", "client_modified_at": f"lte.{row['client_modified_at']}"}
+    async def _update_if_not_newer(self, table: str, row: dict, outranks_known: bool) -> bool:
+        """Overwrite the server's row only if it holds an earlier edit, so an older pending edit
+        never replaces a newer row (a blind upsert would). An edit stamped the same microsecond is
+        overwritten only when the last pull showed that it ranks below ours (the tie-break lives
+        in the ciphertext). False: ours stays queued; the pull brings the other and the merge
+        settles it, and the round's second push then knows which one ranks last."""
+        op = "lte" if outranks_known else "lt"
+        params = {"id": f"eq.{row['id']}", "client_modified_at": f"{op}.{row['client_modified_at']}"}
         body = {k: v for k, v in row.items() if k != "id"}
         response = await self._request("PATCH", table, params=params, json=body, prefer="return=representation")
         return len(self.wire.json(response, list)) == 1
@@ -249,7 +252,12 @@ class SupabaseSyncService:
                     raise
                 record = store.rekey(record, str(uuid.uuid5(uuid.NAMESPACE_URL, record.write_id)))
                 await self._request("POST", table, json=[self._row(record)], prefer="return=minimal")
-            _mark_synced(store, table, [(record.record_id, record.write_id)])
+            _mark_synced(store, table, [(record.record_id, record.write_id, list(record.rank()))])
+
+
+def _outranks_server(record: LocalRecord) -> bool:
+    known = record.remote.get("supabase", {}).get("rank")
+    return known is not None and tuple(known) < record.rank()
 
 
 def _cursor_of(row: dict) -> dict:
@@ -284,8 +292,8 @@ def _latest(a: dict | None, b: dict | None) -> dict | None:
     return b if (_instant(b), b["id"]) > (_instant(a), a["id"]) else a
 
 
-def _mark_synced(store: LocalStore, table: str, sent: list[tuple[str, str]]) -> None:
-    for record_id, write_id in sent:
+def _mark_synced(store: LocalStore, table: str, sent: list[tuple[str, str, list]]) -> None:
+    for record_id, write_id, rank in sent:
         record = store.get(table, record_id)
         if record is not None:
-            record.remote["supabase"] = {"write_id": write_id}
+            record.remote["supabase"] = {"write_id": write_id, "rank": rank}
