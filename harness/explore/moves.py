@@ -71,6 +71,16 @@ class Driver:
     def user(self, device: str) -> str:
         return self.session.devices[device]["user"]
 
+    def has_session(self, device: str) -> bool:
+        """Signed in, as the history shows it: the last sign-in of the device succeeded and no
+        refused refresh ended it since."""
+        if device not in self.signed_in:
+            return False
+        for e in reversed(self.world.history.events):
+            if e.process == device and e.f in ("sign_in", "sign_up") and e.type in ("ok", "fail", "info"):
+                return e.type == "ok"
+        return False
+
     def write(self, device: str, record_type: str, slot: int) -> None:
         rid = record_id(record_type, slot, self.user(device))
         self.do("write", device=device, type=record_type, id=rid,
