@@ -22,7 +22,7 @@ from harness.explore.machine import Config, Failure, machine_for
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
 
 PROFILES = {
-    "pr": settings(max_examples=24, stateful_step_count=18, derandomize=True, database=None,
+    "pr": settings(max_examples=40, stateful_step_count=18, derandomize=True, database=None,
                    **_COMMON),
     # A hunt: the pr shape with a random seed per run, so N seeds are N independent campaigns.
     "hunt": settings(max_examples=200, stateful_step_count=18, database=None, **_COMMON),
