@@ -1,4 +1,4 @@
-"""python -m harness main | run FILE... | replay FILE [--inject LABEL] [--times N] | sweep FILE
+"""python -m harness main | kill-matrix | run FILE... | replay FILE [--inject LABEL] [--times N] | sweep FILE
 
 main    run every scenario in suites/scenarios against legacy and coordinated on a real Postgres
         (embedded unless --postgres / DUALSYNC_POSTGRES says otherwise) and print the verdict table
@@ -133,6 +133,9 @@ def cmd_sweep(args) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["kill-matrix"]:  # exploration lives in harness.explore; same entry point for users
+        from harness.explore.__main__ import main as explore_main
+        return explore_main(argv)
     ap = argparse.ArgumentParser(prog="python -m harness", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--postgres", default=None, help="embedded | docker | auto | postgresql://...")
