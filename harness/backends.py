@@ -126,25 +126,30 @@ def _ck_value(fields: dict, name: str) -> Any:
 class CommitRecorder:
     """A Conductor observer: every write a backend acknowledged becomes a `commit` event.
 
-    It reads the request the backend committed (Supabase answers `return=minimal`, so the request
-    is the only place the rows are) and, for CloudKit, pairs each operation with its per-record
-    result, since a 200 can carry per-record errors."""
+    For Supabase it reads the rows the reply says were written when the client asked for
+    `return=representation` (an ignore-duplicates insert or a filtered PATCH may write fewer rows
+    than it sent, or none), else the request's rows (`return=minimal` answers with no body). For
+    CloudKit it pairs each operation with its per-record result, since a 200 can carry per-record
+    errors."""
 
     def __init__(self, backends: Backends, history: History, device_user: dict[str, str]):
         self.backends, self.history, self.device_user = backends, history, device_user
 
     def __call__(self, device: str, backend: str, request: httpx.Request, reply: httpx.Response):
-        if request.method != "POST" or reply.status_code >= 300:
+        if request.method not in ("POST", "PATCH") or reply.status_code >= 300:
             return
         user = self.device_user[device]
         if backend == "supabase" and "/rest/v1/" in request.url.path:
-            self._supabase(user, request)
+            self._supabase(user, request, reply)
         elif backend == "cloudkit" and request.url.path.endswith("/records/modify"):
             self._cloudkit(user, request, reply)
 
-    def _supabase(self, user: str, request: httpx.Request) -> None:
+    def _supabase(self, user: str, request: httpx.Request, reply: httpx.Response) -> None:
         table = request.url.path.rsplit("/", 1)[-1]
-        rows = _json(request.content)
+        represented = "return=representation" in request.headers.get("prefer", "")
+        if request.method == "PATCH" and not represented:
+            return  # which rows a minimal PATCH hit is not observable; no client here sends one
+        rows = _json(reply.content if represented else request.content)
         for row in rows if isinstance(rows, list) else [rows]:
             if isinstance(row, dict) and table in TABLES and "payload" in row:
                 self._commit("supabase", user, table, str(row.get("id")), row.get("payload"),
