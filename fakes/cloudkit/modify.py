@@ -46,12 +46,8 @@ class ModifyOps:
         return {"records": results}
 
     def _parse_modify(self, body: dict) -> tuple[str, list[Op]]:
-        raw_ops = body.get("operations")
-        if not isinstance(raw_ops, list):
-            raise bad_request("records/modify needs an 'operations' list")
-        limit = self.container.config.max_operations
-        if len(raw_ops) > limit:
-            raise bad_request(f"too many operations in one request ({len(raw_ops)} > {limit}); split the batch")
+        raw_ops = _bounded_list(body, "operations", self.container.config.max_operations,
+                                "records/modify needs an 'operations' list", "operations in one request")
         zone_name = self._request_zone(body, raw_ops)
         ops = [self._parse_op(raw) for raw in raw_ops]
         names = [op.name for op in ops]
@@ -179,12 +175,8 @@ class ModifyOps:
     # -- records/lookup ---------------------------------------------------------------------
 
     def records_lookup(self, body: dict, device: str = "web") -> dict:
-        wanted = body.get("records")
-        if not isinstance(wanted, list):
-            raise bad_request("records/lookup needs a 'records' list of {recordName}")
-        limit = self.container.config.max_lookup
-        if len(wanted) > limit:
-            raise bad_request(f"too many records in one lookup ({len(wanted)} > {limit})")
+        wanted = _bounded_list(body, "records", self.container.config.max_lookup,
+                               "records/lookup needs a 'records' list of {recordName}", "records in one lookup")
         names = [check_record_name(r.get("recordName") if isinstance(r, dict) else None) for r in wanted]
         desired = _desired(body.get("desiredKeys"))
         zone = self.zone(self.zone_name(body.get("zoneID")))
@@ -195,6 +187,15 @@ class ModifyOps:
         if rec is None:
             return CloudKitError.item("NOT_FOUND", f"record {name!r} does not exist", recordName=name)
         return rec.render(zone.zone_id(), desired)
+
+
+def _bounded_list(body: dict, key: str, limit: int, missing: str, what: str) -> list:
+    items = body.get(key)
+    if not isinstance(items, list):
+        raise bad_request(missing)
+    if len(items) > limit:
+        raise bad_request(f"too many {what} ({len(items)} > {limit}); split the batch")
+    return items
 
 
 def _desired(raw):
