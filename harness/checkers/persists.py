@@ -19,7 +19,10 @@ def _changes(ledger: Ledger, device: str) -> Iterator[tuple[Event, Key, Any, Any
         now = records(p.value["snapshot"])
         for (t, rid) in sorted(set(before) | set(now)):
             old, new = ledger.project(t, before.get((t, rid))), ledger.project(t, now.get((t, rid)))
-            if old != new:
+            # A tombstone arriving for a record the store never held projects like "absent" but is
+            # a version all the same: a later, older live copy replacing it is a regression.
+            appeared = (t, rid) not in before and (t, rid) in now
+            if old != new or appeared:
                 yield p, (user, t, rid), before.get((t, rid)), now.get((t, rid))
         before = now
 

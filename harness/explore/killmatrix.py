@@ -1,6 +1,8 @@
-"""The kill matrix: the `pr` property tier against every client in the catalogue.
+"""The kill matrix: the `pr` tier against every client in the catalogue.
 
-A mutant is killed when the tier fails on it; the row names the invariants that caught it, whether
+The tier is what every PR runs, in the order it runs: the regression corpus, the hand-written
+scenario files (each must pass on the remediated client), then fresh `pr` exploration. A mutant is
+killed when the tier fails on it; the row names the invariants that caught it, whether
 the invariant the catalogue predicts is among them, and the time and examples it took. `legacy`
 must be killed too, and `coordinated` must survive: a suite that passes everything has no teeth.
 """
@@ -9,13 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import clients
+from harness import runner
 from harness.checkers.verdict import INVARIANTS
 from harness.explore import corpus
 from harness.explore.machine import Failure
 from harness.explore.profiles import Result, explore
+from harness.scenario import load
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "suites" / "scenarios"
 
 # The catalogue names invariants in prose; the checkers by slug.
 _PROSE = {"no phantom": "no-resurrection-no-phantom", "no resurrection": "no-resurrection-no-phantom"}
@@ -36,7 +43,7 @@ class Row:
     client: str
     predicted: str | None
     result: Result
-    stage: str = "explore"  # what killed it: "explore" (fresh examples) or a corpus entry
+    stage: str = "explore"  # what killed it: "explore" (fresh examples), a corpus entry or a scenario
 
     @property
     def killed(self) -> bool:
@@ -63,7 +70,8 @@ def run(database: Any, names: Iterable[str] | None = None, profile: str = "pr",
     for name, _desc, predicted in clients.catalogue():
         if names and name not in names:
             continue
-        row = (_by_corpus(name, slug(predicted), database) if with_corpus else None) or Row(
+        row = (_by_corpus(name, slug(predicted), database) if with_corpus else None) or (
+            _by_scenarios(name, slug(predicted), database) if with_corpus else None) or Row(
             # Time to kill, not time to shrink: the first failing example ends the run.
             name, slug(predicted), explore(name, database, profile, shrink=False, **options))
         on_row(row)
@@ -80,6 +88,22 @@ def _by_corpus(name: str, predicted: str | None, database: Any) -> Row | None:
                               corpus.ck_page(scenario), outcome.violated, outcome.explain())
             result = Result(name, "corpus", 0, time.perf_counter() - started, failure)
             return Row(name, predicted, result, stage=path.stem)
+    return None
+
+
+def _by_scenarios(name: str, predicted: str | None, database: Any) -> Row | None:
+    """The first hand-written scenario, of those the remediated client must pass, that `name` fails."""
+    started = time.perf_counter()
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        scenario = load(path)
+        if scenario.expected_for("coordinated") not in (None, "pass"):
+            continue
+        outcome = runner.run(scenario, name, database, reports=None)
+        if outcome.violated:
+            failure = Failure(name, scenario.devices, scenario.steps, scenario.seed, None, outcome.violated,
+                              "\n".join(outcome.verdicts[n].explain() for n in outcome.violated))
+            result = Result(name, "scenarios", 0, time.perf_counter() - started, failure)
+            return Row(name, predicted, result, stage=path.name)
     return None
 
 
@@ -104,9 +128,11 @@ def summary(rows: list[Row]) -> str:
     doomed = [r for r in rows if r.should_die]
     killed = sum(r.killed for r in doomed)
     fresh = sum(r.killed and r.stage == "explore" for r in doomed)
+    by_scenario = sum(r.killed and r.stage.endswith(".yaml") for r in doomed)
     missed = [r.client for r in doomed if r.killed and not r.as_predicted]
     spared = [r.client for r in rows if not r.should_die and r.killed]
     notes = ([f"caught, but not by the predicted invariant: {', '.join(missed)}"] if missed else []) + (
         [f"FALSE ALARM on {', '.join(spared)}"] if spared else [])
-    return "\n".join(notes + [f"{fresh} by fresh exploration, {killed - fresh} by corpus entries",
+    return "\n".join(notes + [f"{fresh} by fresh exploration, {by_scenario} by scenario files, "
+                               f"{killed - fresh - by_scenario} by corpus entries",
                                f"killed {killed}/{len(doomed)}"])
