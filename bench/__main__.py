@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
     for area in args.areas or areas():
         figures = importlib.import_module(f"bench.{area}").run(args.quick)
         print(f"\n## {area}   (reproduce: ./dualsync bench {area})")
-        print(f"| figure | min | median | max | unit |\n|---|---|---|---|---|")
+        print("| figure | min | median | max | unit |\n|---|---|---|---|---|")
         for f in figures:
             print("| " + " | ".join(f.row()) + " |")
     return 0

@@ -3,9 +3,7 @@ misuse gives one clear line naming the provider and the fix."""
 
 import importlib.machinery
 import importlib.util
-import os
 import socket
-import subprocess
 
 import psutil
 import psycopg
