@@ -102,7 +102,7 @@ def main(argv: list[str]) -> int:
     p = sub.add_parser("kill-matrix")
     p.add_argument("clients", nargs="*", help="default: every client in the catalogue")
     p.add_argument("--profile", default="pr")
-    p.add_argument("--no-corpus", action="store_true", help="fresh exploration only")
+    p.add_argument("--no-corpus", action="store_true", help="fresh exploration only (no corpus, no scenario files)")
     p = sub.add_parser("exhaustive")
     p.add_argument("--scope", action="append", help="default: every scope")
     p.add_argument("--client", action="append", default=None)

@@ -65,13 +65,16 @@ class Row:
 def run(database: Any, names: Iterable[str] | None = None, profile: str = "pr",
         on_row: Callable[[Row], None] = lambda row: None, with_corpus: bool = True,
         **options: Any) -> list[Row]:
-    """The corpus is replayed first, as on every run; then fresh exploration at `profile`."""
+    """The corpus and the scenario files are replayed first, as on every run (`with_corpus=False`
+    skips both); then fresh exploration at `profile`."""
     rows = []
     for name, _desc, predicted in clients.catalogue():
         if names and name not in names:
             continue
-        row = (_by_corpus(name, slug(predicted), database) if with_corpus else None) or (
-            _by_scenarios(name, slug(predicted), database) if with_corpus else None) or Row(
+        replayed = ((_first_kill(name, slug(predicted), "corpus", _corpus_runs(name, database))
+                     or _first_kill(name, slug(predicted), "scenarios", _scenario_runs(name, database)))
+                    if with_corpus else None)
+        row = replayed or Row(
             # Time to kill, not time to shrink: the first failing example ends the run.
             name, slug(predicted), explore(name, database, profile, shrink=False, **options))
         on_row(row)
@@ -79,31 +82,30 @@ def run(database: Any, names: Iterable[str] | None = None, profile: str = "pr",
     return rows
 
 
-def _by_corpus(name: str, predicted: str | None, database: Any) -> Row | None:
-    started = time.perf_counter()
+def _corpus_runs(name: str, database: Any):
+    """(label, scenario, CloudKit page cap, violated, explain) per corpus entry, replayed lazily."""
     for path in corpus.entries():
         _ok, outcome, scenario = corpus.replay(path, name, database)
-        if outcome.violated:
-            failure = Failure(name, scenario.devices, scenario.steps, scenario.seed,
-                              corpus.ck_page(scenario), outcome.violated, outcome.explain())
-            result = Result(name, "corpus", 0, time.perf_counter() - started, failure)
-            return Row(name, predicted, result, stage=path.stem)
-    return None
+        yield path.stem, scenario, corpus.ck_page(scenario), outcome.violated, outcome.explain
 
 
-def _by_scenarios(name: str, predicted: str | None, database: Any) -> Row | None:
-    """The first hand-written scenario, of those the remediated client must pass, that `name` fails."""
-    started = time.perf_counter()
+def _scenario_runs(name: str, database: Any):
+    """The same for the hand-written scenarios the remediated client must pass."""
     for path in sorted(SCENARIOS.glob("*.yaml")):
         scenario = load(path)
-        if scenario.expected_for("coordinated") not in (None, "pass"):
-            continue
-        outcome = runner.run(scenario, name, database, reports=None)
-        if outcome.violated:
-            failure = Failure(name, scenario.devices, scenario.steps, scenario.seed, None, outcome.violated,
-                              "\n".join(outcome.verdicts[n].explain() for n in outcome.violated))
-            result = Result(name, "scenarios", 0, time.perf_counter() - started, failure)
-            return Row(name, predicted, result, stage=path.name)
+        if scenario.expected_for("coordinated") in (None, "pass"):
+            run = runner.run(scenario, name, database, reports=None)
+            yield path.name, scenario, None, run.violated, (
+                lambda run=run: "\n".join(run.verdicts[n].explain() for n in run.violated))
+
+
+def _first_kill(name: str, predicted: str | None, stage: str, runs) -> Row | None:
+    started = time.perf_counter()
+    for label, scenario, ck_page, violated, explain in runs:
+        if violated:
+            failure = Failure(name, scenario.devices, scenario.steps, scenario.seed, ck_page, violated, explain())
+            result = Result(name, stage, 0, time.perf_counter() - started, failure)
+            return Row(name, predicted, result, stage=label)
     return None
 
 
