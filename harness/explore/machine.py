@@ -40,6 +40,9 @@ class Failure:
     ck_page: int | None
     violated: list[str]
     explanation: str
+    # Every (invariant, message) the program showed after quiescence, when the run judged it to
+    # the end (a hunt does): what a replay on the same client would show, without replaying it.
+    messages: set[tuple[str, str]] | None = None
 
 
 @dataclasses.dataclass
@@ -207,9 +210,9 @@ class SyncMachine(RuleBasedStateMachine):
             failure.steps = list(self.session.steps)
             failure.violated = sorted(set(failure.violated) | set(outcome.violated), key=INVARIANTS.get)
             return
-        self._verdict(outcome)
+        self._verdict(outcome, complete=True)
 
-    def _verdict(self, outcome: Outcome) -> None:
+    def _verdict(self, outcome: Outcome, complete: bool = False) -> None:
         if not outcome.violated:
             return
         self.failed = True
@@ -217,6 +220,14 @@ class SyncMachine(RuleBasedStateMachine):
         failure = Failure(self.config.client, s.devices, list(s.steps), s.seed, s.ck_page,
                           outcome.violated, outcome.explain())
         if self.config.accept is not None:
+            if not complete:
+                # Failed at a step: the filter judges the program run so far followed by
+                # quiescence, as a replay of these steps would; this World gives those verdicts.
+                outcome = s.finish()
+                failure.violated = sorted(set(failure.violated) | set(outcome.violated),
+                                          key=INVARIANTS.get)
+                failure.explanation = outcome.explain()
+            failure.messages = outcome.messages()
             s.close()  # the filter replays on the same database
             if not self.config.accept(failure):
                 reject()

@@ -40,6 +40,10 @@ class Outcome:
     def explain(self) -> str:
         return "\n".join(self.verdicts[n].explain() for n in self.violated) or "every invariant holds"
 
+    def messages(self) -> set[tuple[str, str]]:
+        """Every (invariant, message) violated: what a counterfactual replay is compared on."""
+        return {(n, x.message) for n, v in self.verdicts.items() for x in v.violations}
+
 
 class Session:
     """One World, one client, one program. `ck_page` caps CloudKit pages (server side) and turns
