@@ -52,15 +52,20 @@ class ResolutionPolicy:
     respects_needs_sync: a merge never replaces a local edit that is still marked for upload by
                  a value the declared order ranks before it (invariant 3). Under "arrival" there
                  is no such order, so True means pending edits are never replaced at all.
+    stamps:      how "client_modified_at" is stamped: "device_clock" (the device's clock as it
+                 reads at the edit) or "hybrid_logical" (a hybrid logical clock: the later of the
+                 device clock and 1 µs after the stamp of the version the edit replaces, so an
+                 edit always ranks after what the device held, even when its clock went back).
 
     The reference clients declare theirs in clients/behaviour.py: `coordinated` orders writes by
-    the device time of the edit, then device name, then write id (each copy of a write carries
-    all three through both backends), record-level; `legacy` declares "arrival".
+    the hybrid-logical time of the edit, then device name, then write id (each copy of a write
+    carries all three through both backends), record-level; `legacy` declares "arrival".
     """
 
     order: Literal["server_updated_at", "client_modified_at", "arrival"]
     granularity: Literal["record", "field"] = "record"
     respects_needs_sync: bool = True
+    stamps: Literal["device_clock", "hybrid_logical"] = "device_clock"
 
 
 @dataclasses.dataclass

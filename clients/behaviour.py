@@ -13,10 +13,13 @@ from typing import Literal
 
 from clients.api import ResolutionPolicy
 
-# The remediated client resolves every conflict by the edit's device time (write id as tie-break):
-# each copy of a write carries both, whichever backend it came through, so the outcome cannot depend
-# on which response arrived first. Record-level; a pending local edit only yields to a later write.
-COORDINATED_POLICY = ResolutionPolicy(order="client_modified_at", granularity="record", respects_needs_sync=True)
+# The remediated client resolves every conflict by the edit's stamp (write id as tie-break): each
+# copy of a write carries both, whichever backend it came through, so the outcome cannot depend on
+# which response arrived first. Stamps are hybrid-logical: an edit ranks after the version it
+# edits even when the device clock was set back in between (plain device time would let a later
+# edit lose to an earlier one). Record-level; a pending local edit only yields to a later write.
+COORDINATED_POLICY = ResolutionPolicy(order="client_modified_at", granularity="record", respects_needs_sync=True,
+                                      stamps="hybrid_logical")
 # As shipped: the remote copy wins unless the local one still needs sync, i.e. whatever lands last.
 LEGACY_POLICY = ResolutionPolicy(order="arrival", granularity="record", respects_needs_sync=False)
 
@@ -50,10 +53,15 @@ class Behaviour:
     stall_after_transient: bool = False
     recreate_keeps_delete: bool = False
     wall_clock_stamps: bool = False
+    # Stamp an edit with max(clock, stamp of the edited version + 1 µs), as the policy declares;
+    # False stamps the clock reading alone (what the shipped app does, and a seeded bug under a
+    # policy that declares hybrid-logical stamps).
+    hybrid_stamps: bool = True
     transient_item_error_drops: bool = False
     skip_on_expired_token: bool = False
 
 
 COORDINATED = Behaviour()
 LEGACY = Behaviour(policy=LEGACY_POLICY, login="parallel_copies", merge="remote_unless_pending",
-                   cursor_in_store=False, cursor_lookback=0.0, conditional_push=False, cursor_past_failures=True, daily_log_ignores_needs_sync=True)
+                   cursor_in_store=False, cursor_lookback=0.0, conditional_push=False, cursor_past_failures=True, daily_log_ignores_needs_sync=True,
+                   hybrid_stamps=False)

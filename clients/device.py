@@ -140,7 +140,7 @@ class ReferenceClient:
         self.store.write_seq += 1
         record = LocalRecord(record_type, record_id, fields, deleted,
                              write_id=f"{self.name}-{self.store.boots:04d}.{self.store.write_seq:06d}",
-                             modified_us=self._stamp(), device=self.name,
+                             modified_us=self._stamp(previous), device=self.name,
                              queued_op=self._queued_op(previous, deleted),
                              remote=dict(previous.remote) if previous else {})
         self.store.put(record)
@@ -152,9 +152,15 @@ class ReferenceClient:
         self.upload_paused = False
         return record.write_id
 
-    def _stamp(self) -> int:
+    def _stamp(self, previous: LocalRecord | None) -> int:
+        """The edit's position in the declared order. A hybrid logical clock: never at or before
+        the version being edited (ours, or one pulled from another device), so a clock set back
+        between two edits cannot rank the later edit first."""
         seconds = time.time() if self.behaviour.wall_clock_stamps else self.clock.now()
-        return int(round(seconds * 1_000_000))
+        clock_us = int(round(seconds * 1_000_000))
+        if previous is None or not self.behaviour.hybrid_stamps:
+            return clock_us
+        return max(clock_us, previous.modified_us + 1)
 
     def _queued_op(self, previous: LocalRecord | None, deleted: bool) -> str:
         if (self.behaviour.recreate_keeps_delete and previous is not None and previous.needs_sync

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Iterator
 OPERATION_TYPES = ("invoke", "ok", "fail", "info")
 OTHER_TYPES = ("persist", "commit", "net", "fault", "note")
 TYPES = OPERATION_TYPES + OTHER_TYPES
+NOT_OBSERVED = object()  # a value the recorder did not look at (unlike None: looked, saw nothing)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,13 +78,15 @@ class History:
 
     def write(self, device: str, user: str, write_id: str, record_type: str, record_id: str,
               fields: dict[str, Any] | None, *, time: float, device_time: float,
-              after: dict[str, Any] | None) -> Event:
-        """A local edit (fields) or delete (fields None); `after` is what the device read back."""
+              after: dict[str, Any] | None, before: Any = NOT_OBSERVED) -> Event:
+        """A local edit (fields) or delete (fields None); `after` is what the device read back,
+        `before` (when the recorder observed it) what it read just before the edit."""
         f = "delete" if fields is None else "write"
+        seen = {} if before is NOT_OBSERVED else {"before": before}
         self.append("invoke", device, f, time=time, record_type=record_type, record_id=record_id)
         return self.append("ok", device, f, time=time, user=user, write_id=write_id,
                            record_type=record_type, record_id=record_id, fields=fields,
-                           device_time=device_time, after=after)
+                           device_time=device_time, after=after, **seen)
 
     def persist(self, device: str, snapshot: dict[str, Any], *, time: float, by: str = "") -> Event:
         return self.append("persist", f"{device}/{by}" if by else device, "persist", time=time,

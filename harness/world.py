@@ -183,6 +183,9 @@ class World:
         try:
             if d.crashed:
                 await self._relaunch(d)
+            # What the device showed for the record just before the edit: the version the
+            # edit replaces, which a hybrid-logical policy must rank it after.
+            before = d.client.read(record_type, record_id)
             wid = (d.client.delete(record_type, record_id) if fields is None
                    else d.client.write(record_type, record_id, fields))
         except (OSError, KeyError, ClientCrashed, ClientError) as exc:
@@ -193,7 +196,7 @@ class World:
             return None
         self.history.write(device, d.user, wid, record_type, record_id, fields,
                            time=self.clock.now(), device_time=d.clock.now(),
-                           after=d.client.read(record_type, record_id))
+                           after=d.client.read(record_type, record_id), before=before)
         return wid
 
     async def read(self, device: str, record_type: str, record_id: str) -> None:
@@ -375,7 +378,8 @@ def _policy(devices: dict[str, Device]) -> dict[str, Any]:
     any_client = next(iter(devices.values())).client if devices else None
     p = getattr(any_client, "policy", None)
     return {"order": p.order, "granularity": p.granularity,
-            "respects_needs_sync": p.respects_needs_sync} if p else {}
+            "respects_needs_sync": p.respects_needs_sync,
+            "stamps": getattr(p, "stamps", "device_clock")} if p else {}
 
 
 def _why(exc: BaseException) -> str:

@@ -75,6 +75,12 @@ class Ledger:
         self.user_fields: dict[str, set[str]] = {}
         for w in self.writes:
             self.user_fields.setdefault(w.record_type, set()).update(w.fields or {})
+        self.hybrid = self.policy["order"] == "client_modified_at" and \
+            self.policy.get("stamps") == "hybrid_logical"
+        self._effective: dict[str, int] = {}
+        if self.hybrid:
+            for w in self.writes:  # in history order: a write's held version is always earlier
+                self._effective[w.write_id] = self._hybrid_time(w)
 
     def users(self) -> list[str]:
         return sorted(set(self.devices.values()))
@@ -89,11 +95,67 @@ class Ledger:
         if order == "server_updated_at":
             times = [c.value.get("server_time", c.time) for c in self.commits.get(w.write_id, [])]
             return (min(times) if times else float("inf"), w.event.index)
+        if self.hybrid:
+            return (self._effective[w.write_id], w.device, w.event.index)
         if order == "client_modified_at":
             return (w.device_time, w.device, w.event.index)
         return (w.event.index,)  # "arrival" declares no order; real-time order is the only one
 
+    # Hybrid-logical stamps: an edit ranks after the version its device held when it made it.
+
+    def _hybrid_time(self, w: Write) -> int:
+        """Microseconds: the later of the device time the harness saw and 1 µs after the
+        effective time of the version the device's store held for the record before the write."""
+        own = int(round(w.device_time * 1_000_000))
+        held = self.held(w)
+        return own if held is None else max(own, self._effective[held.write_id] + 1)
+
+    def held(self, w: Write) -> Write | None:
+        """The version `w`'s device held for its record just before `w`: what the device read
+        just before the edit when the recorder saw it, else (a tombstone reads as nothing) the
+        last version the device persisted before the write."""
+        earlier = [x for x in self.by_key.get(w.key, []) if x.event.index < w.event.index]
+        before = w.event.value.get("before", _UNSEEN)
+        if before not in (None, _UNSEEN):
+            value = self.project(w.record_type, before)
+            same = [x for x in earlier if not x.is_delete
+                    and self.project(w.record_type, x.after) == value]
+            return max(same, key=self.rank) if same else None
+        persisted = self._persisted_before(w, earlier)
+        if before is None and persisted is not None and not persisted.is_delete:
+            return None  # read nothing, though a live version was on disk: an unpersisted delete
+        return persisted
+
+    def _persisted_before(self, w: Write, earlier: list[Write]) -> Write | None:
+        """The version on the device's disk before the write: its last persist before the write
+        event that does not already hold the write itself (the write's own persist)."""
+        mine = self.project(w.record_type, w.after)
+        for p in reversed(self.history.persists(w.device)):
+            if p.index > w.event.index:
+                continue
+            rec = flatten(p.value["snapshot"].get(w.record_type, {}).get(w.record_id))
+            ids = [rec.get(k) for k in WRITE_ID_KEYS] if rec else []
+            if w.write_id in ids or (not any(ids) and rec and not w.is_delete
+                                     and self.project(w.record_type, rec) == mine):
+                continue
+            return self._attribute_among(w.record_type, rec, earlier)
+        return None
+
+    def _attribute_among(self, record_type: str, flat: dict | None, candidates: list[Write]
+                         ) -> Write | None:
+        if flat is None:
+            return None
+        for k in WRITE_ID_KEYS:
+            found = [x for x in candidates if x.write_id == flat.get(k)]
+            if found:
+                return found[0]
+        value = self.project(record_type, flat)
+        same = [x for x in candidates if not x.is_delete and self.project(record_type, x.after) == value]
+        return max(same, key=self.rank) if same and value is not None else None
+
     def order_name(self) -> str:
+        if self.hybrid:
+            return "the devices' hybrid-logical modification time"
         return {"server_updated_at": "server commit time", "client_modified_at":
                 "the devices' modification time"}.get(self.policy["order"], "real-time order")
 
@@ -138,6 +200,9 @@ class Ledger:
 
     def committed_on(self, write_id: str) -> set[str]:
         return {c.process for c in self.commits.get(write_id, [])}
+
+
+_UNSEEN = object()
 
 
 def flatten(record: Any) -> dict[str, Any] | None:

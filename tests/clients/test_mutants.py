@@ -196,9 +196,10 @@ async def _(rig, variant, tag):
     rid = record_id()
     a.write("daily_logs", rid, {"steps": 1})
     await a.sync("supabase")
-    await b.sync("supabase")
     rig.clock.advance(60)
-    b.write("daily_logs", rid, {"steps": 2})        # a minute later on the World clock
+    # A minute later on the World clock, B edits without having pulled A's edit: the stamps alone
+    # order the two (an edit of a pulled version would rank after it whatever A stamped).
+    b.write("daily_logs", rid, {"steps": 2})
     await b.sync("supabase")
     await a.sync("supabase")
     return a.read("daily_logs", rid)

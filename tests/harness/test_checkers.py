@@ -165,3 +165,97 @@ def test_history_round_trips_through_json_lines(tmp_path):
         assert "bad.jsonl:1" in str(exc)
     else:
         raise AssertionError("a malformed history line must be rejected")
+
+
+# Hybrid-logical stamps: an edit ranks after the version its device held when it made it.
+
+HYBRID = {"order": "client_modified_at", "granularity": "record", "respects_needs_sync": True,
+          "stamps": "hybrid_logical"}
+UNSEEN = object()
+
+
+def edit(s: Story, device: str, wid: str, fields, *, device_time: float, before=UNSEEN,
+         rid: str = "d1"):
+    """A write at a chosen device time, persisted after it (as the World records it, the write's
+    own persist comes first; the ledger must find the held version either way)."""
+    s.tick()
+    seen = {} if before is UNSEEN else {"before": before}
+    s.h.write(device, "alice", wid, "daily_logs", rid, fields, time=s.t, device_time=device_time,
+              after=None if fields is None else dict(fields), **seen)
+    return s.put(device, "daily_logs", rid, s.record(wid, fields, device))
+
+
+def clock_set_back(policy) -> Story:
+    """B edits, its clock goes back an hour, B edits again; A pulls both."""
+    s = Story(policy=policy)
+    edit(s, "B", "B1", {"steps": 1}, device_time=5000.0, before=None)
+    edit(s, "B", "B2", {"steps": 2}, device_time=1400.0, before={"steps": 1})
+    return s
+
+
+def test_hybrid_stamps_rank_an_edit_after_its_own_earlier_one_despite_a_clock_set_back():
+    s = clock_set_back(HYBRID)
+    s.put("A", "daily_logs", "d1", s.record("B2", {"steps": 2}, "B"), by="supabase")
+    assert C.check_monotonic_read_your_writes(s.h).ok
+    assert C.check_no_lost_write(s.h, both_devices_hold(s, "d1", "B2", {"steps": 2})).ok
+    v = C.check_no_lost_write(s.h, both_devices_hold(s, "d1", "B1", {"steps": 1}))
+    assert not v.ok and "hybrid-logical" in v.violations[0].message
+    # Going back to B1 after B2 is a regression under the declared order.
+    s.put("A", "daily_logs", "d1", s.record("B1", {"steps": 1}, "B"), by="cloudkit")
+    v = C.check_monotonic_read_your_writes(s.h)
+    assert not v.ok and "went back to the write B1" in v.violations[0].message
+
+
+def test_plain_device_time_still_judges_a_client_that_declares_it():
+    s = clock_set_back({**HYBRID, "stamps": "device_clock"})
+    assert C.check_no_lost_write(s.h, both_devices_hold(s, "d1", "B1", {"steps": 1})).ok
+    assert not C.check_no_lost_write(s.h, both_devices_hold(s, "d1", "B2", {"steps": 2})).ok
+    t = clock_set_back({k: v for k, v in HYBRID.items() if k != "stamps"})  # undeclared: plain
+    assert C.check_no_lost_write(t.h, both_devices_hold(t, "d1", "B1", {"steps": 1})).ok
+
+
+def pulled_then_edited(b_held_a1: bool, **how) -> Story:
+    """A (clock an hour ahead) writes A1; B, whose clock is right, writes B1 later in real time.
+    Only if B's store held A1 when B wrote does B1 rank after A1."""
+    s = Story(policy=HYBRID)
+    edit(s, "A", "A1", {"steps": 1}, device_time=9000.0, before=None)
+    if b_held_a1:
+        s.put("B", "daily_logs", "d1", s.record("A1", {"steps": 1}, "A"), by="cloudkit")
+    edit(s, "B", "B1", {"steps": 2}, device_time=5400.0, **how)
+    return s
+
+
+def test_hybrid_ranking_follows_the_version_the_device_held():
+    held = pulled_then_edited(True, before={"steps": 1})
+    assert C.check_no_lost_write(held.h, both_devices_hold(held, "d1", "B1", {"steps": 2})).ok
+    v = C.check_no_lost_write(held.h, both_devices_hold(held, "d1", "A1", {"steps": 1}))
+    assert not v.ok and "write B1" in v.violations[0].message  # fails if the held A1 is ignored
+    # B never held A1: the two edits are concurrent and device time decides (A1).
+    blind = pulled_then_edited(False, before=None)
+    assert C.check_no_lost_write(blind.h, both_devices_hold(blind, "d1", "A1", {"steps": 1})).ok
+    assert not C.check_no_lost_write(blind.h, both_devices_hold(blind, "d1", "B1", {"steps": 2})).ok
+
+
+def test_hybrid_ranking_reads_the_held_version_from_persists_when_no_read_was_recorded():
+    s = pulled_then_edited(True)  # no `before`: the persist of A1 on B's disk is the evidence
+    assert C.check_no_lost_write(s.h, both_devices_hold(s, "d1", "B1", {"steps": 2})).ok
+    assert not C.check_no_lost_write(s.h, both_devices_hold(s, "d1", "A1", {"steps": 1})).ok
+
+
+def test_hybrid_ranking_sees_a_held_version_only_in_memory_through_the_read_before():
+    s = Story(policy=HYBRID)
+    edit(s, "A", "A1", {"steps": 1}, device_time=9000.0, before=None)
+    edit(s, "B", "B1", {"steps": 2}, device_time=5400.0, before={"steps": 1})  # merged, unpersisted
+    assert C.check_no_lost_write(s.h, both_devices_hold(s, "d1", "B1", {"steps": 2})).ok
+
+
+def test_a_recreate_ranks_after_the_tombstone_its_device_held():
+    s = Story(policy=HYBRID)
+    edit(s, "A", "A1", {"steps": 1}, device_time=9000.0, before=None)
+    edit(s, "A", "A2", None, device_time=9001.0, before={"steps": 1})
+    s.put("B", "daily_logs", "d1", s.record("A2", None, "A"), by="cloudkit")  # B pulls the delete
+    edit(s, "B", "B1", {"steps": 3}, device_time=5400.0, before=None)  # a tombstone reads as nothing
+    final = both_devices_hold(s, "d1", "B1", {"steps": 3})
+    assert C.check_no_resurrection_no_phantom(s.h, final).ok
+    assert C.check_no_lost_write(s.h, final).ok
+
