@@ -76,7 +76,16 @@ def _superseded(ledger: Ledger, c: Event, before: int) -> bool:
     v = c.value
     return any(o.index > c.index and o.index < before and o.process == c.process
                and (o.value["user"], o.value["record_type"], o.value["record_id"])
-               == (v["user"], v["record_type"], v["record_id"]) for o in ledger.history.commits())
+               == (v["user"], v["record_type"], v["record_id"]) for o in ledger.history.commits()
+               ) or _zone_deleted(ledger, c, before)
+
+
+def _zone_deleted(ledger: Ledger, c: Event, before: int) -> bool:
+    """The user deleted the CloudKit zone after the commit: the record went with it, so it is no
+    longer present on the backend (a device that still holds it uploads it again: a new commit)."""
+    return c.process == "cloudkit" and any(
+        e.type == "note" and e.f == "delete_zone" and e.value.get("user") == c.value["user"]
+        and c.index < e.index < before for e in ledger.history)
 
 
 def check_liveness(history: History, final: dict[str, Store]) -> Verdict:

@@ -259,3 +259,17 @@ def test_a_recreate_ranks_after_the_tombstone_its_device_held():
     assert C.check_no_resurrection_no_phantom(s.h, final).ok
     assert C.check_no_lost_write(s.h, final).ok
 
+
+def test_no_skipped_row_exempts_a_record_whose_cloudkit_zone_was_deleted_since():
+    def story(zone_deleted: bool, backend: str = "cloudkit") -> Story:
+        s = Story().write("B", "B1", "d1", {"steps": 1}).commit(backend, "B1", "d1")
+        if zone_deleted:
+            s.h.append("note", "world", "delete_zone", time=s.t, user="alice")
+        return s.sync("A", backend)
+    assert C.check_no_skipped_row(story(True).h).ok  # the record left the backend with the zone
+    assert not C.check_no_skipped_row(story(False).h).ok
+    # Deleting the CloudKit zone leaves Supabase's rows where they are.
+    assert not C.check_no_skipped_row(story(True, "supabase").h).ok
+    other = Story().write("B", "B1", "d1", {"steps": 1}).commit("cloudkit", "B1", "d1")
+    other.h.append("note", "world", "delete_zone", time=other.t, user="bob")
+    assert not C.check_no_skipped_row(other.sync("A", "cloudkit").h).ok
