@@ -59,6 +59,9 @@ class Behaviour:
     hybrid_stamps: bool = True
     transient_item_error_drops: bool = False
     skip_on_expired_token: bool = False
+    # A change-tag conflict with a server record that does not decrypt (bit rot) is left alone:
+    # every save conflicts again and the upload never drains.
+    stall_on_unreadable_conflict: bool = False
 
 
 COORDINATED = Behaviour()

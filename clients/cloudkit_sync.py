@@ -16,7 +16,7 @@ from clients.api import ROUTES
 from clients.behaviour import Behaviour
 from clients.codec import Incoming, open_record, seal_record
 from clients.crypto import Keychain
-from clients.errors import BackendError, BackendGarbage, ClientError
+from clients.errors import BackendError, BackendGarbage, ClientError, DecryptFailed
 from clients.merge import forget_remote
 from clients.store import LocalRecord, LocalStore
 from clients.wire import Wire, error_body, retry_after_of
@@ -139,7 +139,8 @@ class CloudKitSyncService:
         else:
             self._live(store, item, apply)
 
-    def _live(self, store: LocalStore, item: dict, apply) -> None:
+    def _live(self, store: LocalStore, item: dict, apply) -> ClientError | None:
+        """Merge one server record; the error if it does not open (it is then retried by lookup)."""
         table = TABLE_OF.get(item.get("recordType"))
         if table is None:
             raise BackendGarbage("cloudkit", f"unknown recordType {item.get('recordType')!r}", item)
@@ -147,12 +148,12 @@ class CloudKitSyncService:
         try:
             record = open_record(self.keychain, self.user_id(), table, item["recordName"],
                                  _value(fields, "payload"), _value(fields, "keyVersion"))
-        except ClientError:
+        except ClientError as exc:
             self._remember_failure(store, table, item["recordName"])
-            return
+            return exc
         self._forget_failure(store, table, item["recordName"])
-        meta = {"change_tag": item.get("recordChangeTag"), "modified": (item.get("modified") or {}).get("timestamp")}
-        apply(store, Incoming(record, meta), "cloudkit")
+        apply(store, Incoming(record, _meta(item)), "cloudkit")
+        return None
 
     def _tombstone(self, store: LocalStore, name: str) -> None:
         """A hard delete made elsewhere (our clients delete softly): the record is gone from the
@@ -270,7 +271,23 @@ class CloudKitSyncService:
         body = await self._op("records/lookup", {"records": [{"recordName": n} for n in names], "zoneID": {"zoneName": ZONE}})
         for item in self._list(body, "records", len(names)):
             if isinstance(item, dict) and not item.get("serverErrorCode"):
-                self._live(store, item, apply)
+                failure = self._live(store, item, apply)
+                if isinstance(failure, DecryptFailed) and not self.behaviour.stall_on_unreadable_conflict:
+                    self._replace_unreadable(store, item)
+
+    def _replace_unreadable(self, store: LocalStore, item: dict) -> None:
+        """The server record is garbage under a key this device holds (bit rot, not a key it
+        lacks): there is nothing in it to merge, so our pending write replaces it. Taking its change
+        tag makes the next save an update of that record; without it every save conflicts again
+        and the upload never drains. Whoever held the write it replaced still has it and ranks
+        it against ours when it pulls."""
+        record = store.get(TABLE_OF[item["recordType"]], item["recordName"])  # _live checked it
+        if record is not None and "cloudkit" in record.pending_paths():
+            record.remote["cloudkit"] = {"write_id": None, **_meta(item)}
+
+
+def _meta(item: dict) -> dict:
+    return {"change_tag": item.get("recordChangeTag"), "modified": (item.get("modified") or {}).get("timestamp")}
 
 
 def _value(fields: dict, name: str) -> Any:

@@ -137,3 +137,44 @@ def test_a_refused_upload_does_not_stop_the_pull_and_stays_queued(rig):
         return pulled, queued, b.store.get("profiles", mine).needs_sync
 
     assert run(scenario()) == ({"display_name": "from A"}, True, False)
+
+
+def _rot_on_cloudkit(rig, rid: str, email: str = "ana@example.com") -> None:
+    """Bit rot on the server, as the harness injects it: the payload stops decrypting."""
+    zone = rig.ck.db(email).zones["FitMeZone"]
+    record = zone.records[rid]
+    record.fields["payload"] = ("BYTES", "AAAAAAAAAAAAAAAAbm90IGEgc2VhbGVkIHBheWxvYWQ=")
+    zone.changed(record)
+
+
+@pytest.mark.parametrize("variant, drains", [("coordinated", True), ("stalls", False)])
+def test_an_edit_conflicting_with_an_unreadable_cloudkit_record_replaces_it(rig, monkeypatch, variant,
+                                                                           drains):
+    """B's save of a record B never pulled meets a CloudKit record that does not decrypt. Nothing in
+    it can be merged; B's write takes its change tag and replaces it, or every save conflicts again
+    and the upload never drains (the seeded bug)."""
+    import dataclasses
+
+    from clients.behaviour import COORDINATED
+    from clients.catalogue import BY_NAME, Variant
+
+    if variant == "stalls":
+        stalls = dataclasses.replace(COORDINATED, stall_on_unreadable_conflict=True)
+        monkeypatch.setitem(BY_NAME, "test:stalls", Variant("test:stalls", "", None, stalls))
+        variant = "test:stalls"
+
+    async def scenario():
+        a = await signed_up(rig.device("coordinated", "A"))
+        rid = record_id()
+        a.write("photos", rid, {"caption": "from A"})
+        await a.sync("cloudkit")
+        _rot_on_cloudkit(rig, rid)
+        b = await signed_in(rig.device(variant, "B"))
+        b.write("photos", rid, {"caption": "from B"})  # B never pulled A's record: a create
+        await b.sync("cloudkit")
+        await b.sync("cloudkit")
+        await a.sync("cloudkit")
+        return b.store.get("photos", rid).needs_sync, a.read("photos", rid)
+
+    queued, at_a = run(scenario())
+    assert (queued, at_a) == ((False, {"caption": "from B"}) if drains else (True, {"caption": "from A"}))
