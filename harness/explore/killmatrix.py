@@ -2,9 +2,17 @@
 
 The tier is what every PR runs, in the order it runs: the regression corpus, the hand-written
 scenario files (each must pass on the remediated client), then fresh `pr` exploration. A mutant is
-killed when the tier fails on it; the row names the invariants that caught it, whether
-the invariant the catalogue predicts is among them, and the time and examples it took. `legacy`
-must be killed too, and `coordinated` must survive: a suite that passes everything has no teeth.
+killed when the tier fails on it. Each row answers two questions:
+
+- the first kill: the first run of the tier that fails, what it caught and the time it took (what
+  a PR would see: the tier stops there);
+- the predicted kill: the first run whose violations include the invariant the catalogue predicts.
+  The search goes on through the corpus, the scenario files and the `pr` exploration budget
+  (failing examples without the prediction are passed over) until one does, or the tier is spent.
+
+`legacy` must be killed too, and `coordinated` must survive: a suite that passes everything has no
+teeth. A mutant the tier kills only by other invariants is a finding, about the suite (a scenario
+aimed at the bug is missing) or about the catalogue (it names the wrong invariant).
 """
 
 from __future__ import annotations
@@ -12,14 +20,16 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import clients
 from harness import runner
 from harness.checkers.verdict import INVARIANTS
 from harness.explore import corpus
 from harness.explore.machine import Failure
-from harness.explore.profiles import Result, explore
+from harness.explore.moves import Driver
+from harness.explore.profiles import PROFILES, Result, explore
+from harness.explore.session import PER_STEP, Session
 from harness.scenario import load
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "suites" / "scenarios"
@@ -39,11 +49,27 @@ def slug(prose: str | None) -> str | None:
 
 
 @dataclasses.dataclass
+class Kill:
+    """A failing run of the tier: which one, when (seconds since the tier began on this client)
+    and what it broke."""
+
+    run: str
+    seconds: float
+    violated: list[str]
+
+
+@dataclasses.dataclass
 class Row:
     client: str
     predicted: str | None
-    result: Result
-    stage: str = "explore"  # what killed it: "explore" (fresh examples), a corpus entry or a scenario
+    result: Result  # the first kill; failure None: the client survived the whole tier
+    stage: str = "explore"  # what killed it first: "explore" (fresh examples), a corpus entry or a scenario
+    by_prediction: Kill | None = None  # the first run whose violations include the prediction
+    searched: str = ""  # what the search for the prediction went through, when it found none
+
+    def __post_init__(self):
+        if self.by_prediction is None and self.killed and self.predicted in self.result.caught:
+            self.by_prediction = Kill(self.stage, self.result.seconds, list(self.result.caught))
 
     @property
     def killed(self) -> bool:
@@ -55,11 +81,12 @@ class Row:
 
     @property
     def as_predicted(self) -> bool:
-        return self.predicted is None or self.predicted in self.result.caught
+        """Some run of the tier kills it by the invariant the catalogue predicts."""
+        return self.predicted is None or self.by_prediction is not None
 
     @property
     def ok(self) -> bool:
-        return self.killed == self.should_die
+        return self.killed == self.should_die and (not self.should_die or self.as_predicted)
 
 
 def run(database: Any, names: Iterable[str] | None = None, profile: str = "pr",
@@ -71,70 +98,208 @@ def run(database: Any, names: Iterable[str] | None = None, profile: str = "pr",
     for name, _desc, predicted in clients.catalogue():
         if names and name not in names:
             continue
-        replayed = ((_first_kill(name, slug(predicted), "corpus", _corpus_runs(name, database))
-                     or _first_kill(name, slug(predicted), "scenarios", _scenario_runs(name, database)))
-                    if with_corpus else None)
-        row = replayed or Row(
-            # Time to kill, not time to shrink: the first failing example ends the run.
-            name, slug(predicted), explore(name, database, profile, shrink=False, **options))
+        row = tier(name, slug(predicted), database, profile, with_corpus, **options)
         on_row(row)
         rows.append(row)
     return rows
 
 
-def _corpus_runs(name: str, database: Any):
-    """(label, scenario, CloudKit page cap, violated, explain) per corpus entry, replayed lazily."""
+def tier(name: str, predicted: str | None, database: Any, profile: str = "pr",
+         with_corpus: bool = True, **options: Any) -> Row:
+    """One client through the tier: its first kill, and its first kill by `predicted`."""
+    started = time.perf_counter()
+    since = lambda: time.perf_counter() - started  # noqa: E731
+    row, replays = None, 0
+    for label, failure in (_replays(name, database) if with_corpus else ()):
+        replays += 1
+        if failure is None:
+            continue
+        row = row or Row(name, predicted, Result(name, "replay", 0, since(), failure), stage=label)
+        if row.as_predicted:
+            return row
+        if predicted in failure.violated:
+            row.by_prediction = Kill(label, since(), list(failure.violated))
+            return row
+    return _explored(row, name, predicted, database, profile, since, replays, **options)
+
+
+def _explored(row: Row | None, name: str, predicted: str | None, database: Any, profile: str,
+              since: Callable[[], float], replays: int, **options: Any) -> Row:
+    """Fresh exploration: the first kill if nothing replayed killed the client, and the search
+    for the prediction within the profile's example budget."""
+    search = _Search(predicted, database, since,
+                     options.get("max_examples") or PROFILES[profile].max_examples)
+    # Time to kill, not time to shrink: the first failing example ends the run.
+    result = explore(name, search.counting, profile, shrink=False, accept=search, **options)
+    if row is None:
+        first = search.first
+        row = (Row(name, predicted, Result(name, profile, first.examples, first.seconds, first.failure))
+               if first else Row(name, predicted, dataclasses.replace(result, seconds=since())))
+    if search.hit is not None:
+        row.by_prediction = search.hit
+    elif row.killed and not row.as_predicted:
+        row.searched = (f"{replays} replays and {search.examples} examples" if replays
+                        else f"{search.examples} examples")
+    return row
+
+
+def _replays(name: str, database: Any) -> Iterator[tuple[str, Failure | None]]:
+    """(label, failure or None) per corpus entry, then per scenario file the remediated client
+    must pass, replayed lazily in that order."""
     for path in corpus.entries():
         _ok, outcome, scenario = corpus.replay(path, name, database)
-        yield path.stem, scenario, corpus.ck_page(scenario), outcome.violated, outcome.explain
-
-
-def _scenario_runs(name: str, database: Any):
-    """The same for the hand-written scenarios the remediated client must pass."""
+        yield path.stem, _failure(name, scenario, corpus.ck_page(scenario), outcome.violated,
+                                  outcome.explain)
     for path in sorted(SCENARIOS.glob("*.yaml")):
         scenario = load(path)
         if scenario.expected_for("coordinated") in (None, "pass"):
             run = runner.run(scenario, name, database, reports=None)
-            yield path.name, scenario, None, run.violated, (
-                lambda run=run: "\n".join(run.verdicts[n].explain() for n in run.violated))
+            yield path.name, _failure(name, scenario, None, run.violated, lambda run=run: "\n".join(
+                run.verdicts[n].explain() for n in run.violated))
 
 
-def _first_kill(name: str, predicted: str | None, stage: str, runs) -> Row | None:
-    started = time.perf_counter()
-    for label, scenario, ck_page, violated, explain in runs:
-        if violated:
-            failure = Failure(name, scenario.devices, scenario.steps, scenario.seed, ck_page, violated, explain())
-            result = Result(name, stage, 0, time.perf_counter() - started, failure)
-            return Row(name, predicted, result, stage=label)
-    return None
+def _failure(name: str, scenario, ck_page, violated: list[str], explain) -> Failure | None:
+    if not violated:
+        return None
+    return Failure(name, scenario.devices, scenario.steps, scenario.seed, ck_page,
+                   sorted(violated, key=INVARIANTS.get), explain())
 
 
-HEAD = ("client", "killed", "caught by", "predicted", "examples", "seconds", "by")
+@dataclasses.dataclass
+class _First:
+    failure: Failure
+    seconds: float
+    examples: int
 
 
-def line(row: Row) -> str:
-    caught = ", ".join(f"{INVARIANTS[n]}:{n}" for n in row.result.caught) or "-"
-    predicted = (row.predicted or "-") + ("" if row.as_predicted or not row.killed else " (MISSED)")
-    killed = "yes" if row.killed else ("survived" if not row.should_die else "NO")
-    return (f"{row.client:<40} {killed:<8} {caught:<70} {predicted:<32} "
-            f"{row.result.examples:>8} {row.result.seconds:>8.1f}  {row.stage}")
+class _Counting:
+    """The database, counting the examples run on it: every example's World begins with a reset."""
+
+    def __init__(self, database: Any):
+        self._database, self.resets = database, 0
+
+    def reset(self) -> None:
+        self.resets += 1
+        self._database.reset()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._database, name)
+
+
+class _Search:
+    """The machine's filter while the kill matrix explores: the first failing example is the first
+    kill; one whose violations include the prediction ends the run; others are passed over (the
+    example is rejected), so the profile's budget of examples goes on."""
+
+    def __init__(self, predicted: str | None, database: Any, since: Callable[[], float], budget: int):
+        self.predicted, self.database, self.since, self.budget = predicted, database, since, budget
+        self.counting = _Counting(database)
+        self.first: _First | None = None
+        self.hit: Kill | None = None
+        self.passed_over, self.done = 0, False
+
+    @property
+    def examples(self) -> int:
+        return self.counting.resets
+
+    def __call__(self, failure: Failure) -> bool:
+        if self.done:
+            return True  # hypothesis runs the example it ends on once more, to report it
+        seconds, example = self.since(), self.examples
+        violated = failure.violated
+        if self.predicted and not _ends_as_teardown_ends(failure):
+            # A per-step check stopped the program. The machine judged the steps so far with a
+            # bare quiescence; the run is the program played out as its teardown plays it.
+            violated = _union(set(violated) & set(PER_STEP), played_out(failure, self.database))
+        if self.first is None:
+            self.first = _First(dataclasses.replace(failure, violated=violated), seconds, example)
+        if self.predicted is None or self.predicted in violated:
+            self.hit = Kill(f"explore: example {example}", seconds, violated) if self.predicted else None
+            self.done = True
+        else:
+            self.passed_over += 1
+            # Hypothesis does not count a passed-over example towards the profile's budget; as
+            # many again end the run (the failure it ends on is not a hit).
+            self.done = self.passed_over >= self.budget
+        return self.done
+
+
+def _ends_as_teardown_ends(failure: Failure) -> bool:
+    """Whether the program already ends with the machine's quiescence moves: a heal, every device
+    signing in, the writes that repair bit rot."""
+    steps = list(failure.steps)
+    while steps and steps[-1].op == "write":
+        steps.pop()
+    tail = [(s.op, s.args.get("device")) for s in steps[-len(failure.devices) - 1:]]
+    return tail == [("heal", None)] + [("sign_in", d) for d in failure.devices]
+
+
+def played_out(failure: Failure, database: Any) -> list[str]:
+    """The invariants a program breaks once played to the end as the machine's teardown plays it:
+    faults heal, every device signs in, bit-rotted rows are written again, quiescence."""
+    with Session(failure.client, database, failure.devices, seed=failure.seed,
+                 ck_page=failure.ck_page) as session:
+        driver = Driver(session)
+        for step in failure.steps:
+            session.do(step)
+            if step.op == "corrupt":
+                driver.corrupted[(step.args["user"], step.args["type"], step.args["id"])] = None
+        driver.do("heal")
+        for device in session.devices:
+            driver.do("sign_in", device=device)
+        driver.repair()
+        return session.finish().violated
+
+
+def _union(a: Iterable[str], b: Iterable[str]) -> list[str]:
+    return sorted(set(a) | set(b), key=INVARIANTS.get)
+
+
+# Output: one line per client; invariants by number in the columns, named in the legend.
+
+def _numbers(names: Iterable[str]) -> str:
+    return ",".join(str(INVARIANTS[n]) for n in names) or "-"
 
 
 def header() -> str:
-    return (f"{HEAD[0]:<40} {HEAD[1]:<8} {HEAD[2]:<70} {HEAD[3]:<32} {HEAD[4]:>8} {HEAD[5]:>8}  "
-            f"{HEAD[6]}")
+    legend = "invariants: " + ", ".join(f"{n} {name}" for name, n in INVARIANTS.items())
+    return (f"{legend}\n{'client':<38} {'killed':<8} {'caught':<10} {'seconds':>7}  "
+            f"{'first kill':<54} {'predicted':<30} killed by the prediction")
+
+
+def line(row: Row) -> str:
+    killed = "yes" if row.killed else ("survived" if not row.should_die else "NO")
+    first = (row.stage if row.stage != "explore" else f"explore: example {row.result.examples}"
+             ) if row.killed else f"explore: {row.result.examples} examples"
+    predicted = f"{INVARIANTS[row.predicted]}:{row.predicted}" if row.predicted else "-"
+    return (f"{row.client:<38} {killed:<8} {_numbers(row.result.caught):<10} "
+            f"{row.result.seconds:>7.1f}  {first:<54} {predicted:<30} {_confirmation(row)}")
+
+
+def _confirmation(row: Row) -> str:
+    if row.predicted is None or not row.killed:
+        return "-"
+    hit = row.by_prediction
+    if hit is None:
+        return f"NEVER ({row.searched})" if row.searched else "NEVER"
+    if hit.run == row.stage and hit.seconds == row.result.seconds:
+        return "yes, by the first kill"
+    return f"yes, {hit.seconds:.1f}s: {hit.run} ({_numbers(hit.violated)})"
 
 
 def summary(rows: list[Row]) -> str:
-    """`killed K/N` counts every client that should die (legacy and the mutants)."""
+    """`killed K/N` counts every client that should die (legacy and the mutants); `killed by the
+    predicted invariant P/N` those of them some run of the tier kills by the catalogue's prediction."""
     doomed = [r for r in rows if r.should_die]
     killed = sum(r.killed for r in doomed)
+    predicted = sum(r.killed and r.as_predicted for r in doomed)
     fresh = sum(r.killed and r.stage == "explore" for r in doomed)
     by_scenario = sum(r.killed and r.stage.endswith(".yaml") for r in doomed)
     missed = [r.client for r in doomed if r.killed and not r.as_predicted]
     spared = [r.client for r in rows if not r.should_die and r.killed]
-    notes = ([f"caught, but not by the predicted invariant: {', '.join(missed)}"] if missed else []) + (
+    notes = ([f"caught, but never by the predicted invariant: {', '.join(missed)}"] if missed else []) + (
         [f"FALSE ALARM on {', '.join(spared)}"] if spared else [])
-    return "\n".join(notes + [f"{fresh} by fresh exploration, {by_scenario} by scenario files, "
-                               f"{killed - fresh - by_scenario} by corpus entries",
-                               f"killed {killed}/{len(doomed)}"])
+    return "\n".join(notes + [f"first kills: {fresh} by fresh exploration, {by_scenario} by scenario "
+                               f"files, {killed - fresh - by_scenario} by corpus entries",
+                               f"killed {killed}/{len(doomed)}",
+                               f"killed by the predicted invariant {predicted}/{len(doomed)}"])

@@ -26,5 +26,5 @@ def test_summary_counts_only_clients_that_should_die():
     dead = Result("legacy", "pr", 3, 1.0, Failure("legacy", {}, [], 0, None, ["no-lost-write"], ""))
     alive = Result("coordinated", "pr", 25, 9.0, None)
     rows = [killmatrix.Row("legacy", "no-lost-write", dead), killmatrix.Row("coordinated", None, alive)]
-    assert killmatrix.summary(rows).endswith("killed 1/1")
+    assert killmatrix.summary(rows).endswith("killed 1/1\nkilled by the predicted invariant 1/1")
     assert all(r.ok for r in rows)
