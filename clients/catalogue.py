@@ -44,7 +44,8 @@ VARIANTS: tuple[Variant, ...] = (
             "no lost write", atomic_persist=False),
     _mutant("tombstones-dropped", "pulls skip deleted rows and tombstones", "convergence", drop_tombstones=True),
     _mutant("force-update", "CloudKit saves use forceUpdate, overwriting a newer server record without a "
-            "change-tag check", "convergence", ck_save_op="forceUpdate"),
+            "change-tag check; the saving device's sync ends without the row it overwrote", "no skipped row",
+            ck_save_op="forceUpdate"),
     _mutant("remote-wins-by-arrival", "the merge lets whichever copy arrives last win unless the local one is "
             "pending, though the declared order is device time", "determinism", merge="remote_unless_pending"),
     _mutant("wall-clock-stamps", "edits are stamped with the host's wall clock instead of the device clock",
