@@ -48,8 +48,9 @@ VARIANTS: tuple[Variant, ...] = (
             ck_save_op="forceUpdate"),
     _mutant("remote-wins-by-arrival", "the merge lets whichever copy arrives last win unless the local one is "
             "pending, though the declared order is device time", "determinism", merge="remote_unless_pending"),
-    _mutant("wall-clock-stamps", "edits are stamped with the host's wall clock instead of the device clock",
-            "determinism", wall_clock_stamps=True),
+    _mutant("wall-clock-stamps", "edits are stamped with the host's wall clock instead of the device clock, "
+            "so the merge ranks them in the order the host ran them, not by device time", "no lost write",
+            wall_clock_stamps=True),
     _mutant("item-errors-ignored", "per-record errors inside a 200 records/modify reply are taken as success",
             "no lost write", ignore_item_errors=True),
     _mutant("more-coming-ignored", "the first changes/zone page is taken as complete and its token saved "
