@@ -214,7 +214,7 @@ class SupabaseSyncService:
             return _mark_synced(store, table, sent)
         inserted = await self._insert_new(table, rows)
         for record, shipped, row in zip(records, sent, rows):
-            if shipped[0] in inserted or await self._update_if_not_newer(table, row, _outranks_server(record)):
+            if shipped[0] in inserted or await self._update_if_not_newer(table, row, self._tie_to_overwrite(record)):
                 _mark_synced(store, table, [shipped])
 
     async def _insert_new(self, table: str, rows: list[dict]) -> set[str]:
@@ -223,14 +223,28 @@ class SupabaseSyncService:
                                        prefer="resolution=ignore-duplicates,return=representation")
         return {str(row.get("id")) for row in self.wire.json(response, list) if isinstance(row, dict)}
 
-    async def _update_if_not_newer(self, table: str, row: dict, outranks_known: bool) -> bool:
+    def _tie_to_overwrite(self, record: LocalRecord) -> str | bool | None:
+        """The updated_at of the server version the last pull showed ranking below ours (None:
+        no such version known); the seeded bug answers only whether it ranked below."""
+        known = record.remote.get("supabase", {})
+        below = known.get("rank") is not None and tuple(known["rank"]) < record.rank()
+        if self.behaviour.stale_tie_overwrite:
+            return below
+        return known.get("updated_at") if below else None
+
+    async def _update_if_not_newer(self, table: str, row: dict, tie: str | bool | None) -> bool:
         """Overwrite the server's row only if it holds an earlier edit, so an older pending edit
         never replaces a newer row (a blind upsert would). An edit stamped the same microsecond is
-        overwritten only when the last pull showed that it ranks below ours (the tie-break lives
-        in the ciphertext). False: ours stays queued; the pull brings the other and the merge
-        settles it, and the round's second push then knows which one ranks last."""
-        op = "lte" if outranks_known else "lt"
-        params = {"id": f"eq.{row['id']}", "client_modified_at": f"{op}.{row['client_modified_at']}"}
+        overwritten only while the row is still the version the last pull showed ranking below
+        ours (`tie`: that version's updated_at; the tie-break lives in the ciphertext): another
+        device's edit of the same microsecond may have replaced it since, and rank above ours.
+        False: ours stays queued; the pull brings the other and the merge settles it, and the
+        round's second push then knows which one ranks last."""
+        stamp, params = row["client_modified_at"], {"id": f"eq.{row['id']}"}
+        if isinstance(tie, str):
+            params["or"] = f'(client_modified_at.lt."{stamp}",and(client_modified_at.eq."{stamp}",updated_at.eq."{tie}"))'
+        else:  # True: the seeded bug, any row of that microsecond is taken for the one pulled
+            params["client_modified_at"] = f"{'lte' if tie else 'lt'}.{stamp}"
         body = {k: v for k, v in row.items() if k != "id"}
         response = await self._request("PATCH", table, params=params, json=body, prefer="return=representation")
         return len(self.wire.json(response, list)) == 1
@@ -253,11 +267,6 @@ class SupabaseSyncService:
                 record = store.rekey(record, str(uuid.uuid5(uuid.NAMESPACE_URL, record.write_id)))
                 await self._request("POST", table, json=[self._row(record)], prefer="return=minimal")
             _mark_synced(store, table, [(record.record_id, record.write_id, list(record.rank()))])
-
-
-def _outranks_server(record: LocalRecord) -> bool:
-    known = record.remote.get("supabase", {}).get("rank")
-    return known is not None and tuple(known) < record.rank()
 
 
 def _cursor_of(row: dict) -> dict:
