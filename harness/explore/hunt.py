@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import statistics
-import time
 from typing import Any
 
 from harness.explore.machine import Failure
@@ -70,12 +69,12 @@ class Detection:
 def hunt_one(finding: str, seed: int, database: Any, client: str = "legacy",
              max_examples: int = 200, profile: str = "hunt") -> Detection:
     register_counterfactuals()
-    started = time.perf_counter()
     result = explore(client, database, profile, shrink=False, seed=seed, max_examples=max_examples,
-                     accept=lambda f: caused_by(finding, f, database))
-    found = result.failure is not None
-    return Detection(finding, seed, result.examples if found else None,
-                     time.perf_counter() - started if found else None)
+                     accept=lambda f: caused_by(finding, f, database), messages=True)
+    # Counted to the example that found it: hypothesis then runs that example once more (and the
+    # filter judges it again) only to report it.
+    examples, seconds = result.detected or (None, None)
+    return Detection(finding, seed, examples, seconds)
 
 
 def medians(rows: list[Detection]) -> dict[str, Any]:

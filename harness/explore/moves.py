@@ -156,7 +156,18 @@ class Driver:
         self.sync(device, path)
 
     def restart(self, device: str) -> None:
+        """The app is killed and launched again. A launch that restores a session runs the login
+        sync, as the shipped app does on a cold launch (the case study's race: "on a cold launch
+        ... CloudKit sometimes wins")."""
         self.do("restart", device=device)
+        if self.has_session(device):
+            self.do("login_sync", device=device)
+
+    def sign_out(self, device: str) -> None:
+        """The user signs out of the app; the store stays on the device, and signing in again
+        later (another move) runs the login sync over it."""
+        self.do("sign_out", device=device)
+        self.signed_in.discard(device)
 
     def refuse_refresh(self, device: str) -> None:
         """Two hours pass (every token expires) and the device's token refresh is refused."""

@@ -54,6 +54,9 @@ class Result:
     seconds: float
     failure: Failure | None
     error: BaseException | None = None
+    # (examples, seconds) when the first failure was seen (the first one `accept` took): the
+    # time to detection, without hypothesis's final replay of that example to report it.
+    detected: tuple[int, float] | None = None
 
     @property
     def caught(self) -> list[str]:
@@ -62,10 +65,11 @@ class Result:
 
 def explore(client: str, pg, profile: str = "pr", *, shrink: bool = True, seed: int | None = None,
             max_examples: int | None = None, ck_page: int | None = 2, accept=None,
-            shrink_seconds: int | None = None, **overrides) -> Result:
+            messages: bool = False, shrink_seconds: int | None = None, **overrides) -> Result:
     """Run the machine against `client` on the Postgres database `pg`; the failure it ends on
-    (shrunk unless shrink=False). Other keywords are hypothesis settings."""
-    config = Config(client, pg, ck_page=ck_page, accept=accept)
+    (shrunk unless shrink=False). `accept` filters failures (see machine.Config; `messages` gives
+    it each failure's violations judged to quiescence). Other keywords are hypothesis settings."""
+    config = Config(client, pg, ck_page=ck_page, accept=accept, messages=messages)
     chosen = settings(PROFILES[profile], **overrides,
                       **({"phases": NO_SHRINK} if not shrink else {}),
                       **({"max_examples": max_examples} if max_examples else {}),
@@ -84,5 +88,7 @@ def explore(client: str, pg, profile: str = "pr", *, shrink: bool = True, seed: 
     except AssertionError as exc:
         error = exc
     last = config.failures[-1] if config.failures and error else None
-    return Result(client, profile, config.examples, time.perf_counter() - started, last, error)
+    detected = (config.detected[0], config.detected[1] - started) if last and config.detected else None
+    return Result(client, profile, config.examples, time.perf_counter() - started, last, error,
+                  detected)
 
