@@ -63,7 +63,7 @@ class Row:
     client: str
     predicted: str | None
     result: Result  # the first kill; failure None: the client survived the whole tier
-    stage: str = "explore"  # what killed it first: "explore" (fresh examples), a corpus entry or a scenario
+    stage: str = "explore"  # what killed it first: "explore", a corpus entry or a scenario file
     by_prediction: Kill | None = None  # the first run whose violations include the prediction
     searched: str = ""  # what the search for the prediction went through, when it found none
 
@@ -207,7 +207,7 @@ class _Search:
             return True  # hypothesis runs the example it ends on once more, to report it
         seconds, example = self.since(), self.examples
         violated = failure.violated
-        if self.predicted and not _ends_as_teardown_ends(failure):
+        if not _ends_as_teardown_ends(failure):
             # A per-step check stopped the program. The machine judged the steps so far with a
             # bare quiescence; the run is the program played out as its teardown plays it.
             violated = _union(set(violated) & set(PER_STEP), played_out(failure, self.database))
@@ -297,8 +297,8 @@ def summary(rows: list[Row]) -> str:
     by_scenario = sum(r.killed and r.stage.endswith(".yaml") for r in doomed)
     missed = [r.client for r in doomed if r.killed and not r.as_predicted]
     spared = [r.client for r in rows if not r.should_die and r.killed]
-    notes = ([f"caught, but never by the predicted invariant: {', '.join(missed)}"] if missed else []) + (
-        [f"FALSE ALARM on {', '.join(spared)}"] if spared else [])
+    notes = [f"caught, but never by the predicted invariant: {', '.join(missed)}"] if missed else []
+    notes += [f"FALSE ALARM on {', '.join(spared)}"] if spared else []
     return "\n".join(notes + [f"first kills: {fresh} by fresh exploration, {by_scenario} by scenario "
                                f"files, {killed - fresh - by_scenario} by corpus entries",
                                f"killed {killed}/{len(doomed)}",
