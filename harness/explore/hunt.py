@@ -31,6 +31,20 @@ FIXES = {"DEEP-SYNC-001": {"login": "sequenced"},
 FINDINGS = {f: f"legacy-without:{f}" for f in FIXES}
 
 
+def reaches(finding: str, failure: Failure) -> bool:
+    """Whether the program can reach the code its finding's switch guards; one that cannot runs the
+    same on legacy and on legacy with that switch flipped, so no replay is needed to tell. The
+    cursor switch is read only for a Supabase row that failed to decrypt (clients/supabase_sync.py),
+    which takes bit rot or a key the device lacks; the daily-log one only when a daily log is
+    merged (clients/merge.py), which takes one being written. The login switch decides every sync
+    of legacy (each runs on its own copy of the store), so every program reaches it."""
+    ops = {s.op for s in failure.steps}
+    written = {s.args.get("type") for s in failure.steps if s.op in ("write", "delete")}
+    return {"DEEP-SYNC-001": True,
+            "DEEP-SYNC-002": bool(ops & {"corrupt", "rotate_key"}),
+            "DEEP-SYNC-003": "daily_logs" in written}[finding]
+
+
 def register_counterfactuals() -> None:
     catalogue = importlib.import_module("clients.catalogue")  # the module, not clients.catalogue()
     for finding, switches in FIXES.items():
@@ -53,6 +67,8 @@ def caused_by(finding: str, failure: Failure, database: Any) -> bool:
     program often trips two of legacy's bugs at once; requiring the fixed client to pass outright
     would throw those away.) The legacy side is the run's own verdicts when the machine kept them:
     the World is deterministic, so a replay would show the same (tests/explore/test_hunt.py)."""
+    if not reaches(finding, failure):
+        return False
     on_legacy = (failure.messages if failure.messages is not None
                  else violations(failure, failure.client, database))
     return bool(on_legacy - violations(failure, FINDINGS[finding], database))

@@ -44,3 +44,27 @@ def test_a_run_shows_the_violations_a_replay_of_it_shows(pg_database):
     assert hunt.violations(failure, "legacy", pg_database) == seen
     assert hunt.caused_by("DEEP-SYNC-001", failure, pg_database)
     assert not hunt.caused_by("DEEP-SYNC-002", failure, pg_database)
+
+
+def test_a_program_that_never_reaches_a_switch_runs_the_same_with_it_flipped(pg_database):
+    """The shortcut `reaches` takes: no bit rot and no key rotation, so the cursor switch of
+    DEEP-SYNC-002 changes nothing; the same program with daily logs removed never reaches 003's."""
+    import dataclasses
+    from pathlib import Path
+
+    from harness.explore.machine import Failure
+    from harness.scenario import load
+
+    hunt.register_counterfactuals()
+    scenario = load(Path(__file__).resolve().parents[2] / "suites" / "scenarios" / "deep-sync-001.yaml")
+    failure = Failure("legacy", scenario.devices, scenario.steps, scenario.seed, 2, [], "")
+    assert not hunt.reaches("DEEP-SYNC-002", failure) and hunt.reaches("DEEP-SYNC-003", failure)
+    on_legacy = hunt.violations(failure, "legacy", pg_database)
+    assert on_legacy and on_legacy == hunt.violations(failure, hunt.FINDINGS["DEEP-SYNC-002"], pg_database)
+    no_logs = dataclasses.replace(failure, steps=[s for s in failure.steps if s.args.get("type") != "daily_logs"])
+    assert not hunt.reaches("DEEP-SYNC-003", no_logs)
+    assert (hunt.violations(no_logs, "legacy", pg_database)
+            == hunt.violations(no_logs, hunt.FINDINGS["DEEP-SYNC-003"], pg_database))
+    with_rot = dataclasses.replace(failure, steps=failure.steps + [
+        dataclasses.replace(failure.steps[0], op="corrupt", args={"user": "alice", "type": "profiles", "id": "x"})])
+    assert hunt.reaches("DEEP-SYNC-002", with_rot)
