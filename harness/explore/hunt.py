@@ -65,12 +65,11 @@ def violations(failure: Failure, client: str, database: Any) -> set[tuple[str, s
 def caused_by(finding: str, failure: Failure, database: Any) -> bool:
     """Some violation the program shows on legacy disappears once `finding` alone is fixed. (A
     program often trips two of legacy's bugs at once; requiring the fixed client to pass outright
-    would throw those away.) The legacy side is the run's own verdicts when the machine kept them:
+    would throw those away.) The legacy side is the run judging itself when it can (`judge`):
     the World is deterministic, so a replay would show the same (tests/explore/test_hunt.py)."""
     if not reaches(finding, failure):
         return False
-    on_legacy = (failure.messages if failure.messages is not None
-                 else violations(failure, failure.client, database))
+    on_legacy = failure.judge() if failure.judge else violations(failure, failure.client, database)
     return bool(on_legacy - violations(failure, FINDINGS[finding], database))
 
 

@@ -42,9 +42,10 @@ class Failure:
     ck_page: int | None
     violated: list[str]
     explanation: str
-    # Every (invariant, message) the program showed after quiescence, when the run judged it to
-    # the end (a hunt does): what a replay on the same client would show, without replaying it.
-    messages: set[tuple[str, str]] | None = None
+    # Every (invariant, message) the program shows after quiescence, judged on demand by the run
+    # itself for a filter that asked (Config.messages): what a replay on the same client would show.
+    judge: Callable[[], set[tuple[str, str]]] | None = dataclasses.field(default=None, repr=False,
+                                                                         compare=False)
 
 
 @dataclasses.dataclass
@@ -59,8 +60,8 @@ class Config:
     examples: int = 0
     # A hunt's filter: a failure it does not accept rejects the example instead of failing.
     accept: Callable[[Failure], bool] | None = None
-    # The filter compares the program's violations with a replay on another client: give it this
-    # run's own, judged to quiescence (a step failure too), in `Failure.messages`.
+    # The filter compares the program's violations with a replay on another client: let it ask
+    # this run for its own, judged to quiescence (a step failure too), through `Failure.judge`.
     messages: bool = False
     # (examples, perf_counter) when the first failure the filter accepted was seen: hypothesis runs
     # the example it ends on once more to report it, after the detection.
@@ -236,9 +237,14 @@ class SyncMachine(RuleBasedStateMachine):
                           outcome.violated, outcome.explain())
         if self.config.accept is not None:
             if self.config.messages:
-                failure.messages = self._judged_to_end(outcome, complete, failure)
-            s.close()  # the filter replays on the same database
-            if not self.config.accept(failure):
+                # Judged only if the filter needs it; judging closes the World, which the filter
+                # may then replay the program on (the same database).
+                failure.judge = lambda: self._judged_to_end(outcome, complete, failure)
+            else:
+                s.close()  # the filter replays on the same database
+            accepted = self.config.accept(failure)
+            s.close()
+            if not accepted:
                 reject()
         if self.config.detected is None:
             self.config.detected = (self.config.examples, time.perf_counter())
@@ -254,6 +260,7 @@ class SyncMachine(RuleBasedStateMachine):
             failure.violated = sorted(set(failure.violated) | set(outcome.violated),
                                       key=INVARIANTS.get)
             failure.explanation = outcome.explain()
+        self.session.close()
         return outcome.messages()
 
 

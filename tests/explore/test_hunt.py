@@ -39,7 +39,7 @@ def test_a_run_shows_the_violations_a_replay_of_it_shows(pg_database):
         for step in scenario.steps:
             s.do(step)
         seen = s.finish().messages()
-    failure = Failure("legacy", scenario.devices, scenario.steps, scenario.seed, 2, [], "", seen)
+    failure = Failure("legacy", scenario.devices, scenario.steps, scenario.seed, 2, [], "", lambda: seen)
     assert {n for n, _m in seen} >= {"no-lost-write", "monotonic-read-your-writes"}
     assert hunt.violations(failure, "legacy", pg_database) == seen
     assert hunt.caused_by("DEEP-SYNC-001", failure, pg_database)
