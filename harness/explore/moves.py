@@ -207,4 +207,12 @@ class Driver:
             self.do("delete_zone", user=user)
 
     def probe(self, device: str, token: str, path: str) -> None:
-        self.do("probe", device=device, token=token, path=path)
+        """A request with a bad credential, which the backend must refuse. It tests the backend,
+        not the network: while a network fault is armed for the device on that path the probe
+        waits (the World records no answer for a dropped probe: harness/probe.py raises)."""
+        op = ("GET /rest/v1/daily_logs" if path == "supabase"
+              else f"POST /database/1/{self.world.backends.cloudkit.container_id}/development/"
+                   "private/zones/lookup")
+        if not any(r.action != "crash" and r.applies(device, path, op)
+                   for r in self.world.conductor.rules):
+            self.do("probe", device=device, token=token, path=path)
