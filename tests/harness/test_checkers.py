@@ -273,3 +273,28 @@ def test_no_skipped_row_exempts_a_record_whose_cloudkit_zone_was_deleted_since()
     other = Story().write("B", "B1", "d1", {"steps": 1}).commit("cloudkit", "B1", "d1")
     other.h.append("note", "world", "delete_zone", time=other.t, user="bob")
     assert not C.check_no_skipped_row(other.sync("A", "cloudkit").h).ok
+
+
+def test_liveness_bound_runs_from_the_heal_that_ended_the_faults():
+    def story(*between, before=()) -> Story:
+        s = Story(bound=600)
+        for kind, t, value in before:
+            s.h.append(*kind, time=t, **value)
+        s.h.append("note", "world", "heal", time=0.0)  # a program may heal mid-way, then go on
+        for kind, t, value in between:
+            s.h.append(*kind, time=t, **value)
+        s.h.append("note", "world", "heal", time=7300.0)
+        s.h.append("note", "world", "quiescent", time=7390.0, settled=True, rounds=3)
+        return s
+    advanced = (("note", "world", "advance"), 7200.0, {"seconds": 7200.0})
+    refused = (("net", "A", "decide:fail"), 7200.0, {"op": "POST /auth/v1/token"})
+    # Faults armed and fired after the first heal: the bound runs from the heal after them.
+    assert C.check_liveness(story(refused).h, {}).ok
+    # The program's own advance of the clock is not the client's recovery time.
+    assert C.check_liveness(story(advanced).h, {}).ok
+    # Time that passed otherwise (a client's own waits) still counts from the first heal.
+    v = C.check_liveness(story().h, {})
+    assert not v.ok and "took 7390s" in v.violations[0].message
+    crash = (("fault", "A", "crash"), 0.0, {"point": "mid_persist"})
+    v = C.check_liveness(story(before=[crash]).h, {})  # the first heal ended the only fault
+    assert not v.ok and "took 7390s" in v.violations[0].message
