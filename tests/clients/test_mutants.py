@@ -369,12 +369,78 @@ async def _(rig, variant, tag):
     return c.read("profiles", late)
 
 
+@scenario("device-clock-stamps", correct={"steps": 2})
+async def _(rig, variant, tag):
+    a = await signed_up(rig.device(variant, f"{tag}-A"), email=f"{tag}@example.com")
+    rid = record_id()
+    a.write("daily_logs", rid, {"steps": 1})
+    await a.sync("supabase")
+    a.clock.skew = -3600.0                               # the user sets the clock back an hour
+    a.write("daily_logs", rid, {"steps": 2})
+    await a.sync("supabase")                             # refused upload, then the pull
+    return a.read("daily_logs", rid)
+
+
+@scenario("unreadable-conflict-stalls", correct=(False, {"caption": "from B"}))
+async def _(rig, variant, tag):
+    a = await signed_up(rig.device("coordinated", f"{tag}-A"), email=f"{tag}@example.com")
+    b = await signed_in(rig.device(variant, f"{tag}-B"), email=f"{tag}@example.com")
+    photo = record_id()
+    a.write("photos", photo, {"caption": "from A"})
+    await a.sync("cloudkit")
+    zone = rig.ck.db(f"{tag}@example.com").zones["FitMeZone"]
+    zone.records[photo].fields["payload"] = ("BYTES", "AAAAAAAAAAAAAAAAYml0IHJvdA==")  # bit rot
+    zone.changed(zone.records[photo])
+    b.write("photos", photo, {"caption": "from B"})      # B never pulled A's: its save conflicts
+    await b.sync("cloudkit")
+    await a.sync("cloudkit")
+    return b.store.get("photos", photo).needs_sync, a.read("photos", photo)
+
+
+@scenario("stale-tie-overwrite", correct={"display_name": "from B"})
+async def _(rig, variant, tag):
+    c = await signed_up(rig.device("coordinated", f"{tag}-C"), email=f"{tag}@example.com")
+    a = await signed_in(rig.device(variant, f"{tag}-A"), email=f"{tag}@example.com")
+    b = await signed_in(rig.device("coordinated", f"{tag}-B"), email=f"{tag}@example.com")
+    rid = record_id()
+    c.write("profiles", rid, {"display_name": "from C"})
+    await c.sync("supabase")
+    rig.clock.advance(1)
+    await a.sync("supabase")
+    await b.sync("supabase")
+    a.write("profiles", rid, {"display_name": "from A"})
+    b.write("profiles", rid, {"display_name": "from B"})  # the same microsecond; B's device name ranks last
+    await b.sync("supabase")
+    await a.sync("supabase")                             # must not take B's row for C's
+    return a.read("profiles", rid)
+
+
 MUTANTS = [name.removeprefix("mutant:") for name, _, _ in catalogue() if name.startswith("mutant:")]
+# Switches in clients/behaviour.py proposed for the catalogue (clients/catalogue.py, not this
+# file's owner's): until registered there, their scenarios run against a variant built here.
+PROPOSED = {"device-clock-stamps": {"hybrid_stamps": False},
+            "unreadable-conflict-stalls": {"stall_on_unreadable_conflict": True},
+            "stale-tie-overwrite": {"stale_tie_overwrite": True}}
+UNREGISTERED = sorted(set(PROPOSED) - set(MUTANTS))
 
 
 def test_every_mutant_has_a_scenario_and_there_are_at_least_twelve():
     assert len(MUTANTS) >= 12
-    assert sorted(MUTANTS) == sorted(SCENARIOS)
+    assert sorted(MUTANTS) == sorted(set(SCENARIOS) - set(UNREGISTERED))
+
+
+@pytest.mark.parametrize("mutant", UNREGISTERED)
+def test_a_proposed_mutant_differs_from_coordinated(rig, monkeypatch, mutant):
+    import dataclasses
+
+    from clients.behaviour import COORDINATED
+    from clients.catalogue import BY_NAME, Variant
+
+    behaviour = dataclasses.replace(COORDINATED, **PROPOSED[mutant])
+    monkeypatch.setitem(BY_NAME, f"mutant:{mutant}", Variant(f"mutant:{mutant}", "", None, behaviour))
+    fn, correct = SCENARIOS[mutant]
+    assert run(fn(rig, "coordinated", "c")) == correct
+    assert run(fn(rig, f"mutant:{mutant}", "m")) != correct
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)
