@@ -1,16 +1,18 @@
 """Hunt: how fast does random exploration alone find each finding on `legacy`?
 
 Over N seeds, run the machine (no corpus, no hand-written scenarios, no shrinking) and record the
-examples and seconds until it first fails *because of* a given finding. Legacy carries all three
-bugs at once, so a failure is attributed by differential replay: the failing program must also
-fail on the mutant that carries that finding's bug alone. Failures of another finding are passed
-over (the example is rejected) and the hunt goes on.
+examples and seconds until it first fails *because of* a given finding: up to and including the
+example that fails, every example hypothesis ran counted (its simplest warm-up programs and the
+ones cut short too), but not its replay of that example to report it. Failures of another finding
+are passed over (the example is rejected) and the hunt goes on.
 
 Attribution is counterfactual: a failure is DEEP-SYNC-00N's when some of its violations go
 away on legacy with only that bug fixed. (Replaying on the mutant that carries the bug alone is too
 strict: on legacy the login race loses data through legacy's own merge, which the mutant lacks.)
 The catalogue has no such variants, so they are registered here, in process, under names that
-cannot clash with it: `legacy-without:DEEP-SYNC-00N`.
+cannot clash with it: `legacy-without:DEEP-SYNC-00N`. Legacy's side of the comparison is the run
+itself, judged to quiescence; only the fixed side is replayed, and not at all when the program
+cannot reach the fix (`reaches`).
 """
 
 from __future__ import annotations
