@@ -137,4 +137,3 @@ def test_a_refused_upload_does_not_stop_the_pull_and_stays_queued(rig):
         return pulled, queued, b.store.get("profiles", mine).needs_sync
 
     assert run(scenario()) == ({"display_name": "from A"}, True, False)
-
