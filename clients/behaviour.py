@@ -65,6 +65,9 @@ class Behaviour:
     # A Supabase row stamped the same microsecond as our edit is overwritten whenever the last
     # pull showed a version ranking below ours, even if another edit has replaced it since.
     stale_tie_overwrite: bool = False
+    # After a fetch from nil (expired token), records the zone no longer lists still count as
+    # held there: a zone deleted and re-created by another device never gets them back.
+    unlisted_kept: bool = False
 
 
 COORDINATED = Behaviour()

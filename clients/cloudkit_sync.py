@@ -92,17 +92,32 @@ class CloudKitSyncService:
         await self.ensure_zone(store)
         await self._retry_failed(store, apply)
         token = self.cursors.get(store, "cloudkit", "sync_token")
+        listed: set | None = set() if token is None else None  # names a fetch from nil lists
         while True:
             zone = await self._fetch_zone_changes(store, token)
             if zone is None:  # token expired: start over from nothing
                 token = await self._after_expiry(store)
+                listed = set() if token is None else None
                 continue
             for item in self._list(zone, "records"):
                 self._receive(store, item, apply)
+                if listed is not None and isinstance(item, dict):
+                    listed.add(item.get("recordName"))
             token = zone.get("syncToken")
             self.cursors.set(store, "cloudkit", "sync_token", token)
+            if listed is not None and not zone.get("moreComing") and not self.behaviour.unlisted_kept:
+                self._forget_unlisted(store, listed)
             if not zone.get("moreComing") or self.behaviour.ignore_more_coming:
                 return [n for names in store.failed["cloudkit"].values() for n in names]
+
+    def _forget_unlisted(self, store: LocalStore, listed: set) -> None:
+        """A fetch from nil lists the whole zone. A record we believe the zone holds but that it
+        did not list is gone (the zone was deleted and another device re-created it: our token
+        expired instead of meeting ZONE_NOT_FOUND), so it is queued to be uploaded again."""
+        for table in RECORD_TYPES:
+            for record in store.records[table].values():
+                if "cloudkit" in record.remote and record.record_id not in listed:
+                    forget_remote(record, "cloudkit")
 
     async def _fetch_zone_changes(self, store: LocalStore, token: str | None) -> dict | None:
         request = {"zoneID": {"zoneName": ZONE}, "resultsLimit": self.results_limit}
