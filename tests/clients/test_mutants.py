@@ -160,6 +160,9 @@ async def _(rig, variant, tag):
 @scenario("item-errors-ignored", correct={"caption": "q"})
 async def _(rig, variant, tag):
     a = await signed_up(rig.device(variant, f"{tag}-A"), email=f"{tag}@example.com")
+    # A has a sync token first: a fetch from nil lists the whole zone and would show the photo
+    # missing there (coordinated re-uploads what a complete listing lacks).
+    await a.sync("cloudkit")
     rid = record_id()
     a.write("photos", rid, {"caption": "q"})
     rig.ck_transport = PerRecordError(rig.ck_transport, "QUOTA_EXCEEDED")  # the user's iCloud is full
