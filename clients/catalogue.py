@@ -67,6 +67,17 @@ VARIANTS: tuple[Variant, ...] = (
             "no lost write", recreate_keeps_delete=True),
     _mutant("transient-error-drops-record", "a THROTTLED per-record error drops the record from the upload "
             "queue as if saved", "no lost write", transient_item_error_drops=True),
+    _mutant("device-clock-stamps", "edits are stamped with the device clock alone although the policy declares "
+            "hybrid-logical stamps: an edit after the clock was set back ranks before the version it edits",
+            "monotonic read-your-writes", hybrid_stamps=False),
+    _mutant("unreadable-conflict-stalls", "a change-tag conflict with a CloudKit record that does not decrypt is "
+            "left alone: every save conflicts again and the upload never drains", "liveness",
+            stall_on_unreadable_conflict=True),
+    _mutant("stale-tie-overwrite", "a Supabase row stamped the same microsecond is overwritten whenever the last "
+            "pull showed a lower-ranked version, though another edit replaced it since", "no skipped row",
+            stale_tie_overwrite=True),
+    _mutant("unlisted-kept", "after an expired CloudKit token forces a fetch from scratch, records the re-created "
+            "zone no longer lists still count as held there", "convergence", unlisted_kept=True),
     _mutant("expired-token-skips", "an expired sync token is replaced by the zone's current token instead of "
             "refetching from scratch", "no skipped row", skip_on_expired_token=True),
 )

@@ -433,32 +433,11 @@ async def _(rig, variant, tag):
 
 
 MUTANTS = [name.removeprefix("mutant:") for name, _, _ in catalogue() if name.startswith("mutant:")]
-# Switches in clients/behaviour.py proposed for the catalogue (clients/catalogue.py, not this
-# file's owner's): until registered there, their scenarios run against a variant built here.
-PROPOSED = {"device-clock-stamps": {"hybrid_stamps": False},
-            "unreadable-conflict-stalls": {"stall_on_unreadable_conflict": True},
-            "stale-tie-overwrite": {"stale_tie_overwrite": True},
-            "unlisted-kept": {"unlisted_kept": True}}
-UNREGISTERED = sorted(set(PROPOSED) - set(MUTANTS))
 
 
 def test_every_mutant_has_a_scenario_and_there_are_at_least_twelve():
     assert len(MUTANTS) >= 12
-    assert sorted(MUTANTS) == sorted(set(SCENARIOS) - set(UNREGISTERED))
-
-
-@pytest.mark.parametrize("mutant", UNREGISTERED)
-def test_a_proposed_mutant_differs_from_coordinated(rig, monkeypatch, mutant):
-    import dataclasses
-
-    from clients.behaviour import COORDINATED
-    from clients.catalogue import BY_NAME, Variant
-
-    behaviour = dataclasses.replace(COORDINATED, **PROPOSED[mutant])
-    monkeypatch.setitem(BY_NAME, f"mutant:{mutant}", Variant(f"mutant:{mutant}", "", None, behaviour))
-    fn, correct = SCENARIOS[mutant]
-    assert run(fn(rig, "coordinated", "c")) == correct
-    assert run(fn(rig, f"mutant:{mutant}", "m")) != correct
+    assert sorted(MUTANTS) == sorted(SCENARIOS)
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)
