@@ -269,8 +269,15 @@ class World:
         self.history.append("note", "world", "delete_zone", time=self.clock.now(), user=user)
 
     async def probe(self, device: str, token: str, path: str = "supabase") -> None:
+        """A request with a bad credential. A probe the network lost (a fault armed for the
+        device) got no answer: it is recorded as such, and isolation judges only answers."""
         from harness.probe import probe
-        status = await probe(self, self.device(device), token, path)
+        try:
+            status = await probe(self, self.device(device), token, path)
+        except httpx.TransportError as exc:
+            self.history.append("info", device, "probe", time=self.clock.now(), token=token,
+                                path=path, error=self._why(exc))
+            return
         self.history.append("ok", device, "probe", time=self.clock.now(), token=token, path=path,
                             status=status)
 

@@ -135,6 +135,8 @@ def check_isolation(history: History, final: dict[str, Store] | None = None) -> 
     ledger, problems, checked = Ledger(history), [], 0
     for e in history:
         if e.f == "probe" and e.type in ("ok", "fail", "info"):
+            if "error" in e.value and "status" not in e.value:
+                continue  # the network lost the probe: no answer, so nothing leaked or was refused
             checked += 1
             if e.value.get("status") != 401:
                 problems.append(Violation("isolation", f"a {e.value.get('token', 'bad')} token got "

@@ -209,7 +209,7 @@ class Driver:
     def probe(self, device: str, token: str, path: str) -> None:
         """A request with a bad credential, which the backend must refuse. It tests the backend,
         not the network: while a network fault is armed for the device on that path the probe
-        waits (the World records no answer for a dropped probe: harness/probe.py raises)."""
+        waits: a probe the network loses has no answer to judge, so the move would be wasted."""
         op = ("GET /rest/v1/daily_logs" if path == "supabase"
               else f"POST /database/1/{self.world.backends.cloudkit.container_id}/development/"
                    "private/zones/lookup")

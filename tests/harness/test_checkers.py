@@ -123,6 +123,11 @@ def test_isolation_catches_a_foreign_record_and_a_probe_that_got_in():
     u = Story()
     u.h.append("ok", "A", "probe", token="expired", status=401)
     assert C.check_isolation(u.h).ok and C.check_isolation(u.h).checked == 1
+    # A probe the network lost got no answer: nothing to judge, so it is not counted as checked.
+    u.h.append("info", "A", "probe", token="forged", error="ConnectError: connection dropped")
+    assert C.check_isolation(u.h).ok and C.check_isolation(u.h).checked == 1
+    u.h.append("info", "A", "probe", token="forged", status=200)  # an answer, however recorded
+    assert not C.check_isolation(u.h).ok
 
 
 def test_liveness_stall_bound_and_undrained_queue():

@@ -37,6 +37,24 @@ def test_world_is_a_plain_object_a_driver_can_step(pg_database, tmp_path):
     assert any(e.f == "quiescent" and e.value["settled"] for e in history)
 
 
+def test_a_probe_the_network_drops_is_recorded_as_unanswered(pg_database, tmp_path):
+    async def drive():
+        pg_database.reset()
+        world = World(client="coordinated", database=pg_database, store_root=tmp_path,
+                      devices={"A": {"user": "alice"}})
+        try:
+            await world.sign_in("A")
+            world.decide("fail", device="A", path="supabase", error="drop")
+            await world.probe("A", "forged", "supabase")   # lost: no answer, no crash
+            await world.probe("A", "forged", "supabase")   # the fault fired once: answered
+        finally:
+            await world.aclose()
+        return [e for e in world.history if e.f == "probe"]
+    lost, answered = asyncio.run(drive())
+    assert lost.type == "info" and "status" not in lost.value and "ConnectError" in lost.value["error"]
+    assert answered.type == "ok" and answered.value["status"] == 401
+
+
 def test_a_run_saved_as_a_file_replays_to_the_same_history(pg_database, tmp_path):
     first = runner.run(load(SCENARIOS / "deep-sync-001.yaml"), "legacy", pg_database, reports=None)
     saved = runner.save_run(first, tmp_path)
