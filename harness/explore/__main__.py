@@ -1,6 +1,7 @@
 """python -m harness.explore kill-matrix | exhaustive | hunt | replay | explore
 
-kill-matrix  the `pr` property tier against every client; ends with `killed K/N`
+kill-matrix  the `pr` tier against every client; ends with `killed K/N` and
+             `killed by the predicted invariant P/N`
 exhaustive   every release order of a small scope (--scope, --client); prints the schedule count
 hunt         examples and seconds until random exploration finds DEEP-SYNC-001/002/003 on legacy
 replay       run corpus files against a client
