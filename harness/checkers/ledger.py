@@ -117,10 +117,7 @@ class Ledger:
         earlier = [x for x in self.by_key.get(w.key, []) if x.event.index < w.event.index]
         before = w.event.value.get("before", _UNSEEN)
         if before not in (None, _UNSEEN):
-            value = self.project(w.record_type, before)
-            same = [x for x in earlier if not x.is_delete
-                    and self.project(w.record_type, x.after) == value]
-            return max(same, key=self.rank) if same else None
+            return self._attribute_among(w.record_type, flatten(before), earlier)
         persisted = self._persisted_before(w, earlier)
         if before is None and persisted is not None and not persisted.is_delete:
             return None  # read nothing, though a live version was on disk: an unpersisted delete
