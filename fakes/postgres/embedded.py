@@ -17,12 +17,14 @@ import signal
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from .base import ConnInfo, ProviderError, wait_until_ready
 
 SYSTEM_USER = "dualsync-pg"
 READY_TIMEOUT_S = 30.0
+OWNER_FILE = "owner"  # the pid of the process that started the server, written before initdb
 
 
 def bin_dir() -> Path:
@@ -61,6 +63,69 @@ def run_as() -> str | None:
     return SYSTEM_USER
 
 
+def sweep_orphans(root: Path | None = None) -> list[Path]:
+    """Servers and data directories of runs that died without stopping them (SIGTERM or SIGKILL
+    skip `stop`): each directory names the process that started it; when that process is gone,
+    its postmaster (checked to be a postgres serving that directory) gets a fast shutdown and the
+    directory is removed. A directory whose owner lives, or that names none, is left alone."""
+    removed = []
+    for workdir in sorted((root or scratch_root()).glob("dualsync-pg-*")):
+        try:
+            owner = int((workdir / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if _running(owner):
+            continue
+        postmaster = _postmaster(workdir / "data")
+        if postmaster is not None and not _shut_down(postmaster):
+            continue
+        shutil.rmtree(workdir, ignore_errors=True)
+        removed.append(workdir)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _postmaster(datadir: Path) -> int | None:
+    """The pid in postmaster.pid if that process is a postgres serving `datadir`."""
+    try:
+        pid = int((datadir / "postmaster.pid").read_text().split()[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if cmdline and cmdline[0].endswith(b"postgres") and str(datadir).encode() in cmdline else None
+
+
+def _shut_down(pid: int, timeout: float = 10.0) -> bool:
+    try:
+        os.kill(pid, signal.SIGINT)  # fast shutdown
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _running(pid) or _zombie(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 class EmbeddedProvider:
     name = "embedded"
 
@@ -81,7 +146,9 @@ class EmbeddedProvider:
 
     def _start(self) -> ConnInfo:
         binaries, user = bin_dir(), run_as()
+        sweep_orphans()
         self.workdir = Path(tempfile.mkdtemp(prefix="dualsync-pg-", dir=scratch_root()))
+        (self.workdir / OWNER_FILE).write_text(str(os.getpid()))
         if user:
             shutil.chown(self.workdir, user)
         self._initdb(binaries, user)

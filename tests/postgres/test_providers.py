@@ -4,6 +4,8 @@ misuse gives one clear line naming the provider and the fix."""
 import importlib.machinery
 import importlib.util
 import socket
+import time
+from pathlib import Path
 
 import psutil
 import psycopg
@@ -148,3 +150,36 @@ def test_xdist_workers_each_get_their_own_database(pytester):
     result = pytester.runpytest_subprocess("-n", "2", "-s", "-p", "xdist")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*postgres: provider=embedded version=18*dsn=postgresql://postgres:***@127.0.0.1:*"])
+
+
+def test_a_killed_run_leaves_a_server_the_next_start_sweeps_away():
+    """SIGKILL skips stop(): the server and its tmpfs data survive the run that started them.
+    The next start shuts that server down and removes its directory, and never touches a
+    directory whose owner is still running (here, the test's own server)."""
+    import subprocess
+    import sys
+
+    from fakes.postgres.embedded import sweep_orphans
+
+    mine = EmbeddedProvider()
+    mine.start()
+    code = ("import sys; from fakes.postgres.embedded import EmbeddedProvider as P; p = P(); p.start(); "
+            "print(p.workdir, p.process.pid, flush=True); sys.stdin.read()")
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        workdir, pid = child.stdout.readline().split()
+        child.kill()
+        child.wait()
+        server_pids = [int(pid)] + [c.pid for c in psutil.Process(int(pid)).children(recursive=True)]
+        assert alive(server_pids)  # orphaned, still serving
+        swept = sweep_orphans()  # (another worker's start may sweep it first: same outcome)
+        assert not Path(workdir).exists()
+        deadline = time.monotonic() + 10
+        while alive(server_pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert alive(server_pids) == []
+        assert mine.alive() and mine.workdir.exists() and mine.workdir not in swept
+    finally:
+        child.kill()
+        mine.stop()
