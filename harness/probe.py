@@ -22,17 +22,23 @@ def supabase_token(world: Any, device: Any, kind: str) -> str:
     return tokens.encode(claims, WRONG_SECRET)
 
 
+def request_line(world: Any, path: str) -> tuple[str, str]:
+    """The probe's method and URL path on `path`, as the Conductor's rules match them."""
+    if path == "supabase":
+        return "GET", "/rest/v1/daily_logs"
+    return "POST", f"/database/1/{world.backends.cloudkit.container_id}/development/private/zones/lookup"
+
+
 async def probe(world: Any, device: Any, kind: str, path: str) -> int:
+    _method, url_path = request_line(world, path)
     if path == "supabase":
         headers = {"apikey": world.backends.anon_key,
                    "Authorization": f"Bearer {supabase_token(world, device, kind)}"}
-        r = await device.http.get(f"{world.backends.supabase_url}/rest/v1/daily_logs?select=id",
-                                  headers=headers)
+        r = await device.http.get(f"{world.backends.supabase_url}{url_path}?select=id", headers=headers)
         return r.status_code
     token = {"forged": "1__" + "0" * 48, "expired": _expired_ck_token(world, device)}[kind]
-    url = (f"https://api.apple-cloudkit.com/database/1/{world.backends.cloudkit.container_id}/"
-           f"development/private/zones/lookup")
-    r = await device.http.post(url, params={"ckAPIToken": "api-token", "ckWebAuthToken": token},
+    r = await device.http.post(f"https://api.apple-cloudkit.com{url_path}",
+                               params={"ckAPIToken": "api-token", "ckWebAuthToken": token},
                                json={"zones": [{"zoneName": ZONE}]})
     return r.status_code
 

@@ -14,6 +14,7 @@ from typing import Any
 from clients.api import FAULT_POINTS, ROUTES
 from clients.cloudkit_sync import ZONE
 from harness.explore.session import Session
+from harness.probe import request_line
 from harness.scenario import Step
 
 PATHS = ("supabase", "cloudkit")
@@ -210,9 +211,7 @@ class Driver:
         """A request with a bad credential, which the backend must refuse. It tests the backend,
         not the network: while a network fault is armed for the device on that path the probe
         waits: a probe the network loses has no answer to judge, so the move would be wasted."""
-        op = ("GET /rest/v1/daily_logs" if path == "supabase"
-              else f"POST /database/1/{self.world.backends.cloudkit.container_id}/development/"
-                   "private/zones/lookup")
+        op = " ".join(request_line(self.world, path))
         if not any(r.action != "crash" and r.applies(device, path, op)
                    for r in self.world.conductor.rules):
             self.do("probe", device=device, token=token, path=path)
