@@ -191,7 +191,11 @@ class Conductor:
                 token = _exchange.set(x)
                 call = asyncio.ensure_future(self.backends[x.backend].handle_async_request(request))
                 _exchange.reset(token)
-                await asyncio.wait({call, x.in_txn}, return_when=asyncio.FIRST_COMPLETED)
+                try:
+                    await asyncio.wait({call, x.in_txn}, return_when=asyncio.FIRST_COMPLETED)
+                except asyncio.CancelledError:
+                    call.cancel()  # asyncio.wait does not pass its waiter's cancellation on
+                    raise
             # Held inside its transaction: the lock is free, others go on until it is released.
             response = await call
             body = await response.aread()

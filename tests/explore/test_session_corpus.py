@@ -49,3 +49,33 @@ def test_a_failure_round_trips_through_the_corpus(pg_database, tmp_path):
 def test_the_page_cap_survives_the_scenario_format(tmp_path):
     failure = Failure("legacy", {"A": {"user": "alice", "skew": 0.0}}, [], 3, 2, ["convergence"], "x")
     assert corpus.ck_page(load(corpus.save(failure, tmp_path))) == 2
+
+
+
+def test_closing_mid_request_ends_the_backend_call_too(pg_database, caplog):
+    """A device operation cancelled while its request is still inside a backend (a per-step check
+    ended the example) takes that backend call down with it: nothing is left to run, or to be
+    destroyed pending, once the Session's loop is closed."""
+    import asyncio
+    import gc
+    from harness.scenario import Step
+    session = Session("legacy", pg_database, {"A": {"user": "alice"}}, seed=1)
+    session.do(Step("sign_in", {"device": "A"}))
+    session.do(Step("write", {"device": "A", "type": "profiles",
+                              "id": "10000000-0000-4000-8000-0000000e4e00",
+                              "fields": {"display_name": "n", "goal": "maintain"}}))
+    ended = []
+
+    async def stuck(request):  # a backend that never answers
+        try:
+            await asyncio.Event().wait()
+        finally:
+            ended.append(request.url.path)
+
+    session.world.conductor.backends["supabase"].handle_async_request = stuck
+    session.do(Step("sync", {"device": "A", "path": "supabase", "wait": False, "as": "s"}))
+    session.loop.run_until_complete(asyncio.sleep(0.05))
+    session.close()
+    gc.collect()
+    assert ended, "the backend call was never ended"
+    assert not [r for r in caplog.records if "destroyed but it is pending" in r.getMessage()]
