@@ -71,6 +71,7 @@ def caused_by(finding: str, failure: Failure, database: Any) -> bool:
     the World is deterministic, so a replay would show the same (tests/explore/test_hunt.py)."""
     if not reaches(finding, failure):
         return False
+    register_counterfactuals()  # idempotent; a caller need not have run a hunt first
     on_legacy = failure.judge() if failure.judge else violations(failure, failure.client, database)
     return bool(on_legacy - violations(failure, FINDINGS[finding], database))
 

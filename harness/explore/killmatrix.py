@@ -27,9 +27,7 @@ from harness import runner
 from harness.checkers.verdict import INVARIANTS
 from harness.explore import corpus
 from harness.explore.machine import Failure
-from harness.explore.moves import Driver
 from harness.explore.profiles import PROFILES, Result, explore
-from harness.explore.session import PER_STEP, Session
 from harness.scenario import load
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "suites" / "scenarios"
@@ -130,7 +128,8 @@ def _explored(row: Row | None, name: str, predicted: str | None, database: Any, 
     search = _Search(predicted, database, since,
                      options.get("max_examples") or PROFILES[profile].max_examples)
     # Time to kill, not time to shrink: the first failing example ends the run.
-    result = explore(name, search.counting, profile, shrink=False, accept=search, **options)
+    result = explore(name, search.counting, profile, shrink=False, accept=search, messages=True,
+                     **options)
     if row is None:
         first = search.first
         row = (Row(name, predicted, Result(name, profile, first.examples, first.seconds, first.failure))
@@ -206,11 +205,11 @@ class _Search:
         if self.done:
             return True  # hypothesis runs the example it ends on once more, to report it
         seconds, example = self.since(), self.examples
+        if failure.judge is not None:
+            # A program a per-step check cut short is played out as the teardown plays every
+            # program (the machine's `_judged_to_end`), so its record names all it breaks.
+            failure.judge()
         violated = failure.violated
-        if not _ends_as_teardown_ends(failure):
-            # A per-step check stopped the program. The machine judged the steps so far with a
-            # bare quiescence; the run is the program played out as its teardown plays it.
-            violated = _union(set(violated) & set(PER_STEP), played_out(failure, self.database))
         if self.first is None:
             self.first = _First(dataclasses.replace(failure, violated=violated), seconds, example)
         if self.predicted is None or self.predicted in violated:
@@ -222,37 +221,6 @@ class _Search:
             # many again end the run (the failure it ends on is not a hit).
             self.done = self.passed_over >= self.budget
         return self.done
-
-
-def _ends_as_teardown_ends(failure: Failure) -> bool:
-    """Whether the program already ends with the machine's quiescence moves: a heal, every device
-    signing in, the writes that repair bit rot."""
-    steps = list(failure.steps)
-    while steps and steps[-1].op == "write":
-        steps.pop()
-    tail = [(s.op, s.args.get("device")) for s in steps[-len(failure.devices) - 1:]]
-    return tail == [("heal", None)] + [("sign_in", d) for d in failure.devices]
-
-
-def played_out(failure: Failure, database: Any) -> list[str]:
-    """The invariants a program breaks once played to the end as the machine's teardown plays it:
-    faults heal, every device signs in, bit-rotted rows are written again, quiescence."""
-    with Session(failure.client, database, failure.devices, seed=failure.seed,
-                 ck_page=failure.ck_page) as session:
-        driver = Driver(session)
-        for step in failure.steps:
-            session.do(step)
-            if step.op == "corrupt":
-                driver.corrupted[(step.args["user"], step.args["type"], step.args["id"])] = None
-        driver.do("heal")
-        for device in session.devices:
-            driver.do("sign_in", device=device)
-        driver.repair()
-        return session.finish().violated
-
-
-def _union(a: Iterable[str], b: Iterable[str]) -> list[str]:
-    return sorted(set(a) | set(b), key=INVARIANTS.get)
 
 
 # Output: one line per client; invariants by number in the columns, named in the legend.

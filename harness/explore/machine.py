@@ -209,24 +209,23 @@ class SyncMachine(RuleBasedStateMachine):
             self.session.close()
 
     def _quiesce(self) -> None:
-        """Quiescence means every device online and signed in: the app asks the user to sign in
-        again after a refused refresh or a failed sign-in, and a device nobody signed in yet
-        joins now. Faults heal first, or a dropped sign-in would leave a device out."""
-        self.driver.do("heal")
-        for device in self.devices():
-            # Everyone signs in again: a CloudKit web auth token lives 30 virtual minutes, and
-            # the app asks for the iCloud sign-in when it has expired. (Cursors survive it.)
-            self.driver.do("sign_in", device=device)
-        self.driver.repair()
-        outcome = self.session.finish()
+        outcome = self._played_out()
         if self.failed:
             # A per-step check already failed the example; the record gets everything else the
             # program breaks too, so a report names every invariant that caught it.
-            failure = self.config.failures[-1]
-            failure.steps = list(self.session.steps)
-            failure.violated = sorted(set(failure.violated) | set(outcome.violated), key=INVARIANTS.get)
+            self._amend(self.config.failures[-1], outcome)
             return
         self._verdict(outcome, complete=True)
+
+    def _played_out(self) -> Outcome:
+        """The program so far, wound down (`Driver.wind_down`) and judged at quiescence."""
+        self.driver.wind_down()
+        return self.session.finish()
+
+    def _amend(self, failure: Failure, outcome: Outcome) -> None:
+        failure.steps = list(self.session.steps)
+        failure.violated = sorted(set(failure.violated) | set(outcome.violated), key=INVARIANTS.get)
+        failure.explanation = outcome.explain()
 
     def _verdict(self, outcome: Outcome, complete: bool = False) -> None:
         if not outcome.violated:
@@ -253,13 +252,12 @@ class SyncMachine(RuleBasedStateMachine):
                              f"{failure.explanation}")
 
     def _judged_to_end(self, outcome: Outcome, complete: bool, failure: Failure) -> set:
-        """Every (invariant, message) of the program. A step failure is judged as a replay of
-        the steps so far would judge it: those steps, then quiescence, in this very World."""
+        """Every (invariant, message) of the program. A program a per-step check cut short is
+        played out first, in this very World, as the teardown plays every program; the failure
+        then holds those steps too, so a replay of it elsewhere plays the same."""
         if not complete:
-            outcome = self.session.finish()
-            failure.violated = sorted(set(failure.violated) | set(outcome.violated),
-                                      key=INVARIANTS.get)
-            failure.explanation = outcome.explain()
+            outcome = self._played_out()
+            self._amend(failure, outcome)
         self.session.close()
         return outcome.messages()
 

@@ -199,6 +199,17 @@ class Driver:
                     fields=fields_for(record_type, next(self._edits)))
         self.corrupted.clear()
 
+    def wind_down(self) -> None:
+        """How every program ends before it is judged: quiescence means every device online and
+        signed in. Faults heal first (or a dropped sign-in would leave a device out); then every
+        device signs in, as the app asks after a refused refresh or a failed sign-in, and as a
+        device nobody signed in yet joins now (a CloudKit web auth token lives 30 virtual minutes;
+        cursors survive it); then bit-rotted rows are written again (`repair`)."""
+        self.do("heal")
+        for device in self.session.devices:
+            self.do("sign_in", device=device)
+        self.repair()
+
     def rotate_key(self, user: str, device: str) -> None:
         self.do("rotate_key", user=user, device=device)
 

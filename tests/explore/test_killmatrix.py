@@ -8,8 +8,10 @@ import pytest
 
 from harness.explore import corpus, killmatrix
 from harness.explore.killmatrix import Kill, Row
-from harness.explore.machine import Failure
+from harness.explore.machine import Config, Failure, machine_for
+from harness.explore.moves import Driver
 from harness.explore.profiles import Result
+from harness.explore.session import Outcome, Session
 from harness.scenario import Step, load
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "suites" / "scenarios"
@@ -63,18 +65,24 @@ def test_exploration_ends_once_as_many_failures_again_as_the_budget_were_passed_
     assert search.hit is None and search.first is not None
 
 
-def test_a_program_is_complete_once_it_ends_with_the_teardown_moves():
-    assert killmatrix._ends_as_teardown_ends(failure())
-    assert not killmatrix._ends_as_teardown_ends(failure(steps=QUIESCED[:-1]))
-    assert not killmatrix._ends_as_teardown_ends(failure(steps=[Step("sync", {"device": "A"})]))
-
-
-def test_a_program_cut_at_a_step_is_judged_played_out(pg_database):
+def test_a_program_cut_at_a_step_is_played_out_before_it_is_judged(pg_database):
+    """The kill matrix (and the hunt) judge a program a per-step check stopped as the teardown
+    judges every program: wound down in the same World, then quiescence; the record keeps those
+    steps, so its replay elsewhere plays the same."""
     scenario = load(SCENARIOS / "deep-sync-001-older-rows.yaml")
-    cut = Failure("mutant:login-race", scenario.devices, scenario.steps, scenario.seed, None,
+    m = machine_for(Config("mutant:login-race", pg_database))()
+    m.session = Session("mutant:login-race", pg_database, scenario.devices, seed=scenario.seed)
+    m.driver = Driver(m.session)
+    for step in scenario.steps:
+        m.session.do(step)
+    cut = Failure("mutant:login-race", scenario.devices, list(scenario.steps), scenario.seed, None,
                   ["monotonic-read-your-writes"], "")
-    assert not killmatrix._ends_as_teardown_ends(cut)
-    assert "no-lost-write" in killmatrix.played_out(cut, pg_database)
+    messages = m._judged_to_end(Outcome({}, {}), False, cut)
+    assert m.session.closed
+    assert {"monotonic-read-your-writes", "no-lost-write"} <= set(cut.violated)
+    assert "no-lost-write" in {name for name, _message in messages}
+    wound_down = [(s.op, s.args.get("device")) for s in cut.steps[len(scenario.steps):]]
+    assert wound_down == [("heal", None)] + [("sign_in", d) for d in scenario.devices]
 
 
 def test_the_tier_goes_on_past_the_first_kill_to_a_run_with_the_prediction(pg_database, tmp_path,
