@@ -74,7 +74,7 @@ def sweep_orphans(root: Path | None = None) -> list[Path]:
             owner = int((workdir / OWNER_FILE).read_text())
         except (OSError, ValueError):
             continue
-        if _running(owner):
+        if running(owner):
             continue
         postmaster = _postmaster(workdir / "data")
         if postmaster is not None and not _shut_down(postmaster):
@@ -84,7 +84,8 @@ def sweep_orphans(root: Path | None = None) -> list[Path]:
     return removed
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
+    """Whether a process with this pid exists (one of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -113,7 +114,7 @@ def _shut_down(pid: int, timeout: float = 10.0) -> bool:
         return False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _running(pid) or _zombie(pid):
+        if not running(pid) or _zombie(pid):
             return True
         time.sleep(0.05)
     return False

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from fakes.postgres.embedded import running
 from harness import checkers
 from harness.checkers import Verdict
 from harness.runner import execute
@@ -45,6 +46,22 @@ class Outcome:
         return {(n, x.message) for n, v in self.verdicts.items() for x in v.violations}
 
 
+_PREFIX = "dualsync-explore-"
+_swept: list[int] = []
+
+
+def _sweep_once() -> None:
+    """Store directories of explorations that were killed (SIGKILL skips `close`): each is named
+    after the process that made it, and once per process those whose maker is gone are removed."""
+    if _swept == [os.getpid()]:
+        return
+    _swept[:] = [os.getpid()]
+    for path in Path(_SCRATCH or tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        owner = path.name[len(_PREFIX):].split("-")[0]
+        if owner.isdigit() and not running(int(owner)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 class Session:
     """One World, one client, one program. `ck_page` caps CloudKit pages (server side) and turns
     on sync-token expiry, which the scenario format cannot say yet; a Session records it so the
@@ -57,7 +74,8 @@ class Session:
         self.loop = asyncio.new_event_loop()
         # Stores live in memory when the machine has a tmpfs: every persist is an fsync and a
         # rename, and a disk makes those the largest cost of an example.
-        self.root = Path(tempfile.mkdtemp(prefix="dualsync-explore-", dir=_SCRATCH))
+        _sweep_once()
+        self.root = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=_SCRATCH))
         database.reset()
         self.world: World = self.loop.run_until_complete(self._world(database))
         self.closed = False

@@ -79,3 +79,21 @@ def test_closing_mid_request_ends_the_backend_call_too(pg_database, caplog):
     gc.collect()
     assert ended, "the backend call was never ended"
     assert not [r for r in caplog.records if "destroyed but it is pending" in r.getMessage()]
+
+
+def test_store_directories_of_killed_explorations_are_swept(monkeypatch, tmp_path):
+    import os
+    import subprocess
+
+    from harness.explore import session as session_module
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = tmp_path / f"dualsync-explore-{gone.pid}-abc"
+    alive = tmp_path / f"dualsync-explore-{os.getppid()}-def"
+    unnamed = tmp_path / "dualsync-explore-q1w2e3"  # made before directories named their maker
+    for d in (dead, alive, unnamed):
+        (d / "A").mkdir(parents=True)
+    monkeypatch.setattr(session_module, "_SCRATCH", str(tmp_path))
+    monkeypatch.setattr(session_module, "_swept", [])
+    session_module._sweep_once()
+    assert not dead.exists() and alive.exists() and unnamed.exists()
