@@ -113,7 +113,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--first-seed", type=int, default=1)
     p.add_argument("--client", default="legacy")
-    p.add_argument("--max-examples", type=int, default=200)
+    p.add_argument("--max-examples", type=int, default=None, help="default: the hunt profile's")
     p = sub.add_parser("replay")
     p.add_argument("files", nargs="*")
     p.add_argument("--client", default="coordinated")

@@ -85,7 +85,7 @@ class Detection:
 
 
 def hunt_one(finding: str, seed: int, database: Any, client: str = "legacy",
-             max_examples: int = 200, profile: str = "hunt") -> Detection:
+             max_examples: int | None = None, profile: str = "hunt") -> Detection:
     register_counterfactuals()
     result = explore(client, database, profile, shrink=False, seed=seed, max_examples=max_examples,
                      accept=lambda f: caused_by(finding, f, database), messages=True)

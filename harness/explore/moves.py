@@ -185,6 +185,16 @@ class Driver:
     def advance(self, seconds: float) -> None:
         self.do("advance", seconds=seconds)
 
+    def on_server(self, user: str) -> list[tuple[str, str]]:
+        """(type, id) of every record of `user` a backend holds live now, as the history's commits
+        show it: bit rot hits the server, whatever a device holds."""
+        latest: dict[tuple[str, str, str], bool] = {}
+        for c in self.world.history.commits():
+            v = c.value
+            if v["user"] == user:
+                latest[(c.process, v["record_type"], v["record_id"])] = bool(v.get("deleted"))
+        return sorted({(t, rid) for (_, t, rid), deleted in latest.items() if not deleted})
+
     def corrupt(self, user: str, record_type: str, rid: str) -> None:
         self.do("corrupt", user=user, type=record_type, id=rid)
         self.corrupted[(user, record_type, rid)] = None
