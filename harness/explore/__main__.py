@@ -3,7 +3,8 @@
 kill-matrix  the `pr` tier against every client; ends with `killed K/N` and
              `killed by the predicted invariant P/N`
 exhaustive   every release order of a small scope (--scope, --client); prints the schedule count
-hunt         examples and seconds until random exploration finds DEEP-SYNC-001/002/003 on legacy
+hunt         examples and seconds until random exploration finds DEEP-SYNC-001/002/003 on legacy;
+             --tally counts how many distinct programs cause each finding instead
 replay       run corpus files against a client
 explore      run the machine at a profile against a client; --save keeps the shrunk failure
 """
@@ -52,6 +53,8 @@ def _labels(path) -> str:
 
 def cmd_hunt(args) -> int:
     from harness.explore import hunt
+    if args.tally:
+        return _tally(args)
     out = {}
     with database(args.postgres) as db:
         for finding in args.finding or list(hunt.FINDINGS):
@@ -65,6 +68,25 @@ def cmd_hunt(args) -> int:
             out[finding] = hunt.medians(rows)
             print(f"{finding} on {args.client}: {json.dumps(out[finding])}", flush=True)
     return 0 if all(v["median_examples"] is not None for v in out.values()) else 1
+
+
+def _tally(args) -> int:
+    from harness.explore import hunt
+    with database(args.postgres) as db:
+        for finding in args.finding or list(hunt.FINDINGS):
+            rows = []
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                t = hunt.tally(finding, seed, db, args.client, args.max_examples)
+                rows.append(t)
+                print(f"{finding} seed {seed}: {t.examples} examples, {t.programs} distinct programs "
+                      f"it causes, {t.seconds:.1f}s", flush=True)
+            examples, programs = sum(t.examples for t in rows), sum(t.programs for t in rows)
+            seconds = sum(t.seconds for t in rows)
+            print(f"{finding} on {args.client}: {programs} programs in {examples} examples "
+                  f"({100 * programs / max(examples, 1):.2f}%), "
+                  + (f"one per {seconds / programs:.0f}s" if programs else f"none in {seconds:.0f}s"),
+                  flush=True)
+    return 0
 
 
 def cmd_replay(args) -> int:
@@ -114,6 +136,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--first-seed", type=int, default=1)
     p.add_argument("--client", default="legacy")
     p.add_argument("--max-examples", type=int, default=None, help="default: the hunt profile's")
+    p.add_argument("--tally", action="store_true",
+                   help="never stop at a detection: count the distinct programs each finding causes")
     p = sub.add_parser("replay")
     p.add_argument("files", nargs="*")
     p.add_argument("--client", default="coordinated")

@@ -96,7 +96,45 @@ def hunt_one(finding: str, seed: int, database: Any, client: str = "legacy",
 
 
 def medians(rows: list[Detection]) -> dict[str, Any]:
-    hit = [r for r in rows if r.examples is not None]
-    return {"found": f"{len(hit)}/{len(rows)}",
-            "median_examples": statistics.median(r.examples for r in hit) if hit else None,
-            "median_seconds": round(statistics.median(r.seconds for r in hit), 1) if hit else None}
+    """Medians over every seed: a seed that never found it counts as later than all that did, so
+    the median exists only while more than half of the seeds found it (statistics.median_high
+    would hide that; `None` says it)."""
+    hit = sorted((r for r in rows if r.examples is not None), key=lambda r: r.examples)
+    by_time = sorted(r.seconds for r in hit)
+
+    def middle(values: list) -> Any:
+        ranked = values + [None] * (len(rows) - len(values))
+        lo, hi = ranked[(len(rows) - 1) // 2], ranked[len(rows) // 2]
+        return None if lo is None or hi is None else (lo + hi) / 2
+
+    seconds = middle(by_time)
+    return {"found": f"{len(hit)}/{len(rows)}", "median_examples": middle([r.examples for r in hit]),
+            "median_seconds": None if seconds is None else round(seconds, 1)}
+
+
+@dataclasses.dataclass
+class Tally:
+    finding: str
+    seed: int
+    examples: int
+    programs: int  # distinct programs the finding caused
+    seconds: float
+
+
+def tally(finding: str, seed: int, database: Any, client: str = "legacy",
+          max_examples: int | None = None, profile: str = "hunt") -> Tally:
+    """How often the generator makes a program the finding causes: a hunt that never stops at a
+    detection, counting distinct programs (hypothesis tries variations of a rejected failure, so
+    one program can come up several times). A rate per example is a steadier measure of a change
+    to the generator than the first detection, which one lucky example decides."""
+    register_counterfactuals()
+    seen: set[str] = set()
+
+    def count(failure: Failure) -> bool:
+        if caused_by(finding, failure, database):
+            seen.add(repr([(s.op, sorted(s.args.items())) for s in failure.steps]))
+        return False
+
+    result = explore(client, database, profile, shrink=False, seed=seed, max_examples=max_examples,
+                     accept=count, messages=True)
+    return Tally(finding, seed, result.examples, len(seen), result.seconds)

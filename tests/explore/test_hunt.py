@@ -19,10 +19,17 @@ def test_each_counterfactual_is_legacy_with_exactly_one_switch_flipped():
     assert not any(n.startswith("legacy-without:") for n, _d, _p in clients.catalogue())
 
 
-def test_medians_count_only_seeds_that_found_it():
-    rows = [hunt.Detection("DEEP-SYNC-001", 1, 4, 2.0), hunt.Detection("DEEP-SYNC-001", 2, None, None),
-            hunt.Detection("DEEP-SYNC-001", 3, 10, 6.0)]
-    assert hunt.medians(rows) == {"found": "2/3", "median_examples": 7.0, "median_seconds": 4.0}
+def test_a_median_over_seeds_counts_a_seed_that_never_found_it_as_the_latest():
+    def rows(*examples):
+        return [hunt.Detection("DEEP-SYNC-002", i, e, None if e is None else e / 2)
+                for i, e in enumerate(examples)]
+    assert hunt.medians(rows(4, None, 10)) == {"found": "2/3", "median_examples": 10,
+                                               "median_seconds": 5.0}
+    assert hunt.medians(rows(4, 8, 10, 30)) == {"found": "4/4", "median_examples": 9.0,
+                                                "median_seconds": 4.5}
+    # Half the seeds or fewer: no median, whatever the seeds that found it took.
+    assert hunt.medians(rows(4, None, 10, None))["median_examples"] is None
+    assert hunt.medians(rows(None, None, 1))["median_seconds"] is None
 
 
 def test_a_run_shows_the_violations_a_replay_of_it_shows(pg_database):
@@ -68,3 +75,22 @@ def test_a_program_that_never_reaches_a_switch_runs_the_same_with_it_flipped(pg_
     with_rot = dataclasses.replace(failure, steps=failure.steps + [
         dataclasses.replace(failure.steps[0], op="corrupt", args={"user": "alice", "type": "profiles", "id": "x"})])
     assert hunt.reaches("DEEP-SYNC-002", with_rot)
+
+
+def test_a_tally_counts_each_program_the_finding_causes_once(monkeypatch):
+    from harness.explore.machine import Failure
+    from harness.explore.profiles import Result
+    from harness.scenario import Step
+
+    def program(*ops):
+        return Failure("legacy", {}, [Step(op, {"device": "A"}) for op in ops], 0, None, ["x"], "")
+
+    def explore(client, database, profile, *, accept, **_):
+        answers = [accept(f) for f in (program("corrupt", "sync"), program("corrupt", "sync"),
+                                       program("rotate_key", "sync"), program("sync"))]
+        assert answers == [False] * 4  # a tally never stops the run
+        return Result(client, profile, 9, 3.0, None)
+
+    monkeypatch.setattr(hunt, "explore", explore)
+    monkeypatch.setattr(hunt, "caused_by", lambda finding, f, db: f.steps[0].op != "sync")
+    assert hunt.tally("DEEP-SYNC-002", 1, None) == hunt.Tally("DEEP-SYNC-002", 1, 9, 2, 3.0)
