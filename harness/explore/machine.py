@@ -82,7 +82,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.changes: list[str] = []
 
     # Swarm testing (Groce et al.): each example switches on only a few record types, kinds of
-    # concurrency and disturbances, so the ones it has meet each other often instead of being
+    # concurrency, faults and changes, so the ones it has meet each other often instead of being
     # diluted by all the rest; across examples every combination still comes up.
     @initialize(seed=st.integers(0, 2**16), n=st.integers(2, 4),
                 types=st.lists(st.sampled_from(RECORD_TYPES), min_size=1, max_size=3, unique=True),
