@@ -96,13 +96,23 @@ class Backends:
 
     # Things a scenario does to a backend directly.
 
-    def corrupt(self, user: str, record_type: str, record_id: str, backend: str) -> bool:
-        """Bit rot on the server: the row's payload stops decrypting (the row is still there)."""
+    def corrupt(self, user: str, record_type: str, record_id: str, backend: str,
+                at_rest: bool = False) -> bool:
+        """The row's payload stops decrypting (the row is still there). By default the damage comes
+        in as a write (a broken client or migration): the server stamps the row anew, so it sorts
+        after every row and reaches each device's next pull. `at_rest` is bit rot in storage: no
+        write happened, so the row keeps its place (updated_at, change tag) and only a device
+        whose cursor is still before it meets it."""
         if backend == "supabase":
             now = dt.datetime.fromtimestamp(self.clock.now(), tz=dt.timezone.utc).isoformat()
             with self.database.connect() as conn, conn.transaction():
-                # The row's updated_at is stamped by trigger from the server clock: the World's.
-                conn.execute("select set_config('dualsync.now', %s, true)", (now,))
+                # The row's updated_at is stamped by trigger from the server clock (the World's);
+                # at rest, the clock is pinned to the row's own stamp, which the trigger then keeps.
+                if at_rest:
+                    conn.execute("select set_config('dualsync.now', (select updated_at::text from "
+                                 f"public.{record_type} where id = %s), true)", (record_id,))
+                else:
+                    conn.execute("select set_config('dualsync.now', %s, true)", (now,))
                 cur = conn.execute(f"update public.{record_type} set payload = %s where id = %s",
                                    (GARBAGE, record_id))
                 return cur.rowcount > 0
@@ -111,7 +121,8 @@ class Backends:
         if rec is None:
             return False
         rec.fields["payload"] = ("BYTES", GARBAGE)
-        zone.changed(rec)
+        if not at_rest:
+            zone.changed(rec)
         return True
 
     def delete_zone(self, user: str) -> None:

@@ -108,7 +108,7 @@ async def _environment(world: World, op: str, a: dict[str, Any]) -> None:
     elif op == "probe":
         await world.probe(a["device"], a["token"], a.get("path", "supabase"))
     elif op == "corrupt":
-        world.corrupt(a["user"], a["type"], a["id"], a.get("backend"))
+        world.corrupt(a["user"], a["type"], a["id"], a.get("backend"), a.get("at_rest", False))
     elif op == "rotate_key":
         world.rotate_key(a["user"], a.get("device"))
     elif op == "delete_zone":

@@ -48,7 +48,7 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
     "probe": (None, ("device", "token"), {"device": str, "path": PATHS,
                                           "token": ("forged", "expired", "other_user")}),
     "corrupt": (None, ("user", "type", "id"), {"user": str, "type": tuple(ROUTES), "id": str,
-                                                "backend": PATHS}),
+                                                "backend": PATHS, "at_rest": bool}),
     "delete_zone": ("user", ("user",), {"user": str}),
     "rotate_key": ("user", ("user",), {"user": str, "device": str}),
     "wait": ("names", ("names",), {"names": list}),

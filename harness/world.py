@@ -237,11 +237,12 @@ class World:
         else:
             d.storage.fail_next({"io_error": "EIO", "no_space": "ENOSPC"}[fault], op)
 
-    def corrupt(self, user: str, record_type: str, record_id: str, backend: str | None = None) -> None:
+    def corrupt(self, user: str, record_type: str, record_id: str, backend: str | None = None,
+                at_rest: bool = False) -> None:
         for b in [backend] if backend else ROUTES[record_type]:
-            if self.backends.corrupt(user, record_type, record_id, b):
+            if self.backends.corrupt(user, record_type, record_id, b, at_rest):
                 self.history.append("note", "world", "corrupt", time=self.clock.now(), backend=b,
-                                    record_type=record_type, record_id=record_id)
+                                    record_type=record_type, record_id=record_id, at_rest=at_rest)
                 self.history.commit(b, user, record_type, record_id, time=self.clock.now(),
                                     write_id=None, decryptable=False)
 

@@ -191,15 +191,16 @@ class SyncMachine(RuleBasedStateMachine):
         return self._any_signed() and bool(self.changes)
 
     @precondition(_changing)
-    @rule(data=st.data(), backwards=st.booleans(), seconds=st.sampled_from((1, 60, 3600)))
-    def change(self, data, backwards: bool, seconds: int) -> None:
+    # `second_form`: a clock set back rather than forward; damage at rest rather than written.
+    @rule(data=st.data(), second_form=st.booleans(), seconds=st.sampled_from((1, 60, 3600)))
+    def change(self, data, second_form: bool, seconds: int) -> None:
         device = data.draw(st.sampled_from(self.signed()), label="device")
         kind = data.draw(st.sampled_from(self.changes), label="kind")
         user, d = self.session.devices[device]["user"], self.driver
         if kind == "corrupt":
             there = d.on_server(user)
-            if there:  # bit rot hits a row the server holds
-                d.corrupt(user, *data.draw(st.sampled_from(there), label="record"))
+            if there:  # damage hits a row the server holds: written broken, or rotten at rest
+                d.corrupt(user, *data.draw(st.sampled_from(there), label="record"), at_rest=second_form)
         elif kind == "rotate_key":
             # A key rotates on one device while the user's others lag behind it: a user with a
             # single device has nobody to lag, so the rotation happens where someone can.
@@ -209,7 +210,7 @@ class SyncMachine(RuleBasedStateMachine):
                 d.rotate_key(self.session.devices[rotating]["user"], rotating)
         else:
             {"advance": lambda: d.advance(seconds),
-             "skew": lambda: d.skew(device, -seconds if backwards else seconds),
+             "skew": lambda: d.skew(device, -seconds if second_form else seconds),
              "delete_zone": lambda: d.delete_zone(user)}[kind]()
 
     def _peers(self, device: str) -> list[str]:

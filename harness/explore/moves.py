@@ -195,8 +195,8 @@ class Driver:
                 latest[(c.process, v["record_type"], v["record_id"])] = bool(v.get("deleted"))
         return sorted({(t, rid) for (_, t, rid), deleted in latest.items() if not deleted})
 
-    def corrupt(self, user: str, record_type: str, rid: str) -> None:
-        self.do("corrupt", user=user, type=record_type, id=rid)
+    def corrupt(self, user: str, record_type: str, rid: str, at_rest: bool = False) -> None:
+        self.do("corrupt", user=user, type=record_type, id=rid, **({"at_rest": True} if at_rest else {}))
         self.corrupted[(user, record_type, rid)] = None
 
     def repair(self) -> None:

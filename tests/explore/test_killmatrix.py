@@ -101,8 +101,8 @@ def test_the_tier_goes_on_past_the_first_kill_to_a_run_with_the_prediction(pg_da
 
 @pytest.mark.slow
 def test_exploration_that_never_meets_the_prediction_says_what_it_searched(pg_database):
-    # Legacy fails within the first examples of the pr tier, never by isolation.
-    row = killmatrix.tier("legacy", "isolation", pg_database, with_corpus=False, max_examples=4)
+    # Legacy fails within the first 25 examples of the pr tier (derandomized), never by isolation.
+    row = killmatrix.tier("legacy", "isolation", pg_database, with_corpus=False, max_examples=25)
     assert row.killed and row.stage == "explore" and row.by_prediction is None
     assert row.searched.endswith("examples") and not row.ok
     assert "NEVER" in killmatrix.line(row)

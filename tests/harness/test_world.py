@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from clients.cloudkit_sync import ZONE
 from harness import runner
 from harness.history import History
 from harness.scenario import load
@@ -53,6 +54,44 @@ def test_a_probe_the_network_drops_is_recorded_as_unanswered(pg_database, tmp_pa
     lost, answered = asyncio.run(drive())
     assert lost.type == "info" and "status" not in lost.value and "ConnectError" in lost.value["error"]
     assert answered.type == "ok" and answered.value["status"] == 401
+
+
+def test_damage_at_rest_keeps_the_row_in_place_and_damage_written_moves_it(pg_database, tmp_path):
+    """Bit rot in storage is no write: the row keeps its updated_at and its place in the CloudKit
+    change feed, so only a device still behind it meets it; damage that came in as a write is
+    stamped anew and reaches every device's next pull."""
+    rid = "0a000000-0000-4000-8000-0000000000d1"
+
+    async def drive():
+        pg_database.reset()
+        world = World(client="coordinated", database=pg_database, store_root=tmp_path,
+                      devices={"A": {"user": "alice"}})
+
+        def place():
+            with pg_database.connect() as conn:
+                stamp = conn.execute("select updated_at from public.daily_logs where id = %s",
+                                     (rid,)).fetchone()[0]
+            rec = world.backends.cloudkit.db("alice").zones[ZONE].records[rid]
+            return stamp, rec.position, rec.fields["payload"]
+
+        try:
+            await world.sign_in("A")
+            await world.write("A", "daily_logs", rid, {"date": "2026-03-01", "steps": 10})
+            await world.sync("A", "supabase")
+            await world.sync("A", "cloudkit")
+            world.clock.advance(30)
+            places = [place()]
+            world.corrupt("alice", "daily_logs", rid, at_rest=True)
+            places.append(place())
+            world.corrupt("alice", "daily_logs", rid)
+            places.append(place())
+        finally:
+            await world.aclose()
+        return places
+
+    healthy, rotten, rewritten = asyncio.run(drive())
+    assert rotten[:2] == healthy[:2] and rotten[2] != healthy[2]
+    assert rewritten[0] > rotten[0] and rewritten[1] > rotten[1]
 
 
 def test_a_run_saved_as_a_file_replays_to_the_same_history(pg_database, tmp_path):
