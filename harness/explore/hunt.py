@@ -82,6 +82,9 @@ class Detection:
     seed: int
     examples: int | None
     seconds: float | None
+    # False when hypothesis's replay of the detecting example did not fail the same way: the
+    # detection stands (it was judged), but the program did not replay deterministically.
+    replayed: bool = True
 
 
 def hunt_one(finding: str, seed: int, database: Any, client: str = "legacy",
@@ -92,7 +95,7 @@ def hunt_one(finding: str, seed: int, database: Any, client: str = "legacy",
     # Counted to the example that found it: hypothesis then runs that example once more (and the
     # filter judges it again) only to report it.
     examples, seconds = result.detected or (None, None)
-    return Detection(finding, seed, examples, seconds)
+    return Detection(finding, seed, examples, seconds, result.replayed)
 
 
 def medians(rows: list[Detection]) -> dict[str, Any]:

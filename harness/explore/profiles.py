@@ -12,6 +12,7 @@ import dataclasses
 import time
 
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Flaky
 from hypothesis.internal.conjecture import engine
 from hypothesis.stateful import get_state_machine_test
 
@@ -62,6 +63,11 @@ class Result:
     detected: tuple[int, float] | None = None
 
     @property
+    def replayed(self) -> bool:
+        """False when hypothesis's replay of the failing example did not fail as it first did."""
+        return not isinstance(self.error, Flaky)
+
+    @property
     def caught(self) -> list[str]:
         return self.failure.violated if self.failure else []
 
@@ -89,6 +95,11 @@ def explore(client: str, pg, profile: str = "pr", *, shrink: bool = True, seed: 
         with _shrink_budget(shrink_seconds):
             test()
     except AssertionError as exc:
+        error = exc
+    except Flaky as exc:
+        # Hypothesis runs the failing example once more to report it, and that run did not fail
+        # the same way (the filter turned it down, or it failed elsewhere): the program does not
+        # replay deterministically. The failure seen first stands, with this error beside it.
         error = exc
     last = config.failures[-1] if config.failures and error else None
     detected = (config.detected[0], config.detected[1] - started) if last and config.detected else None

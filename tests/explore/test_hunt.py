@@ -94,3 +94,15 @@ def test_a_tally_counts_each_program_the_finding_causes_once(monkeypatch):
     monkeypatch.setattr(hunt, "explore", explore)
     monkeypatch.setattr(hunt, "caused_by", lambda finding, f, db: f.steps[0].op != "sync")
     assert hunt.tally("DEEP-SYNC-002", 1, None) == hunt.Tally("DEEP-SYNC-002", 1, 9, 2, 3.0)
+
+
+def test_a_detection_whose_replay_fails_differently_is_kept_and_flagged(pg_database):
+    """Hypothesis runs the example it ends on once more to report it. Should that run not fail as
+    the first did (here the filter turns it down), the detection stands and the hunt says the
+    program did not replay deterministically, instead of crashing the campaign."""
+    from harness.explore.profiles import explore
+    answers = iter([True])
+    result = explore("legacy", pg_database, "hunt", shrink=False, seed=3, max_examples=40,
+                     accept=lambda failure: next(answers, False))
+    assert result.detected is not None and result.failure is not None
+    assert not result.replayed
