@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import statistics
 from typing import Any
 
 from harness.explore.machine import Failure
@@ -100,18 +99,17 @@ def hunt_one(finding: str, seed: int, database: Any, client: str = "legacy",
 
 def medians(rows: list[Detection]) -> dict[str, Any]:
     """Medians over every seed: a seed that never found it counts as later than all that did, so
-    the median exists only while more than half of the seeds found it (statistics.median_high
-    would hide that; `None` says it)."""
-    hit = sorted((r for r in rows if r.examples is not None), key=lambda r: r.examples)
-    by_time = sorted(r.seconds for r in hit)
+    there is a median only while more than half of the seeds found it (`None` otherwise)."""
+    hit = [r for r in rows if r.examples is not None]
 
     def middle(values: list) -> Any:
         ranked = values + [None] * (len(rows) - len(values))
         lo, hi = ranked[(len(rows) - 1) // 2], ranked[len(rows) // 2]
         return None if lo is None or hi is None else (lo + hi) / 2
 
-    seconds = middle(by_time)
-    return {"found": f"{len(hit)}/{len(rows)}", "median_examples": middle([r.examples for r in hit]),
+    seconds = middle(sorted(r.seconds for r in hit))
+    return {"found": f"{len(hit)}/{len(rows)}",
+            "median_examples": middle(sorted(r.examples for r in hit)),
             "median_seconds": None if seconds is None else round(seconds, 1)}
 
 
@@ -127,9 +125,10 @@ class Tally:
 def tally(finding: str, seed: int, database: Any, client: str = "legacy",
           max_examples: int | None = None, profile: str = "hunt") -> Tally:
     """How often the generator makes a program the finding causes: a hunt that never stops at a
-    detection, counting distinct programs (hypothesis tries variations of a rejected failure, so
-    one program can come up several times). A rate per example is a steadier measure of a change
-    to the generator than the first detection, which one lucky example decides."""
+    detection, counting distinct programs. A rate per example is a steadier measure of a change to
+    the generator than the first detection, which one lucky example decides; but hypothesis tries
+    variations of a failure it was told to pass over, and each variation that still trips the
+    finding counts, so finds come in clusters and the rate flatters (BENCHMARKS.md)."""
     register_counterfactuals()
     seen: set[str] = set()
 
