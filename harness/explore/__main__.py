@@ -52,45 +52,45 @@ def _labels(path) -> str:
 
 
 def cmd_hunt(args) -> int:
+    """Each finding over the seeds asked for: the hunt (examples and seconds to the first
+    detection, then medians), or with --tally the distinct programs each seed's run produced."""
     from harness.explore import hunt
-    if args.tally:
-        return _tally(args)
-    out, replay_failures = {}, 0
+    run, line, total = ((hunt.tally, _tally_line, _tally_total) if args.tally
+                        else (hunt.hunt_one, _detection_line, _medians_line))
+    bad = 0
     with database(args.postgres) as db:
         for finding in args.finding or list(hunt.FINDINGS):
             rows = []
             for seed in range(args.first_seed, args.first_seed + args.seeds):
-                d = hunt.hunt_one(finding, seed, db, args.client, args.max_examples)
-                rows.append(d)
-                print(f"{finding} seed {seed}: "
-                      + (f"{d.examples} examples, {d.seconds:.1f}s" if d.examples else "not found")
-                      + ("" if d.replayed else " (NONDETERMINISTIC: hypothesis's replay of that "
-                                               "example did not fail the same way)"),
-                      flush=True)
-                replay_failures += not d.replayed
-            out[finding] = hunt.medians(rows)
-            print(f"{finding} on {args.client}: {json.dumps(out[finding])}", flush=True)
-    return 0 if not replay_failures and all(v["median_examples"] is not None
-                                            for v in out.values()) else 1
+                rows.append(run(finding, seed, db, args.client, args.max_examples))
+                print(f"{finding} seed {seed}: {line(rows[-1])}", flush=True)
+            summary, ok = total(rows)
+            print(f"{finding} on {args.client}: {summary}", flush=True)
+            bad += not ok
+    return 1 if bad else 0
 
 
-def _tally(args) -> int:
+def _detection_line(d) -> str:
+    return ((f"{d.examples} examples, {d.seconds:.1f}s" if d.examples else "not found")
+            + ("" if d.replayed else " (NONDETERMINISTIC: hypothesis's replay of that example did "
+                                     "not fail the same way)"))
+
+
+def _medians_line(rows) -> tuple[str, bool]:
     from harness.explore import hunt
-    with database(args.postgres) as db:
-        for finding in args.finding or list(hunt.FINDINGS):
-            rows = []
-            for seed in range(args.first_seed, args.first_seed + args.seeds):
-                t = hunt.tally(finding, seed, db, args.client, args.max_examples)
-                rows.append(t)
-                print(f"{finding} seed {seed}: {t.examples} examples, {t.programs} distinct programs "
-                      f"it causes, {t.seconds:.1f}s", flush=True)
-            examples, programs = sum(t.examples for t in rows), sum(t.programs for t in rows)
-            seconds = sum(t.seconds for t in rows)
-            print(f"{finding} on {args.client}: {programs} programs in {examples} examples "
-                  f"({100 * programs / max(examples, 1):.2f}%), "
-                  + (f"one per {seconds / programs:.0f}s" if programs else f"none in {seconds:.0f}s"),
-                  flush=True)
-    return 0
+    medians = hunt.medians(rows)
+    return json.dumps(medians), medians["median_examples"] is not None and all(r.replayed for r in rows)
+
+
+def _tally_line(t) -> str:
+    return f"{t.examples} examples, {t.programs} distinct programs it causes, {t.seconds:.1f}s"
+
+
+def _tally_total(rows) -> tuple[str, bool]:
+    examples, programs = sum(t.examples for t in rows), sum(t.programs for t in rows)
+    seconds = sum(t.seconds for t in rows)
+    return (f"{programs} programs in {examples} examples ({100 * programs / max(examples, 1):.2f}%), "
+            + (f"one per {seconds / programs:.0f}s" if programs else f"none in {seconds:.0f}s")), True
 
 
 def cmd_replay(args) -> int:
