@@ -116,23 +116,8 @@ class Session:
         try:
             self.loop.run_until_complete(self.world.aclose())
         finally:
-            try:
-                self._cancel_leftovers()
-            finally:
-                self.loop.close()
-                shutil.rmtree(self.root, ignore_errors=True)
-
-    def _cancel_leftovers(self) -> None:
-        """Tasks a program left parked (a request the Conductor still holds when a per-step check
-        ends the example) are cancelled and run to their end here, as asyncio.run does: a task
-        destroyed with the loop would finish its database transaction on no loop at all, and fill
-        the run's output with tracebacks that are not about the program."""
-        left = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
-        for task in left:
-            task.cancel()
-        if left:
-            self.loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
-        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            self.loop.close()
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> "Session":
         return self
