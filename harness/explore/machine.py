@@ -207,15 +207,15 @@ class SyncMachine(RuleBasedStateMachine):
             shared = [x for x in self.signed() if self._peers(x)]
             if shared:
                 rotating = data.draw(st.sampled_from(shared), label="rotating")
-                d.rotate_key(self.session.devices[rotating]["user"], rotating)
+                d.rotate_key(d.user(rotating), rotating)
         else:
             {"advance": lambda: d.advance(seconds),
              "skew": lambda: d.skew(device, -seconds if second_form else seconds),
              "delete_zone": lambda: d.delete_zone(user)}[kind]()
 
     def _peers(self, device: str) -> list[str]:
-        user = self.session.devices[device]["user"]
-        return [x for x, spec in self.session.devices.items() if spec["user"] == user and x != device]
+        user = self.driver.user(device)
+        return [x for x in self.devices() if x != device and self.driver.user(x) == user]
 
     # Invariants.
 
