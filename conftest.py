@@ -2,8 +2,8 @@
 
 pytest_plugins = [
     "pytester",
-    "fakes.postgres.pytest_plugin",
-    "fakes.supabase.pytest_plugin",
-    "fakes.cloudkit.pytest_plugin",
-    "harness.pytest_plugin",
+    "dualsync.fakes.postgres.pytest_plugin",
+    "dualsync.fakes.supabase.pytest_plugin",
+    "dualsync.fakes.cloudkit.pytest_plugin",
+    "dualsync.harness.pytest_plugin",
 ]

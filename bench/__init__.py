@@ -1,6 +1,6 @@
 """Benchmark figures: each area module exposes `run(quick: bool) -> list[Figure]`.
 
-`python -m bench [area ...] [--quick]` runs them and prints min / median / max per figure with the
+`python -m dualsync.bench [area ...] [--quick]` runs them and prints min / median / max per figure with the
 command that reproduces it. Figures are measured, never asserted by tests.
 """
 

@@ -1,4 +1,4 @@
-"""Run benchmark areas and print their figures.  python -m bench [area ...] [--quick]"""
+"""Run benchmark areas and print their figures.  python -m dualsync.bench [area ...] [--quick]"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import platform
 import os
 import sys
 
-import bench
+from dualsync import bench
 
 
 def areas() -> list[str]:
@@ -21,7 +21,7 @@ def machine() -> str:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m dualsync.bench", description=__doc__)
     ap.add_argument("areas", nargs="*", help=f"areas to run (default all): {', '.join(areas())}")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (for a smoke check)")
     args = ap.parse_args(argv)

@@ -1,5 +1,5 @@
 """CloudKit fake figures: records/modify and changes/zone throughput (in-process and over
-loopback), reset time, memory per 100,000 records.   python -m bench cloudkit [--quick]"""
+loopback), reset time, memory per 100,000 records.   python -m dualsync.bench cloudkit [--quick]"""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import tracemalloc
 
 import httpx
 
-from bench import Figure, timed
-from fakes.cloudkit import CloudKit
-from fakes.cloudkit.wire import asgi_app
+from dualsync.bench import Figure, timed
+from dualsync.fakes.cloudkit import CloudKit
+from dualsync.fakes.cloudkit.wire import asgi_app
 
 ZONE = {"zoneName": "Bench"}
 API = "fake-ck-api-token"
@@ -122,8 +122,8 @@ def _throughput(where: str, http: _Http, quick: bool) -> list[Figure]:
 
 @contextlib.contextmanager
 def _server_process():
-    """`python -m fakes.cloudkit` in its own process, so client and server don't share a GIL."""
-    proc = subprocess.Popen([sys.executable, "-m", "fakes.cloudkit", "--api-token", API],
+    """`python -m dualsync.fakes.cloudkit` in its own process, so client and server don't share a GIL."""
+    proc = subprocess.Popen([sys.executable, "-m", "dualsync.fakes.cloudkit", "--api-token", API],
                             stdout=subprocess.PIPE, text=True)
     try:
         yield json.loads(proc.stdout.readline())

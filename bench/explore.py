@@ -13,15 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import Figure
+from dualsync.bench import Figure
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def worker(seed: int, examples: int) -> dict:
     """One worker: its own Postgres, `examples` examples of the machine on coordinated."""
-    from harness.__main__ import database
-    from harness.explore.profiles import explore
+    from dualsync.harness.__main__ import database
+    from dualsync.harness.explore.profiles import explore
     with database("embedded") as db:
         explore("coordinated", db, "pr", shrink=False, max_examples=2)  # warm imports, schema cache
         r = explore("coordinated", db, "nightly", shrink=False, seed=seed, max_examples=examples,
@@ -42,8 +42,8 @@ def _workers(n: int, examples: int, seed: int) -> list[dict]:
 
 
 def _schedules(quick: bool) -> Figure:
-    from harness.__main__ import database
-    from harness.explore import exhaustive
+    from dualsync.harness.__main__ import database
+    from dualsync.harness.explore import exhaustive
     with database("embedded") as db:
         r = exhaustive.explore(exhaustive.SCOPES["login-vs-push"], "legacy", db,
                                max_schedules=10 if quick else 60)

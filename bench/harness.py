@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from bench import Figure
-from harness import runner, sweep
-from harness.scenario import Scenario, Step, load
+from dualsync.bench import Figure
+from dualsync.harness import runner, sweep
+from dualsync.harness.scenario import Scenario, Step, load
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "suites" / "scenarios"
@@ -39,7 +39,7 @@ def twenty_steps() -> Scenario:
 
 
 def run(quick: bool) -> list[Figure]:
-    from fakes.postgres import start_server
+    from dualsync.fakes.postgres import start_server
     server = start_server("embedded")
     try:
         db = server.new_database("bench_harness")
@@ -96,8 +96,8 @@ def _xdist(quick: bool) -> list[Figure]:
         for _ in range(1 if quick else 2):
             t0 = time.perf_counter()
             out = subprocess.run(
-                [sys.executable, "-m", "pytest", "-p", "harness.pytest_plugin", "-p",
-                 "fakes.postgres.pytest_plugin", str(SCENARIOS), "--no-sweep", "-n", str(workers),
+                [sys.executable, "-m", "pytest", "-p", "dualsync.harness.pytest_plugin", "-p",
+                 "dualsync.fakes.postgres.pytest_plugin", str(SCENARIOS), "--no-sweep", "-n", str(workers),
                  "-q", "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True,
                 env={**os.environ, "PYTHONPATH": str(ROOT)})
             took = time.perf_counter() - t0

@@ -12,10 +12,10 @@ import uuid
 
 import psycopg
 
-from bench import Figure, timed
-from fakes.postgres import start_server
-from fakes.postgres.database import WRITTEN_TABLES
-from fakes.postgres.embedded import EmbeddedProvider
+from dualsync.bench import Figure, timed
+from dualsync.fakes.postgres import start_server
+from dualsync.fakes.postgres.database import WRITTEN_TABLES
+from dualsync.fakes.postgres.embedded import EmbeddedProvider
 
 TRUNCATE_SQL = "truncate " + ", ".join(WRITTEN_TABLES)
 

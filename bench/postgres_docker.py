@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 
-from bench import Figure
-from fakes.postgres.docker import DockerProvider, docker_available
+from dualsync.bench import Figure
+from dualsync.fakes.postgres.docker import DockerProvider, docker_available
 
 
 def _one_run() -> tuple[float, float, str]:

@@ -23,7 +23,7 @@ import uuid
 import httpx
 import psycopg
 
-from bench import Figure
+from dualsync.bench import Figure
 
 PULL_SQL = ("select id, user_id, payload, key_version, client_modified_at, updated_at, deleted from public.daily_logs "
             "where updated_at > %s order by updated_at, id limit 500")
@@ -113,7 +113,7 @@ async def expect(request, status: int) -> None:
 
 async def gateway_sql(conn, gateway, claims: str, which: str, body=None) -> None:
     """The statement the gateway builds for the same request, run without HTTP."""
-    from fakes.supabase import grammar, statements
+    from dualsync.fakes.supabase import grammar, statements
     table = await gateway.table("daily_logs")
     if which == "pull":
         shape = statements.Shape([grammar.SelectItem(None)], [grammar.parse_filter("updated_at", f"gt.{SINCE}")],
@@ -127,9 +127,9 @@ async def gateway_sql(conn, gateway, claims: str, which: str, body=None) -> None
 
 
 def run(quick: bool) -> list[Figure]:
-    from fakes.postgres import start_server
-    from fakes.supabase import Gateway, GatewayConfig
-    from fakes.supabase.serving import LoopbackServer
+    from dualsync.fakes.postgres import start_server
+    from dualsync.fakes.supabase import Gateway, GatewayConfig
+    from dualsync.fakes.supabase.serving import LoopbackServer
     server = start_server()
     db = server.new_database("bench")
     gateway = Gateway(GatewayConfig(rest_dsn=db.authenticator.dsn(), admin_dsn=db.admin.dsn()))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clients.catalogue import VARIANTS, variant
-from clients.device import ReferenceClient
+from dualsync.clients.catalogue import VARIANTS, variant
+from dualsync.clients.device import ReferenceClient
 
 
 def make(name: str, **kwargs: Any) -> ReferenceClient:
@@ -19,7 +19,7 @@ def make(name: str, **kwargs: Any) -> ReferenceClient:
     chosen = variant(name)
     device = kwargs.pop("device", None) or kwargs.pop("name", None)
     if not device:
-        raise TypeError("clients.make needs device='<device name>'")
+        raise TypeError("dualsync.clients.make needs device='<device name>'")
     return ReferenceClient(name=device, behaviour=chosen.behaviour, variant=chosen.name, **kwargs)
 
 

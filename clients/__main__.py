@@ -1,15 +1,15 @@
-"""`python -m clients --list`: every selectable client, one a line, with what it gets wrong."""
+"""`python -m dualsync.clients --list`: every selectable client, one a line, with what it gets wrong."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from clients import catalogue
+from dualsync.clients import catalogue
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clients", description="The dualsync reference clients.")
+    parser = argparse.ArgumentParser(prog="python -m dualsync.clients", description="The dualsync reference clients.")
     parser.add_argument("--list", action="store_true", help="list every selectable client")
     args = parser.parse_args(argv)
     if not args.list:

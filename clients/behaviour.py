@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from clients.api import ResolutionPolicy
+from dualsync.clients.api import ResolutionPolicy
 
 # The remediated client resolves every conflict by the edit's stamp (write id as tie-break): each
 # copy of a write carries both, whichever backend it came through, so the outcome cannot depend on

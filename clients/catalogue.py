@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from clients.behaviour import COORDINATED, LEGACY, Behaviour
+from dualsync.clients.behaviour import COORDINATED, LEGACY, Behaviour
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,4 +90,4 @@ def variant(name: str) -> Variant:
         return BY_NAME[name]
     if not name.startswith("mutant:") and f"mutant:{name}" in BY_NAME:
         return BY_NAME[f"mutant:{name}"]
-    raise ValueError(f"unknown client {name!r}; choose one of: {', '.join(BY_NAME)} (python -m clients --list)")
+    raise ValueError(f"unknown client {name!r}; choose one of: {', '.join(BY_NAME)} (python -m dualsync.clients --list)")

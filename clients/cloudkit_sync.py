@@ -12,14 +12,14 @@ from typing import Any
 
 import httpx
 
-from clients.api import ROUTES
-from clients.behaviour import Behaviour
-from clients.codec import Incoming, open_record, seal_record
-from clients.crypto import Keychain
-from clients.errors import BackendError, BackendGarbage, ClientError, DecryptFailed
-from clients.merge import forget_remote
-from clients.store import LocalRecord, LocalStore
-from clients.wire import Wire, error_body, retry_after_of
+from dualsync.clients.api import ROUTES
+from dualsync.clients.behaviour import Behaviour
+from dualsync.clients.codec import Incoming, open_record, seal_record
+from dualsync.clients.crypto import Keychain
+from dualsync.clients.errors import BackendError, BackendGarbage, ClientError, DecryptFailed
+from dualsync.clients.merge import forget_remote
+from dualsync.clients.store import LocalRecord, LocalStore
+from dualsync.clients.wire import Wire, error_body, retry_after_of
 
 HOST = "https://api.apple-cloudkit.com"
 ZONE = "FitMeZone"

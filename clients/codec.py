@@ -12,9 +12,9 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from clients.crypto import Keychain, open_sealed, seal
-from clients.errors import DecryptFailed
-from clients.store import LocalRecord
+from dualsync.clients.crypto import Keychain, open_sealed, seal
+from dualsync.clients.errors import DecryptFailed
+from dualsync.clients.store import LocalRecord
 
 
 @dataclasses.dataclass

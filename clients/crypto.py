@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from clients.errors import DecryptFailed, KeyUnavailable
+from dualsync.clients.errors import DecryptFailed, KeyUnavailable
 
 NONCE_BYTES = 12
 

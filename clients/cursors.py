@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from clients.errors import StoreError
-from clients.store import LocalStore
+from dualsync.clients.errors import StoreError
+from dualsync.clients.store import LocalStore
 
 
 class Cursors:

@@ -15,18 +15,18 @@ from typing import Any
 
 import httpx
 
-from clients.api import ROUTES, Hooks, SyncPath
-from clients.behaviour import Behaviour
-from clients.clock import as_clock
-from clients.cloudkit_sync import CloudKitSyncService
-from clients.crypto import Keychain, KeyVault
-from clients.cursors import Cursors
-from clients.errors import BackendError, ClientError, SessionEnded
-from clients.merge import apply_incoming
-from clients.storage import DiskStorage
-from clients.store import LocalRecord, LocalStore, StoreFile
-from clients.supabase_sync import SupabaseAuth, SupabaseSyncService
-from clients.wire import Wire
+from dualsync.clients.api import ROUTES, Hooks, SyncPath
+from dualsync.clients.behaviour import Behaviour
+from dualsync.clients.clock import as_clock
+from dualsync.clients.cloudkit_sync import CloudKitSyncService
+from dualsync.clients.crypto import Keychain, KeyVault
+from dualsync.clients.cursors import Cursors
+from dualsync.clients.errors import BackendError, ClientError, SessionEnded
+from dualsync.clients.merge import apply_incoming
+from dualsync.clients.storage import DiskStorage
+from dualsync.clients.store import LocalRecord, LocalStore, StoreFile
+from dualsync.clients.supabase_sync import SupabaseAuth, SupabaseSyncService
+from dualsync.clients.wire import Wire
 
 DEFAULT_SUPABASE_URL = "https://dualsync.supabase.co"
 DEFAULT_CONTAINER = "iCloud.com.fitme.app"

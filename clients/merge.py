@@ -6,9 +6,9 @@ delivers; the behaviour switches reproduce the shipped merge and the seeded bugs
 
 from __future__ import annotations
 
-from clients.behaviour import Behaviour
-from clients.codec import Incoming
-from clients.store import LocalRecord, LocalStore
+from dualsync.clients.behaviour import Behaviour
+from dualsync.clients.codec import Incoming
+from dualsync.clients.store import LocalRecord, LocalStore
 
 
 def apply_incoming(store: LocalStore, incoming: Incoming, path: str, behaviour: Behaviour) -> bool:

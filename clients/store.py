@@ -13,9 +13,9 @@ import dataclasses
 import json
 from typing import Any
 
-from clients.api import ROUTES, Hooks
-from clients.errors import StoreError
-from clients.storage import DiskStorage
+from dualsync.clients.api import ROUTES, Hooks
+from dualsync.clients.errors import StoreError
+from dualsync.clients.storage import DiskStorage
 
 FORMAT = "dualsync-store"
 FORMAT_VERSION = 1

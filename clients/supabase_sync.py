@@ -16,13 +16,13 @@ from typing import Any
 
 import httpx
 
-from clients.api import ROUTES
-from clients.behaviour import Behaviour
-from clients.codec import Incoming, iso_from_us, open_record, seal_record
-from clients.crypto import Keychain
-from clients.errors import BackendError, BackendGarbage, ClientError, NotSignedIn, SessionEnded
-from clients.store import LocalRecord, LocalStore
-from clients.wire import Wire, error_body, retry_after_of
+from dualsync.clients.api import ROUTES
+from dualsync.clients.behaviour import Behaviour
+from dualsync.clients.codec import Incoming, iso_from_us, open_record, seal_record
+from dualsync.clients.crypto import Keychain
+from dualsync.clients.errors import BackendError, BackendGarbage, ClientError, NotSignedIn, SessionEnded
+from dualsync.clients.store import LocalRecord, LocalStore
+from dualsync.clients.wire import Wire, error_body, retry_after_of
 
 TABLES = tuple(t for t, paths in ROUTES.items() if "supabase" in paths)
 REFRESH_MARGIN = 60.0  # refresh this long before the access token's expiry, by the device clock

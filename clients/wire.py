@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from clients.api import Hooks
-from clients.errors import BackendError, BackendGarbage
+from dualsync.clients.api import Hooks
+from dualsync.clients.errors import BackendError, BackendGarbage
 
 MAX_ATTEMPTS = 3
 

@@ -1,4 +1,4 @@
-"""python -m harness main | kill-matrix | run FILE... | replay FILE [--inject LABEL] [--times N] | sweep FILE
+"""python -m dualsync.harness main | kill-matrix | run FILE... | replay FILE [--inject LABEL] [--times N] | sweep FILE
 
 main    run every scenario in suites/scenarios against legacy and coordinated on a real Postgres
         (embedded unless --postgres / DUALSYNC_POSTGRES says otherwise) and print the verdict table
@@ -14,15 +14,15 @@ import contextlib
 import sys
 from pathlib import Path
 
-from harness import runner, sweep
-from harness.scenario import ScenarioError, load
+from dualsync.harness import runner, sweep
+from dualsync.harness.scenario import ScenarioError, load
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "suites" / "scenarios"
 
 
 @contextlib.contextmanager
 def database(spec: str | None):
-    from fakes.postgres import ProviderError, spec_from_env, start_server
+    from dualsync.fakes.postgres import ProviderError, spec_from_env, start_server
     try:
         server = start_server(spec or spec_from_env())
     except ProviderError as exc:
@@ -134,9 +134,9 @@ def cmd_sweep(args) -> int:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["kill-matrix"]:  # exploration lives in harness.explore; same entry point for users
-        from harness.explore.__main__ import main as explore_main
+        from dualsync.harness.explore.__main__ import main as explore_main
         return explore_main(argv)
-    ap = argparse.ArgumentParser(prog="python -m harness", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m dualsync.harness", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--postgres", default=None, help="embedded | docker | auto | postgresql://...")
     sub = ap.add_subparsers(dest="cmd", required=True)

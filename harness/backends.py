@@ -15,13 +15,13 @@ from typing import Any
 
 import httpx
 
-from clients.cloudkit_sync import RECORD_TYPES, TABLE_OF, ZONE
-from clients.codec import open_record
-from clients.crypto import Keychain, KeyVault
-from clients.device import DEFAULT_CONTAINER, DEFAULT_SUPABASE_URL
-from clients.errors import ClientError
-from harness.clock import VirtualClock
-from harness.history import History
+from dualsync.clients.cloudkit_sync import RECORD_TYPES, TABLE_OF, ZONE
+from dualsync.clients.codec import open_record
+from dualsync.clients.crypto import Keychain, KeyVault
+from dualsync.clients.device import DEFAULT_CONTAINER, DEFAULT_SUPABASE_URL
+from dualsync.clients.errors import ClientError
+from dualsync.harness.clock import VirtualClock
+from dualsync.harness.history import History
 
 TABLES = ("profiles", "daily_logs", "weekly_snapshots", "cardio_sessions", "photos")
 GARBAGE = base64.b64encode(b"\x00" * 12 + b"not a sealed payload, bit rot on the server").decode()
@@ -32,9 +32,9 @@ class Backends:
     """Gateway + CloudKit model for one World, with the harness's reading of them."""
 
     def __init__(self, database: Any, clock: VirtualClock, vault: KeyVault, seed: int = 0):
-        from fakes.cloudkit import CloudKit
-        from fakes.cloudkit.wire import asgi_app
-        from fakes.supabase.gateway import Gateway, GatewayConfig
+        from dualsync.fakes.cloudkit import CloudKit
+        from dualsync.fakes.cloudkit.wire import asgi_app
+        from dualsync.fakes.supabase.gateway import Gateway, GatewayConfig
 
         self.database, self.clock, self.vault = database, clock, vault
         utc = lambda: dt.datetime.fromtimestamp(clock.now(), tz=dt.timezone.utc)  # noqa: E731

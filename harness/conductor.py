@@ -20,9 +20,9 @@ from typing import Any, Awaitable, Callable
 
 import httpx
 
-from clients.api import ClientCrashed
-from harness.clock import VirtualClock
-from harness.history import History
+from dualsync.clients.api import ClientCrashed
+from dualsync.harness.clock import VirtualClock
+from dualsync.harness.history import History
 
 REQUEST_TICK = 0.001  # virtual seconds each delivered request takes
 ACTIONS = ("hold", "delay", "fail", "lose_reply", "crash")

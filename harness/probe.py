@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clients.cloudkit_sync import ZONE
-from fakes.supabase import tokens
+from dualsync.clients.cloudkit_sync import ZONE
+from dualsync.fakes.supabase import tokens
 
 WRONG_SECRET = "an-attacker-guessed-secret-of-at-least-32-chars"
 

@@ -2,7 +2,7 @@
 
     --client=coordinated (default) | legacy | mutant:<name>     (or DUALSYNC_CLIENT)
 
-Load it from the root conftest.py (`pytest_plugins = ["harness.pytest_plugin"]`) next to the
+Load it from the root conftest.py (`pytest_plugins = ["dualsync.harness.pytest_plugin"]`) next to the
 Postgres plugin; suites/scenarios/conftest.py turns each scenario file into test items with it.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.scenario import Scenario, ScenarioError, load
+from dualsync.harness.scenario import Scenario, ScenarioError, load
 
 DEFAULT_CLIENT = "coordinated"
 
@@ -22,13 +22,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dualsync-harness")
     group.addoption("--client", default=None, metavar="NAME",
                     help="client under test: coordinated (default) | legacy | mutant:<name> "
-                         "(python -m clients lists them); env DUALSYNC_CLIENT")
+                         "(python -m dualsync.clients lists them); env DUALSYNC_CLIENT")
     group.addoption("--no-sweep", action="store_true",
                     help="skip the fault-point sweep items of scenario files")
 
 
 def known_clients() -> list[str]:
-    import clients
+    from dualsync import clients
     return [name for name, _desc, _inv in clients.catalogue()]
 
 
@@ -37,9 +37,9 @@ def client_option(config: pytest.Config) -> str:
     try:
         value = config.getoption("--client") or os.environ.get("DUALSYNC_CLIENT") or DEFAULT_CLIENT
     except ValueError:
-        raise pytest.UsageError("the harness plugin is not loaded: add \"harness.pytest_plugin\" to "
+        raise pytest.UsageError("the harness plugin is not loaded: add \"dualsync.harness.pytest_plugin\" to "
                                 "pytest_plugins in the root conftest.py, or run pytest -p "
-                                "harness.pytest_plugin") from None
+                                "dualsync.harness.pytest_plugin") from None
     if value.startswith("cmd:"):
         raise pytest.UsageError(f"--client={value}: external client adapters are not available yet; "
                                 "use coordinated, legacy or mutant:<name>")
@@ -68,7 +68,7 @@ def dualsync_client(pytestconfig: pytest.Config) -> str:
 
 
 def _run_scenario(scenario: Scenario, dualsync_client: str, pg_database) -> None:
-    from harness import runner
+    from dualsync.harness import runner
     result = runner.run(scenario, dualsync_client, pg_database)
     ok, why = result.judgement()
     if not ok:
@@ -76,7 +76,7 @@ def _run_scenario(scenario: Scenario, dualsync_client: str, pg_database) -> None
 
 
 def _run_sweep(scenario: Scenario, dualsync_client: str, pg_database) -> None:
-    from harness import sweep
+    from dualsync.harness import sweep
     want = sweep.expectation(scenario, dualsync_client)
     if want is None:
         pytest.skip(f"{scenario.source} declares no sweep expectation for {dualsync_client}")

@@ -16,11 +16,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from harness import checkers, swimlane
-from harness.checkers import Verdict
-from harness.history import History
-from harness.scenario import Scenario, Step
-from harness.world import StepError, World
+from dualsync.harness import checkers, swimlane
+from dualsync.harness.checkers import Verdict
+from dualsync.harness.history import History
+from dualsync.harness.scenario import Scenario, Step
+from dualsync.harness.world import StepError, World
 
 REPORTS = Path("reports/harness")
 
@@ -61,7 +61,7 @@ class Run:
         return True, "\n".join(self.verdicts[n].explain() for n in want)
 
     def replay_command(self) -> str:
-        cmd = ["python", "-m", "harness", "replay", _relative(self.scenario.source),
+        cmd = ["python", "-m", "dualsync.harness", "replay", _relative(self.scenario.source),
                f"--client={self.client}"]
         if self.label:
             cmd.append(f"--inject={self.label}")
@@ -175,7 +175,7 @@ def write_report(result: Run, reports: Path) -> Path:
 def save_run(result: Run, directory: Path) -> Path:
     """The run as a scenario file (injected steps folded in, the observed verdict as its
     expectation) plus its history: load it and run it again to replay exactly."""
-    from harness.scenario import save
+    from dualsync.harness.scenario import save
     s = result.scenario
     observed = result.violated or "pass"
     saved = dataclasses.replace(s, steps=list(result.extra) + list(s.steps),

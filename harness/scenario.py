@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from clients.api import FAULT_POINTS, ROUTES
-from harness.checkers.verdict import INVARIANTS
+from dualsync.clients.api import FAULT_POINTS, ROUTES
+from dualsync.harness.checkers.verdict import INVARIANTS
 
 PATHS = ("supabase", "cloudkit")
 ANY = object()  # a field that takes any value

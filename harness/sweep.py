@@ -12,8 +12,8 @@ import dataclasses
 from collections import Counter
 from typing import Any
 
-from harness import runner
-from harness.scenario import Scenario, Step
+from dualsync.harness import runner
+from dualsync.harness.scenario import Scenario, Step
 
 KINDS = ("crash", "lose_reply")
 
@@ -78,7 +78,7 @@ def _requests(run: runner.Run, devices, from_step: int) -> list[tuple[str, Step]
 
 
 def step_for(label: str) -> Step:
-    """The injected step a label names (for `python -m harness replay --inject=LABEL`)."""
+    """The injected step a label names (for `python -m dualsync.harness replay --inject=LABEL`)."""
     kind, device, where, what, n = label.split(":", 4) if label.count(":") >= 4 else (label, "", "", "", "0")
     if kind == "crash":
         return Step("crash", {"device": device, "point": where, "path": what, "skip": int(n)})

@@ -11,9 +11,9 @@ import html
 from pathlib import Path
 from typing import Iterable
 
-from harness.checkers.ledger import Ledger, records
-from harness.checkers.verdict import Verdict
-from harness.history import Event, History
+from dualsync.harness.checkers.ledger import Ledger, records
+from dualsync.harness.checkers.verdict import Verdict
+from dualsync.harness.history import Event, History
 
 LANE_W, ROW_H, TOP, LEFT = 190, 22, 56, 40
 LABEL_CHARS = 25  # what fits in a lane at 11px monospace

@@ -15,15 +15,15 @@ from typing import Any, Awaitable, Callable
 
 import httpx
 
-import clients
-from clients.api import ROUTES, ClientCrashed, Hooks
-from clients.crypto import Keychain, KeyVault
-from clients.errors import ClientError
-from clients.storage import FaultyStorage
-from harness.backends import Backends, CommitRecorder
-from harness.clock import SkewedClock, VirtualClock
-from harness.conductor import Conductor, Rule
-from harness.history import History
+from dualsync import clients
+from dualsync.clients.api import ROUTES, ClientCrashed, Hooks
+from dualsync.clients.crypto import Keychain, KeyVault
+from dualsync.clients.errors import ClientError
+from dualsync.clients.storage import FaultyStorage
+from dualsync.harness.backends import Backends, CommitRecorder
+from dualsync.harness.clock import SkewedClock, VirtualClock
+from dualsync.harness.conductor import Conductor, Rule
+from dualsync.harness.history import History
 
 PASSWORD = "correct-horse-battery-9"
 QUIESCENCE_ROUNDS = 6
@@ -272,7 +272,7 @@ class World:
     async def probe(self, device: str, token: str, path: str = "supabase") -> None:
         """A request with a bad credential. A probe the network lost (a fault armed for the
         device) got no answer: it is recorded as such, and isolation judges only answers."""
-        from harness.probe import probe
+        from dualsync.harness.probe import probe
         try:
             status = await probe(self, self.device(device), token, path)
         except httpx.TransportError as exc:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from fakes.cloudkit.pytest_plugin import API_TOKEN, PRODUCTION_HOST, _config_for
+from dualsync.fakes.cloudkit.pytest_plugin import API_TOKEN, PRODUCTION_HOST, _config_for
 
 from .target import Target, real_settings
 
@@ -58,7 +58,7 @@ def target(request, contract_targets):
 
 def _fake_target(ck) -> Target:
     import httpx
-    from fakes.cloudkit.wire import asgi_app
+    from dualsync.fakes.cloudkit.wire import asgi_app
     return Target("fake", PRODUCTION_HOST, ck.container_id, API_TOKEN,
                   transport=httpx.ASGITransport(asgi_app(ck)), model=ck)
 

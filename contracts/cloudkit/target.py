@@ -98,7 +98,7 @@ class Target:
     def control(self, method: str, name: str, **args) -> dict:
         self.need_control(name)
         if self.model is not None:
-            from fakes.cloudkit import control
+            from dualsync.fakes.cloudkit import control
             status, out = control.handle(self.model, method, control.PREFIX + name, json.dumps(args).encode())
         else:
             resp = self.loop.run_until_complete(

@@ -4,7 +4,7 @@
     loopback    the same gateway served by uvicorn on 127.0.0.1
     external    --supabase-url/--supabase-anon-key/--supabase-service-key when given (a real stack,
                 e.g. `supabase start` then `supabase status`; load contract_schema.sql into it first);
-                otherwise a second, standalone gateway (`python -m fakes.supabase`) in a child process
+                otherwise a second, standalone gateway (`python -m dualsync.fakes.supabase`) in a child process
 
 Select one with `-k inprocess` / `-k loopback` / `-k external`. Without a real stack, only the
 modules that set STANDALONE_SMOKE (auth, supabase-py) run against the standalone gateway.
@@ -16,8 +16,8 @@ import httpx
 import psycopg
 import pytest
 
-from fakes.supabase import pytest_plugin
-from fakes.supabase.serving import InProcessTransport
+from dualsync.fakes.supabase import pytest_plugin
+from dualsync.fakes.supabase.serving import InProcessTransport
 
 from .targets import SCHEMA_SQL, StandaloneGateway, Target
 

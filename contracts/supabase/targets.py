@@ -96,11 +96,11 @@ def far_future() -> int:
 
 
 class StandaloneGateway:
-    """`python -m fakes.supabase` in a child process over its own database: the `external` target
+    """`python -m dualsync.fakes.supabase` in a child process over its own database: the `external` target
     when no real Supabase is given, so that code path is exercised on every run."""
 
     def __init__(self, admin_dsn: str):
-        cmd = [sys.executable, "-m", "fakes.supabase", "--port", "0", "--dsn", admin_dsn, "--sql", str(SCHEMA_SQL)]
+        cmd = [sys.executable, "-m", "dualsync.fakes.supabase", "--port", "0", "--dsn", admin_dsn, "--sql", str(SCHEMA_SQL)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      cwd=Path(__file__).resolve().parents[2], env={**os.environ})
         self.lines = [self._line() for _ in range(3)]
@@ -114,7 +114,7 @@ class StandaloneGateway:
 
     def target(self) -> Target:
         url, anon, service = self.lines
-        from fakes.supabase import DEFAULT_SECRET
+        from dualsync.fakes.supabase import DEFAULT_SECRET
         return Target("external", url, anon, service, jwt_secret=DEFAULT_SECRET)
 
     def stop(self) -> None:

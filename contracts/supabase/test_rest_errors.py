@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from fakes.supabase import tokens
+from dualsync.fakes.supabase import tokens
 
 from .targets import error_shape, log_row, sign_up, user_headers
 

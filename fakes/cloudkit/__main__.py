@@ -1,4 +1,4 @@
-"""python -m fakes.cloudkit --port N [--container ID] [--api-token T] [--web-auth-token W] [--user U]
+"""python -m dualsync.fakes.cloudkit --port N [--container ID] [--api-token T] [--web-auth-token W] [--user U]
 
 Serves the fake on loopback, prints the base URL, container, API token and one web auth token
 (for --user), then runs until interrupted. Point a client's database host at the base URL.
@@ -17,7 +17,7 @@ from .server import LoopbackServer
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python -m fakes.cloudkit", description=__doc__.splitlines()[2])
+    ap = argparse.ArgumentParser(prog="python -m dualsync.fakes.cloudkit", description=__doc__.splitlines()[2])
     ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     ap.add_argument("--container", default="iCloud.com.example.fit", help="container id (starts with iCloud.)")
     ap.add_argument("--api-token", default="fake-ck-api-token", help="the ckAPIToken clients must send")

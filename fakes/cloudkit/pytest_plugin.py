@@ -6,7 +6,7 @@
 
     @pytest.mark.cloudkit_config(atomic_failure_status=400, ...)   per-test Config fields
 
-Register with `pytest_plugins = ["fakes.cloudkit.pytest_plugin"]` in the root conftest.py.
+Register with `pytest_plugins = ["dualsync.fakes.cloudkit.pytest_plugin"]` in the root conftest.py.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from .errors import CloudKitError, bad_request
 from .model import CloudKit
 from .routes import DATABASES, NON_PRIVATE_OK, ROUTES, UNIMPLEMENTED
 
-log = logging.getLogger("fakes.cloudkit")
+log = logging.getLogger("dualsync.fakes.cloudkit")
 TOKEN_HEADER = "X-Apple-CloudKit-Web-Auth-Token"
 MAX_BODY = 16 * 1024 * 1024
 

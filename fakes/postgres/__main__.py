@@ -1,4 +1,4 @@
-"""python -m fakes.postgres describe [--postgres SPEC]
+"""python -m dualsync.fakes.postgres describe [--postgres SPEC]
 
 Starts a server from the chosen provider, builds the schema, prints the provider, the server version
 and every synced table with its RLS policies, then stops the server.
@@ -41,7 +41,7 @@ def describe(spec: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python -m fakes.postgres", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m dualsync.fakes.postgres", description=__doc__.splitlines()[0])
     ap.add_argument("command", choices=["describe"])
     ap.add_argument("--postgres", default=None, help="embedded | docker | auto | postgresql://... (env DUALSYNC_POSTGRES)")
     args = ap.parse_args(argv)

@@ -1,6 +1,6 @@
 """A Supabase-compatible gateway (PostgREST + GoTrue subset) over a real PostgreSQL.
 
-    from fakes.supabase import Gateway, GatewayConfig
+    from dualsync.fakes.supabase import Gateway, GatewayConfig
     gw = Gateway(GatewayConfig(rest_dsn=db.authenticator.dsn(), admin_dsn=db.admin.dsn()))
     httpx.AsyncClient(transport=httpx.ASGITransport(gw.app), base_url="http://gateway")
 """

@@ -1,6 +1,6 @@
 """Run the gateway standalone, for a phone simulator, another language's client or a second target.
 
-    python -m fakes.supabase --port 54321 [--dsn postgresql://postgres:pw@127.0.0.1:5432/app]
+    python -m dualsync.fakes.supabase --port 54321 [--dsn postgresql://postgres:pw@127.0.0.1:5432/app]
                              [--sql extra.sql ...] [--jwt-secret S] [--apikey-profile hosted|cli]
 
 Without --dsn an embedded PostgreSQL is started (and removed on exit). With --dsn the schema is
@@ -24,7 +24,7 @@ from .serving import LoopbackServer
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m fakes.supabase", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m dualsync.fakes.supabase", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=54321, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
     parser.add_argument("--dsn", help="a superuser DSN of an existing database (default: embedded PostgreSQL)")
@@ -41,9 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def prepare_dsn(dsn: str, extra: list[Path]):
     """An existing database: apply the schema if absent, then the extra files; returns (admin, authenticator)."""
-    from fakes.postgres import migrations
-    from fakes.postgres.database import authenticator_login
-    from fakes.postgres.url import parse_dsn
+    from dualsync.fakes.postgres import migrations
+    from dualsync.fakes.postgres.database import authenticator_login
+    from dualsync.fakes.postgres.url import parse_dsn
     admin = parse_dsn(dsn)
     with psycopg.connect(admin.dsn(), autocommit=True) as conn:
         present = conn.execute("select to_regclass('public.daily_logs') is not null").fetchone()[0]
@@ -58,7 +58,7 @@ def open_database(args):
     if args.dsn:
         admin, login = prepare_dsn(args.dsn, args.sql)
         return admin, login, lambda: None
-    from fakes.postgres import start_server
+    from dualsync.fakes.postgres import start_server
     server = start_server("embedded", extra_sql=tuple(args.sql))
     db = server.new_database("gateway")
 

@@ -188,7 +188,7 @@ class Gateway:
     # ---- control-plane operations that touch the database ----------------------------------
 
     async def _reset_database(self) -> None:
-        from fakes.postgres.database import RESET_SQL
+        from dualsync.fakes.postgres.database import RESET_SQL
         pool = self.admin_pools.current()
         conn = await pool.acquire()
         try:

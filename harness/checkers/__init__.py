@@ -3,14 +3,14 @@ quiescence) to a `Verdict` that names the smallest set of events explaining a vi
 
 from __future__ import annotations
 
-from harness.checkers.final import (check_convergence, check_no_lost_write,
+from dualsync.harness.checkers.final import (check_convergence, check_no_lost_write,
                                     check_no_resurrection_no_phantom)
-from harness.checkers.ledger import Ledger, Store
-from harness.checkers.persists import (check_isolation, check_monotonic_read_your_writes,
+from dualsync.harness.checkers.ledger import Ledger, Store
+from dualsync.harness.checkers.persists import (check_isolation, check_monotonic_read_your_writes,
                                        check_no_lost_unsynced_edit)
-from harness.checkers.progress import check_determinism, check_liveness, check_no_skipped_row
-from harness.checkers.verdict import INVARIANTS, Verdict, Violation
-from harness.history import History
+from dualsync.harness.checkers.progress import check_determinism, check_liveness, check_no_skipped_row
+from dualsync.harness.checkers.verdict import INVARIANTS, Verdict, Violation
+from dualsync.harness.history import History
 
 # Determinism needs several runs, so `check_all` leaves it to `check_determinism`.
 SINGLE_RUN = {

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.checkers.ledger import Key, Ledger, Store, Write, _short, records
-from harness.checkers.verdict import Verdict, Violation, verdict
-from harness.history import History
+from dualsync.harness.checkers.ledger import Key, Ledger, Store, Write, _short, records
+from dualsync.harness.checkers.verdict import Verdict, Violation, verdict
+from dualsync.harness.history import History
 
 MAX_REPORTED = 5  # per verdict; the first few contradictions explain a run, the rest is noise
 

@@ -10,7 +10,7 @@ import dataclasses
 import json
 from typing import Any
 
-from harness.history import Event, History
+from dualsync.harness.history import Event, History
 
 Key = tuple[str, str, str]  # (user, record_type, record_id)
 Store = dict[str, dict[str, Any]]  # {record_type: {record_id: record}}

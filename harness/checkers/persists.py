@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from harness.checkers.ledger import Key, Ledger, Store, Write, records
-from harness.checkers.verdict import Verdict, Violation, verdict
-from harness.history import Event, History
+from dualsync.harness.checkers.ledger import Key, Ledger, Store, Write, records
+from dualsync.harness.checkers.verdict import Verdict, Violation, verdict
+from dualsync.harness.history import Event, History
 
 MAX_REPORTED = 5
 

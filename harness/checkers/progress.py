@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.checkers.ledger import PENDING_KEYS, Ledger, Store, flatten, records
-from harness.checkers.verdict import Verdict, Violation, verdict
-from harness.history import Event, History
+from dualsync.harness.checkers.ledger import PENDING_KEYS, Ledger, Store, flatten, records
+from dualsync.harness.checkers.verdict import Verdict, Violation, verdict
+from dualsync.harness.history import Event, History
 
 MAX_REPORTED = 5
 

@@ -1,4 +1,4 @@
-"""python -m harness.explore kill-matrix | exhaustive | hunt | replay | explore
+"""python -m dualsync.harness.explore kill-matrix | exhaustive | hunt | replay | explore
 
 kill-matrix  the `pr` tier against every client; ends with `killed K/N` and
              `killed by the predicted invariant P/N`
@@ -15,11 +15,11 @@ import argparse
 import json
 import sys
 
-from harness.__main__ import database
+from dualsync.harness.__main__ import database
 
 
 def cmd_kill_matrix(args) -> int:
-    from harness.explore import killmatrix
+    from dualsync.harness.explore import killmatrix
     print(killmatrix.header(), flush=True)
     with database(args.postgres) as db:
         rows = killmatrix.run(db, args.clients or None, args.profile, with_corpus=not args.no_corpus,
@@ -29,7 +29,7 @@ def cmd_kill_matrix(args) -> int:
 
 
 def cmd_exhaustive(args) -> int:
-    from harness.explore import exhaustive
+    from dualsync.harness.explore import exhaustive
     bad = 0
     with database(args.postgres) as db:
         for name in args.scope or list(exhaustive.SCOPES):
@@ -54,7 +54,7 @@ def _labels(path) -> str:
 def cmd_hunt(args) -> int:
     """Each finding over the seeds asked for: the hunt (examples and seconds to the first
     detection, then medians), or with --tally the distinct programs each seed's run produced."""
-    from harness.explore import hunt
+    from dualsync.harness.explore import hunt
     run, line, total = ((hunt.tally, _tally_line, _tally_total) if args.tally
                         else (hunt.hunt_one, _detection_line, _medians_line))
     bad = 0
@@ -77,7 +77,7 @@ def _detection_line(d) -> str:
 
 
 def _medians_line(rows) -> tuple[str, bool]:
-    from harness.explore import hunt
+    from dualsync.harness.explore import hunt
     medians = hunt.medians(rows)
     return json.dumps(medians), medians["median_examples"] is not None and all(r.replayed for r in rows)
 
@@ -94,7 +94,7 @@ def _tally_total(rows) -> tuple[str, bool]:
 
 
 def cmd_replay(args) -> int:
-    from harness.explore import corpus
+    from dualsync.harness.explore import corpus
     bad = 0
     with database(args.postgres) as db:
         for path in args.files or corpus.entries():
@@ -106,8 +106,8 @@ def cmd_replay(args) -> int:
 
 
 def cmd_explore(args) -> int:
-    from harness.explore import corpus
-    from harness.explore.profiles import explore
+    from dualsync.harness.explore import corpus
+    from dualsync.harness.explore.profiles import explore
     with database(args.postgres) as db:
         r = explore(args.client, db, args.profile, seed=args.seed, shrink=not args.no_shrink,
                     shrink_seconds=args.shrink_seconds)
@@ -122,7 +122,7 @@ def cmd_explore(args) -> int:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python -m harness.explore", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m dualsync.harness.explore", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--postgres", default=None, help="embedded | docker | auto | postgresql://...")
     sub = ap.add_subparsers(dest="cmd", required=True)

@@ -1,7 +1,7 @@
 """The regression corpus: shrunk failures as scenario files, replayed before anything new is tried.
 
-A failure becomes a scenario in the harness's own format (`harness.scenario`), so it is
-reviewable, diffable and replayable with `python -m harness replay`. Every client is expected to
+A failure becomes a scenario in the harness's own format (`dualsync.harness.scenario`), so it is
+reviewable, diffable and replayable with `python -m dualsync.harness replay`. Every client is expected to
 pass it; `guards` names what the client it was found on broke. One thing the format cannot say yet is
 the CloudKit page cap an exploration ran with (and the sync-token expiry that comes with it); it
 is kept as the tag `ck-page:N` and honoured by `replay` here.
@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from harness.explore.machine import Failure
-from harness.explore.session import Outcome, Session
-from harness.scenario import Scenario, dumps, load
+from dualsync.harness.explore.machine import Failure
+from dualsync.harness.explore.session import Outcome, Session
+from dualsync.harness.scenario import Scenario, dumps, load
 
 CORPUS = Path(__file__).resolve().parents[2] / "suites" / "corpus"
 PAGE_TAG = "ck-page:"
@@ -76,7 +76,7 @@ def replay(path: Path | str, client: str, database: Any) -> tuple[bool, Outcome,
 
 
 def replay_command(path: Path, client: str) -> str:
-    return f"python -m harness.explore replay {_relative(path)} --client={client}"
+    return f"python -m dualsync.harness.explore replay {_relative(path)} --client={client}"
 
 
 def _relative(path: Path) -> str:

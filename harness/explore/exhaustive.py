@@ -19,11 +19,11 @@ import dataclasses
 import time
 from typing import Any
 
-from harness.checkers import Verdict, check_determinism
-from harness.checkers.verdict import INVARIANTS
-from harness.explore.moves import fields_for, record_id
-from harness.explore.session import Outcome, Session
-from harness.scenario import Step
+from dualsync.harness.checkers import Verdict, check_determinism
+from dualsync.harness.checkers.verdict import INVARIANTS
+from dualsync.harness.explore.moves import fields_for, record_id
+from dualsync.harness.explore.session import Outcome, Session
+from dualsync.harness.scenario import Step
 
 Label = tuple[str, str, str, int]  # (device, backend, "METHOD /path", n-th of that kind)
 

@@ -21,9 +21,9 @@ import dataclasses
 import importlib
 from typing import Any
 
-from harness.explore.machine import Failure
-from harness.explore.profiles import explore
-from harness.explore.session import Session
+from dualsync.harness.explore.machine import Failure
+from dualsync.harness.explore.profiles import explore
+from dualsync.harness.explore.session import Session
 
 # Each finding, as the switch on legacy's behaviour that fixes it alone.
 FIXES = {"DEEP-SYNC-001": {"login": "sequenced"},
@@ -47,7 +47,7 @@ def reaches(finding: str, failure: Failure) -> bool:
 
 
 def register_counterfactuals() -> None:
-    catalogue = importlib.import_module("clients.catalogue")  # the module, not clients.catalogue()
+    catalogue = importlib.import_module("dualsync.clients.catalogue")  # the module, not clients.catalogue()
     for finding, switches in FIXES.items():
         name = FINDINGS[finding]
         catalogue.BY_NAME.setdefault(name, catalogue.Variant(

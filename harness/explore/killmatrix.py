@@ -22,13 +22,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-import clients
-from harness import runner
-from harness.checkers.verdict import INVARIANTS
-from harness.explore import corpus
-from harness.explore.machine import Failure
-from harness.explore.profiles import PROFILES, Result, explore
-from harness.scenario import load
+from dualsync import clients
+from dualsync.harness import runner
+from dualsync.harness.checkers.verdict import INVARIANTS
+from dualsync.harness.explore import corpus
+from dualsync.harness.explore.machine import Failure
+from dualsync.harness.explore.profiles import PROFILES, Result, explore
+from dualsync.harness.scenario import load
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "suites" / "scenarios"
 

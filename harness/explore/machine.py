@@ -17,11 +17,11 @@ from hypothesis import reject, strategies as st
 from hypothesis.control import current_build_context
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from clients.api import FAULT_POINTS
-from harness.explore.moves import IDS_PER_TYPE, PATHS, RECORD_TYPES, Driver
-from harness.checkers.verdict import INVARIANTS
-from harness.explore.session import Outcome, Session
-from harness.scenario import Step
+from dualsync.clients.api import FAULT_POINTS
+from dualsync.harness.explore.moves import IDS_PER_TYPE, PATHS, RECORD_TYPES, Driver
+from dualsync.harness.checkers.verdict import INVARIANTS
+from dualsync.harness.explore.session import Outcome, Session
+from dualsync.harness.scenario import Step
 
 OTHER_USER_DEVICE = "X"
 HOWS = ("both", "login", "both-held", "login-held")

@@ -11,11 +11,11 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from clients.api import FAULT_POINTS, ROUTES
-from clients.cloudkit_sync import ZONE
-from harness.explore.session import Session
-from harness.probe import request_line
-from harness.scenario import Step
+from dualsync.clients.api import FAULT_POINTS, ROUTES
+from dualsync.clients.cloudkit_sync import ZONE
+from dualsync.harness.explore.session import Session
+from dualsync.harness.probe import request_line
+from dualsync.harness.scenario import Step
 
 PATHS = ("supabase", "cloudkit")
 RECORD_TYPES = tuple(ROUTES)

@@ -16,7 +16,7 @@ from hypothesis.errors import Flaky
 from hypothesis.internal.conjecture import engine
 from hypothesis.stateful import get_state_machine_test
 
-from harness.explore.machine import Config, Failure, machine_for
+from dualsync.harness.explore.machine import Config, Failure, machine_for
 
 # too_slow: one example is a whole World (real Postgres, two backends, quiescence), ~0.3-1 s by
 # design; hypothesis's generation-time health check would otherwise fail every tier.

@@ -15,12 +15,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fakes.postgres.embedded import running
-from harness import checkers
-from harness.checkers import Verdict
-from harness.runner import execute
-from harness.scenario import Scenario, Step
-from harness.world import World
+from dualsync.fakes.postgres.embedded import running
+from dualsync.harness import checkers
+from dualsync.harness.checkers import Verdict
+from dualsync.harness.runner import execute
+from dualsync.harness.scenario import Scenario, Step
+from dualsync.harness.world import World
 
 # Invariants the design checks at every persist, not only after quiescence: cheap to run after
 # each step, and a failure seen early stops the example before its remaining steps are paid for.

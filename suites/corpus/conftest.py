@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.explore import corpus
+from dualsync.harness.explore import corpus
 
 
 class CorpusEntry(pytest.File):

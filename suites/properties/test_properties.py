@@ -14,8 +14,8 @@ import os
 
 import pytest
 
-from harness.explore import corpus
-from harness.explore.profiles import PROFILES, explore
+from dualsync.harness.explore import corpus
+from dualsync.harness.explore.profiles import PROFILES, explore
 
 CLIENT_ENV, PROFILE_ENV = "DUALSYNC_CLIENT", "DUALSYNC_PROFILE"
 

@@ -1,6 +1,6 @@
 """Every *.yaml here is a scenario: pytest collects one test per file (plus its sweep)."""
 
-from harness.pytest_plugin import collect_scenario_file
+from dualsync.harness.pytest_plugin import collect_scenario_file
 
 
 def pytest_collect_file(file_path, parent):

@@ -12,7 +12,7 @@ from tests.clients.support import GatewayBackend, Rig
 
 @pytest.fixture(scope="session")
 def clients_gateway(pg_database):
-    from fakes.supabase import Gateway, GatewayConfig
+    from dualsync.fakes.supabase import Gateway, GatewayConfig
 
     gateway = Gateway(GatewayConfig(rest_dsn=pg_database.authenticator.dsn(), admin_dsn=pg_database.admin.dsn()),
                       clock=lambda: dt.datetime.now(dt.timezone.utc))

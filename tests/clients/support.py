@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 from psycopg.rows import dict_row
 
-import clients
-from clients.api import ClientCrashed, Hooks
-from clients.crypto import KeyVault
-from clients.storage import FaultyStorage
-from harness.clock import SkewedClock, VirtualClock
+from dualsync import clients
+from dualsync.clients.api import ClientCrashed, Hooks
+from dualsync.clients.crypto import KeyVault
+from dualsync.clients.storage import FaultyStorage
+from dualsync.harness.clock import SkewedClock, VirtualClock
 
 CK_HOST = "https://api.apple-cloudkit.com"
 SB_URL = "https://dualsync-test.supabase.co"
@@ -41,8 +41,8 @@ class CrashAt:
 
 class Rig:
     def __init__(self, tmp_path, supabase: "GatewayBackend", **ck_config: Any):
-        from fakes.cloudkit import CloudKit, Config
-        from fakes.cloudkit.wire import asgi_app
+        from dualsync.fakes.cloudkit import CloudKit, Config
+        from dualsync.fakes.cloudkit.wire import asgi_app
 
         self.tmp_path, self.clock, self.vault = tmp_path, VirtualClock(), KeyVault("rig")
         self.ck = CloudKit(CONTAINER, clock=self.clock, config=Config(**ck_config))

@@ -1,4 +1,4 @@
-"""The registry: clients.make, clients.catalogue, python -m clients --list."""
+"""The registry: clients.make, clients.catalogue, python -m dualsync.clients --list."""
 
 import subprocess
 import sys
@@ -6,7 +6,7 @@ import sys
 import httpx
 import pytest
 
-import clients
+from dualsync import clients
 
 
 def test_catalogue_lists_legacy_coordinated_and_at_least_twelve_described_mutants():
@@ -19,7 +19,7 @@ def test_catalogue_lists_legacy_coordinated_and_at_least_twelve_described_mutant
 
 
 def test_every_mutant_differs_from_coordinated_in_its_switches():
-    from clients.catalogue import BY_NAME
+    from dualsync.clients.catalogue import BY_NAME
     base = BY_NAME["coordinated"].behaviour
     for name, variant in BY_NAME.items():
         if name.startswith("mutant:"):
@@ -27,7 +27,7 @@ def test_every_mutant_differs_from_coordinated_in_its_switches():
 
 
 def test_list_prints_one_client_a_line():
-    out = subprocess.run([sys.executable, "-m", "clients", "--list"], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-m", "dualsync.clients", "--list"], capture_output=True, text=True, check=True)
     lines = out.stdout.splitlines()
     assert len(lines) == len(clients.catalogue())
     assert lines[0].startswith("legacy ") and any(line.startswith("mutant:force-update ") for line in lines)

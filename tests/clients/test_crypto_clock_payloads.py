@@ -4,10 +4,10 @@ import asyncio
 
 import pytest
 
-from clients.clock import DeviceClock, ManualClock, as_clock
-from clients.crypto import Keychain, KeyVault, open_sealed, seal
-from clients.errors import DecryptFailed, KeyUnavailable
-from clients.payloads import PayloadFactory
+from dualsync.clients.clock import DeviceClock, ManualClock, as_clock
+from dualsync.clients.crypto import Keychain, KeyVault, open_sealed, seal
+from dualsync.clients.errors import DecryptFailed, KeyUnavailable
+from dualsync.clients.payloads import PayloadFactory
 
 
 def test_a_sealed_payload_opens_on_another_device_of_the_same_vault():

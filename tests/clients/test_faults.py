@@ -6,9 +6,9 @@ import errno
 import httpx
 import pytest
 
-from clients.api import FAULT_POINTS, ClientCrashed, Hooks
-from clients.errors import BackendGarbage, ClientError
-from clients.storage import FaultyStorage
+from dualsync.clients.api import FAULT_POINTS, ClientCrashed, Hooks
+from dualsync.clients.errors import BackendGarbage, ClientError
+from dualsync.clients.storage import FaultyStorage
 from tests.clients.support import CrashAt, record_id, run, signed_in, signed_up
 
 

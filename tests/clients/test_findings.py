@@ -87,7 +87,7 @@ def pull_with_a_missing_key(rig, variant):
     """A writes three logs with a rotated key B's keychain has not synced yet; B pulls, then its
     keychain catches up and B pulls again."""
     async def scenario():
-        from clients.crypto import Keychain
+        from dualsync.clients.crypto import Keychain
         a = await signed_up(rig.device("coordinated", "A"))
         lagging = Keychain(rig.vault, lagging=True)
         b = await signed_in(rig.device(variant, "B", keychain=lagging))

@@ -1,8 +1,8 @@
 """The merge coordinator, without any backend."""
 
-from clients.behaviour import COORDINATED, LEGACY
-from clients.codec import Incoming
-from clients.store import LocalRecord, LocalStore
+from dualsync.clients.behaviour import COORDINATED, LEGACY
+from dualsync.clients.codec import Incoming
+from dualsync.clients.store import LocalRecord, LocalStore
 
 
 def rec(write_id, at, fields=None, *, rtype="daily_logs", device="A", deleted=False, remote=None):
@@ -17,7 +17,7 @@ def store_with(record):
 
 
 def deliver(store, record, path="supabase", behaviour=COORDINATED):
-    from clients.merge import apply_incoming
+    from dualsync.clients.merge import apply_incoming
     return apply_incoming(store, Incoming(record, {"updated_at": "t"}), path, behaviour)
 
 

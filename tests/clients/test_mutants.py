@@ -7,9 +7,9 @@ import asyncio
 import httpx
 import pytest
 
-from clients import catalogue
-from clients.api import ClientCrashed, Hooks
-from clients.errors import ClientError, StoreError
+from dualsync.clients import catalogue
+from dualsync.clients.api import ClientCrashed, Hooks
+from dualsync.clients.errors import ClientError, StoreError
 from tests.clients.support import (CrashAt, hold_until_persist, record_id, release, run, signed_in, signed_up)
 
 SCENARIOS = {}
@@ -52,7 +52,7 @@ async def _(rig, variant, tag):
 @scenario("cursor-past-failures", correct={"steps": 2})
 async def _(rig, variant, tag):
     """A row B cannot decrypt yet (a rotated key), then, a minute later, one it can."""
-    from clients.crypto import Keychain
+    from dualsync.clients.crypto import Keychain
     lagging = Keychain(rig.vault, lagging=True)
     a, b = await pair(rig, variant, tag, keychain=lagging)
     old_key = Keychain(rig.vault, lagging=True)

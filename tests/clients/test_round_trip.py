@@ -3,9 +3,9 @@ all five record types through their backends, encrypted at rest."""
 
 import pytest
 
-from clients.api import ROUTES
-from clients.cloudkit_sync import ZONE
-from clients.payloads import PayloadFactory
+from dualsync.clients.api import ROUTES
+from dualsync.clients.cloudkit_sync import ZONE
+from dualsync.clients.payloads import PayloadFactory
 from tests.clients.support import record_id, run, signed_in, signed_up
 
 VARIANTS = ["legacy", "coordinated"]

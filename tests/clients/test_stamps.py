@@ -7,10 +7,10 @@ import dataclasses
 
 import httpx
 
-from clients.behaviour import COORDINATED
-from clients.clock import DeviceClock, ManualClock
-from clients.device import ReferenceClient
-from clients.store import LocalRecord
+from dualsync.clients.behaviour import COORDINATED
+from dualsync.clients.clock import DeviceClock, ManualClock
+from dualsync.clients.device import ReferenceClient
+from dualsync.clients.store import LocalRecord
 
 RID = "0a000000-0000-4000-8000-000000000001"
 

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from clients.api import ClientCrashed, Hooks
-from clients.errors import StoreError
-from clients.storage import FaultyStorage
-from clients.store import LocalRecord, LocalStore, StoreFile
+from dualsync.clients.api import ClientCrashed, Hooks
+from dualsync.clients.errors import StoreError
+from dualsync.clients.storage import FaultyStorage
+from dualsync.clients.store import LocalRecord, LocalStore, StoreFile
 
 
 def _record(rid="r1", write_id="A-1.1", **extra):

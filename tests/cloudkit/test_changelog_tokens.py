@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fakes.cloudkit.changelog import ChangeLog
-from fakes.cloudkit.errors import CloudKitError
-from fakes.cloudkit.tokens import Token, TokenCodec
+from dualsync.fakes.cloudkit.changelog import ChangeLog
+from dualsync.fakes.cloudkit.errors import CloudKitError
+from dualsync.fakes.cloudkit.tokens import Token, TokenCodec
 
 
 def test_a_key_changed_twice_is_read_once_at_its_latest_position():

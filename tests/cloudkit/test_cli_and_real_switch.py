@@ -1,4 +1,4 @@
-"""The standalone server (`python -m fakes.cloudkit`) and the contract suite's switch to a real
+"""The standalone server (`python -m dualsync.fakes.cloudkit`) and the contract suite's switch to a real
 container, exercised against that server as if it were one (it can't reach Apple from here)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 import httpx
 import pytest
 
-from fakes.cloudkit.server import free_port
+from dualsync.fakes.cloudkit.server import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def standalone():
     port = free_port()
-    cmd = [sys.executable, "-m", "fakes.cloudkit", "--port", str(port), "--container", "iCloud.org.example.test",
+    cmd = [sys.executable, "-m", "dualsync.fakes.cloudkit", "--port", str(port), "--container", "iCloud.org.example.test",
            "--api-token", "tok-A", "--web-auth-token", "web-A", "--user", "alice"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
@@ -46,7 +46,7 @@ def test_standalone_prints_what_a_client_needs_and_serves_it(standalone):
 
 
 def test_bad_cli_options_are_usage_errors():
-    done = subprocess.run([sys.executable, "-m", "fakes.cloudkit", "--container", "com.nope"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "dualsync.fakes.cloudkit", "--container", "com.nope"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "iCloud." in done.stderr
 

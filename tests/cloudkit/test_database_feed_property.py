@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from fakes.cloudkit import CloudKit
+from dualsync.fakes.cloudkit import CloudKit
 
 ZONES = ["za", "zb", "zc"]
 step = st.one_of(

@@ -8,8 +8,8 @@ import copy
 
 from hypothesis import given, settings, strategies as st
 
-from fakes.cloudkit import CloudKit
-from fakes.cloudkit.modify import OP_TYPES
+from dualsync.fakes.cloudkit import CloudKit
+from dualsync.fakes.cloudkit.modify import OP_TYPES
 
 NAMES = [f"r{i}" for i in range(6)]
 ZONE = {"zoneName": "Z"}

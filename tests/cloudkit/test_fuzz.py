@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from fakes.cloudkit import CloudKit
-from fakes.cloudkit.modify import OP_TYPES
-from fakes.cloudkit.wire import asgi_app
+from dualsync.fakes.cloudkit import CloudKit
+from dualsync.fakes.cloudkit.modify import OP_TYPES
+from dualsync.fakes.cloudkit.wire import asgi_app
 
 from .asgi import call
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fakes.cloudkit import CloudKit, CloudKitError, Config, VirtualClock
-from fakes.cloudkit.feeds import EXPIRED_REASON
+from dualsync.fakes.cloudkit import CloudKit, CloudKitError, Config, VirtualClock
+from dualsync.fakes.cloudkit.feeds import EXPIRED_REASON
 
 ZONE = {"zoneName": "Fit"}
 

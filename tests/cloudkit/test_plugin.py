@@ -54,7 +54,7 @@ GENERATED = textwrap.dedent('''
 def test_plugin_fixtures_and_marker(tmp_path):
     (tmp_path / "test_generated.py").write_text(GENERATED)
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --strict-markers\n")
-    cmd = [sys.executable, "-m", "pytest", "-p", "fakes.cloudkit.pytest_plugin", "-q", "-p", "no:cacheprovider", str(tmp_path)]
+    cmd = [sys.executable, "-m", "pytest", "-p", "dualsync.fakes.cloudkit.pytest_plugin", "-q", "-p", "no:cacheprovider", str(tmp_path)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     out = done.stdout + done.stderr

@@ -1,8 +1,8 @@
 """The exhaustive enumerator: the independence relation it prunes by, and that it finds
 DEEP-SYNC-001 in the login scope on legacy and nothing on coordinated."""
 
-from harness.explore import exhaustive
-from harness.explore.exhaustive import independent
+from dualsync.harness.explore import exhaustive
+from dualsync.harness.explore.exhaustive import independent
 
 
 def test_only_releases_of_different_devices_to_different_backends_commute():

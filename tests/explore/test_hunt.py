@@ -3,13 +3,13 @@
 import dataclasses
 import importlib
 
-import clients
-from harness.explore import hunt
+from dualsync import clients
+from dualsync.harness.explore import hunt
 
 
 def test_each_counterfactual_is_legacy_with_exactly_one_switch_flipped():
     hunt.register_counterfactuals()
-    by_name = importlib.import_module("clients.catalogue").BY_NAME
+    by_name = importlib.import_module("dualsync.clients.catalogue").BY_NAME
     legacy = dataclasses.asdict(by_name["legacy"].behaviour)
     for finding, name in hunt.FINDINGS.items():
         fixed = dataclasses.asdict(by_name[name].behaviour)
@@ -37,9 +37,9 @@ def test_a_run_shows_the_violations_a_replay_of_it_shows(pg_database):
     sound only while a program gives the same violations, word for word, every time it runs."""
     from pathlib import Path
 
-    from harness.explore.machine import Failure
-    from harness.explore.session import Session
-    from harness.scenario import load
+    from dualsync.harness.explore.machine import Failure
+    from dualsync.harness.explore.session import Session
+    from dualsync.harness.scenario import load
 
     scenario = load(Path(__file__).resolve().parents[2] / "suites" / "scenarios" / "deep-sync-001.yaml")
     with Session("legacy", pg_database, scenario.devices, seed=scenario.seed, ck_page=2) as s:
@@ -59,8 +59,8 @@ def test_a_program_that_never_reaches_a_switch_runs_the_same_with_it_flipped(pg_
     import dataclasses
     from pathlib import Path
 
-    from harness.explore.machine import Failure
-    from harness.scenario import load
+    from dualsync.harness.explore.machine import Failure
+    from dualsync.harness.scenario import load
 
     hunt.register_counterfactuals()
     scenario = load(Path(__file__).resolve().parents[2] / "suites" / "scenarios" / "deep-sync-001.yaml")
@@ -78,9 +78,9 @@ def test_a_program_that_never_reaches_a_switch_runs_the_same_with_it_flipped(pg_
 
 
 def test_a_tally_counts_each_program_the_finding_causes_once(monkeypatch):
-    from harness.explore.machine import Failure
-    from harness.explore.profiles import Result
-    from harness.scenario import Step
+    from dualsync.harness.explore.machine import Failure
+    from dualsync.harness.explore.profiles import Result
+    from dualsync.harness.scenario import Step
 
     def program(*ops):
         return Failure("legacy", {}, [Step(op, {"device": "A"}) for op in ops], 0, None, ["x"], "")
@@ -100,7 +100,7 @@ def test_a_detection_whose_replay_fails_differently_is_kept_and_flagged(pg_datab
     """Hypothesis runs the example it ends on once more to report it. Should that run not fail as
     the first did (here the filter turns it down), the detection stands and the hunt says the
     program did not replay deterministically, instead of crashing the campaign."""
-    from harness.explore.profiles import explore
+    from dualsync.harness.explore.profiles import explore
     answers = iter([True])
     result = explore("legacy", pg_database, "hunt", shrink=False, seed=3, max_examples=40,
                      accept=lambda failure: next(answers, False))

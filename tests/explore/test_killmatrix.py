@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.explore import corpus, killmatrix
-from harness.explore.killmatrix import Kill, Row
-from harness.explore.machine import Config, Failure, machine_for
-from harness.explore.moves import Driver
-from harness.explore.profiles import Result
-from harness.explore.session import Outcome, Session
-from harness.scenario import Step, load
+from dualsync.harness.explore import corpus, killmatrix
+from dualsync.harness.explore.killmatrix import Kill, Row
+from dualsync.harness.explore.machine import Config, Failure, machine_for
+from dualsync.harness.explore.moves import Driver
+from dualsync.harness.explore.profiles import Result
+from dualsync.harness.explore.session import Outcome, Session
+from dualsync.harness.scenario import Step, load
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "suites" / "scenarios"
 QUIESCED = [Step("write", {"device": "A"}), Step("heal", {}), Step("sign_in", {"device": "A"}),

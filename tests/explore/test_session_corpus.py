@@ -3,10 +3,10 @@ them with the verdict their file expects."""
 
 from pathlib import Path
 
-from harness.explore import corpus
-from harness.explore.machine import Failure
-from harness.explore.session import Session
-from harness.scenario import load
+from dualsync.harness.explore import corpus
+from dualsync.harness.explore.machine import Failure
+from dualsync.harness.explore.session import Session
+from dualsync.harness.scenario import load
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,7 +58,7 @@ def test_closing_mid_request_ends_the_backend_call_too(pg_database, caplog):
     destroyed pending, once the Session's loop is closed."""
     import asyncio
     import gc
-    from harness.scenario import Step
+    from dualsync.harness.scenario import Step
     session = Session("legacy", pg_database, {"A": {"user": "alice"}}, seed=1)
     session.do(Step("sign_in", {"device": "A"}))
     session.do(Step("write", {"device": "A", "type": "profiles",
@@ -85,7 +85,7 @@ def test_store_directories_of_killed_explorations_are_swept(monkeypatch, tmp_pat
     import os
     import subprocess
 
-    from harness.explore import session as session_module
+    from dualsync.harness.explore import session as session_module
     gone = subprocess.Popen(["true"])
     gone.wait()
     dead = tmp_path / f"dualsync-explore-{gone.pid}-abc"

@@ -2,10 +2,10 @@
 kill matrix reads the catalogue's predictions as invariant names. (`coordinated` passing is the
 suite itself: suites/properties.)"""
 
-import clients
-from harness.checkers.verdict import INVARIANTS
-from harness.explore import killmatrix
-from harness.explore.profiles import explore
+from dualsync import clients
+from dualsync.harness.checkers.verdict import INVARIANTS
+from dualsync.harness.explore import killmatrix
+from dualsync.harness.explore.profiles import explore
 
 
 def test_pr_tier_fails_on_legacy(pg_database):
@@ -21,8 +21,8 @@ def test_every_catalogue_prediction_names_an_invariant():
 
 
 def test_summary_counts_only_clients_that_should_die():
-    from harness.explore.profiles import Result
-    from harness.explore.machine import Failure
+    from dualsync.harness.explore.profiles import Result
+    from dualsync.harness.explore.machine import Failure
     dead = Result("legacy", "pr", 3, 1.0, Failure("legacy", {}, [], 0, None, ["no-lost-write"], ""))
     alive = Result("coordinated", "pr", 25, 9.0, None)
     rows = [killmatrix.Row("legacy", "no-lost-write", dead), killmatrix.Row("coordinated", None, alive)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.history import History
+from dualsync.harness.history import History
 
 POLICY = {"order": "client_modified_at", "granularity": "record", "respects_needs_sync": True}
 

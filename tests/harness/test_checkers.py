@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness import checkers as C
-from harness.history import History
+from dualsync.harness import checkers as C
+from dualsync.harness.history import History
 from tests.harness.builders import Story
 
 

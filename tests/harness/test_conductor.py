@@ -7,10 +7,10 @@ import asyncio
 import httpx
 import pytest
 
-from clients.api import ClientCrashed
-from harness.clock import VirtualClock
-from harness.conductor import Conductor, Rule
-from harness.history import History
+from dualsync.clients.api import ClientCrashed
+from dualsync.harness.clock import VirtualClock
+from dualsync.harness.conductor import Conductor, Rule
+from dualsync.harness.history import History
 
 SUPA = "https://ref.supabase.co/rest/v1/daily_logs"
 CK = "https://api.apple-cloudkit.com/database/1/c/development/private/records/modify"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.scenario import load
+from dualsync.harness.scenario import load
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "suites" / "scenarios"
 FILES = sorted(SCENARIOS.glob("*.yaml"))
@@ -33,7 +33,7 @@ def run_items(pytester, pg_server, client: str, files: list[Path], *extra: str):
         pytester.makefile(".yaml", **{f.stem: f.read_text()})
     pytester.makeconftest("from suites.scenarios.conftest import pytest_collect_file\n")
     return pytester.runpytest_inprocess(
-        "-p", "harness.pytest_plugin", "-p", "fakes.postgres.pytest_plugin",
+        "-p", "dualsync.harness.pytest_plugin", "-p", "dualsync.fakes.postgres.pytest_plugin",
         f"--postgres={pg_server.admin.dsn()}", f"--client={client}", "-p", "no:cacheprovider",
         "-q", *extra)
 
@@ -67,7 +67,7 @@ expect:
 """)
     pytester.makeconftest("from suites.scenarios.conftest import pytest_collect_file\n")
     result = pytester.runpytest_inprocess(
-        "-p", "harness.pytest_plugin", "-p", "fakes.postgres.pytest_plugin",
+        "-p", "dualsync.harness.pytest_plugin", "-p", "dualsync.fakes.postgres.pytest_plugin",
         f"--postgres={pg_server.admin.dsn()}", "-p", "no:cacheprovider", "-q")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*cannot catch what it claims*"])
@@ -78,12 +78,12 @@ def test_a_malformed_scenario_fails_collection_with_file_line_and_fix(pytester, 
                                       "steps:\n  - write: {device: Z, type: profiles, id: p, fields: {}}\n")
     pytester.makeconftest("from suites.scenarios.conftest import pytest_collect_file\n")
     result = pytester.runpytest_inprocess(
-        "-p", "harness.pytest_plugin", "-p", "fakes.postgres.pytest_plugin",
+        "-p", "dualsync.harness.pytest_plugin", "-p", "dualsync.fakes.postgres.pytest_plugin",
         f"--postgres={pg_server.admin.dsn()}", "-p", "no:cacheprovider", "-q")
     result.stdout.fnmatch_lines(["*broken.yaml:5: steps.0.write.device: no device 'Z'*"])
 
 
 def test_an_unknown_client_is_a_usage_error_with_the_choices(pytester, pg_server):
-    result = pytester.runpytest_inprocess("-p", "harness.pytest_plugin", "--client=nope", "-q")
+    result = pytester.runpytest_inprocess("-p", "dualsync.harness.pytest_plugin", "--client=nope", "-q")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--client=nope is not a known client; choose one of: legacy, coordinated*"])

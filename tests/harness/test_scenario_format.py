@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import scenario as S
+from dualsync.harness import scenario as S
 
 GOOD = """\
 id: T-1

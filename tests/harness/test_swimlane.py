@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from harness import checkers as C
-from harness import swimlane
+from dualsync.harness import checkers as C
+from dualsync.harness import swimlane
 from tests.harness.builders import Story
 
 
@@ -24,14 +24,14 @@ def test_the_losing_persist_is_drawn_in_red_and_explained(tmp_path):
     s = lost_write_story()
     verdicts = [C.check_no_lost_unsynced_edit(s.h)]
     assert not verdicts[0].ok
-    out = swimlane.write(tmp_path / "r.html", s.h, verdicts, title="T", seed=7, replay="python -m harness replay x")
+    out = swimlane.write(tmp_path / "r.html", s.h, verdicts, title="T", seed=7, replay="python -m dualsync.harness replay x")
     text = out.read_text()
     assert text.count('class="lane"') == 6
     blamed = re.findall(r'class="event blamed" data-index="(\d+)"', text)
     persist = s.h.persists("A")[-1].index
     assert str(persist) in blamed
     assert "persist/cl …d1←B1" in text and "still marked for upload" in text
-    assert "python -m harness replay x" in text
+    assert "python -m dualsync.harness replay x" in text
 
 
 def test_a_clean_run_says_so():

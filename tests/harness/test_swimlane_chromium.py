@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import runner, swimlane
-from harness.scenario import load
+from dualsync.harness import runner, swimlane
+from dualsync.harness.scenario import load
 from tests.harness import png
 
 SCENARIO = Path(__file__).resolve().parents[2] / "suites" / "scenarios" / "deep-sync-001.yaml"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from clients.cloudkit_sync import ZONE
-from harness import runner
-from harness.history import History
-from harness.scenario import load
-from harness.world import World
+from dualsync.clients.cloudkit_sync import ZONE
+from dualsync.harness import runner
+from dualsync.harness.history import History
+from dualsync.harness.scenario import load
+from dualsync.harness.world import World
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "suites" / "scenarios"
 

