@@ -14,10 +14,12 @@ import psycopg
 
 from dualsync.bench import Figure, timed
 from dualsync.fakes.postgres import start_server
-from dualsync.fakes.postgres.database import WRITTEN_TABLES
+from dualsync.apps import load
+from dualsync.fakes.postgres.database import AUTH_TABLES
 from dualsync.fakes.postgres.embedded import EmbeddedProvider
 
-TRUNCATE_SQL = "truncate " + ", ".join(WRITTEN_TABLES)
+TABLES = load().tables
+TRUNCATE_SQL = "truncate " + ", ".join([f"public.{t}" for t in TABLES] + list(AUTH_TABLES))
 
 
 def _start_only(repeat: int) -> list[float]:
@@ -34,7 +36,7 @@ def seeded(db) -> None:
     uid = str(uuid.uuid4())
     with db.connect() as conn:
         conn.execute("insert into auth.users (id, email) values (%s, %s)", (uid, uid + "@x.test"))
-        for table in ("profiles", "daily_logs", "weekly_snapshots", "cardio_sessions", "photos"):
+        for table in TABLES:
             conn.execute(f"insert into {table} (id, user_id, payload, client_modified_at) "
                          "select gen_random_uuid(), %s, 'x', now() from generate_series(1, 20)", (uid,))
 

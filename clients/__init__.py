@@ -6,6 +6,8 @@ from typing import Any
 
 from dualsync.clients.catalogue import VARIANTS, variant
 from dualsync.clients.device import ReferenceClient
+from dualsync.clients.keys import CloudKeys
+from dualsync.clients.storage import FaultyStorage
 
 
 def make(name: str, **kwargs: Any) -> ReferenceClient:
@@ -20,6 +22,10 @@ def make(name: str, **kwargs: Any) -> ReferenceClient:
     device = kwargs.pop("device", None) or kwargs.pop("name", None)
     if not device:
         raise TypeError("dualsync.clients.make needs device='<device name>'")
+    keys = kwargs.pop("keys", None)
+    if keys is not None:  # built by the harness through the device port
+        kwargs.setdefault("key_vault", keys.vault)
+        kwargs.setdefault("storage", FaultyStorage())
     return ReferenceClient(name=device, behaviour=chosen.behaviour, variant=chosen.name, **kwargs)
 
 
@@ -28,9 +34,14 @@ async def create(name: str, **kwargs: Any) -> ReferenceClient:
     return make(name, **kwargs)
 
 
+def keys(seed: int | str = 0) -> CloudKeys:
+    """The users' cloud keychain a World's devices share (the device port's `Keys`)."""
+    return CloudKeys(seed)
+
+
 def catalogue() -> list[tuple[str, str, str | None]]:
     """(name, description, expected_invariant) of every selectable client."""
     return [(v.name, v.description, v.expected_invariant) for v in VARIANTS]
 
 
-__all__ = ["make", "create", "catalogue", "ReferenceClient"]
+__all__ = ["make", "create", "catalogue", "keys", "ReferenceClient"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from dualsync.clients.api import ROUTES
+from dualsync.clients.app import RECORD_TYPES, TABLE_OF, ZONE
 from dualsync.clients.behaviour import Behaviour
 from dualsync.clients.codec import Incoming, open_record, seal_record
 from dualsync.clients.crypto import Keychain
@@ -22,11 +22,6 @@ from dualsync.clients.store import LocalRecord, LocalStore
 from dualsync.clients.wire import Wire, error_body, retry_after_of
 
 HOST = "https://api.apple-cloudkit.com"
-ZONE = "FitMeZone"
-RECORD_TYPES = {"daily_logs": "DailyLog", "weekly_snapshots": "WeeklySnapshot",
-                "cardio_sessions": "CardioSession", "photos": "Photo"}
-TABLE_OF = {v: k for k, v in RECORD_TYPES.items()}
-assert set(RECORD_TYPES) == {t for t, p in ROUTES.items() if "cloudkit" in p}
 MAX_OPS = 200
 PUSH_ROUNDS = 3
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from dualsync.clients.api import ROUTES, Hooks, SyncPath
+from dualsync.clients.api import Hooks, SyncPath
+from dualsync.clients.app import CONTAINER, ROUTES
 from dualsync.clients.behaviour import Behaviour
 from dualsync.clients.clock import as_clock
 from dualsync.clients.cloudkit_sync import CloudKitSyncService
@@ -29,7 +30,7 @@ from dualsync.clients.supabase_sync import SupabaseAuth, SupabaseSyncService
 from dualsync.clients.wire import Wire
 
 DEFAULT_SUPABASE_URL = "https://dualsync.supabase.co"
-DEFAULT_CONTAINER = "iCloud.com.fitme.app"
+DEFAULT_CONTAINER = CONTAINER
 
 
 class ReferenceClient:
@@ -80,6 +81,30 @@ class ReferenceClient:
 
     def store_snapshot(self) -> dict[str, Any]:
         return self.file.snapshot(self.name)
+
+    # -- what the device port asks beyond the app's own operations ----------------------------
+
+    capabilities = frozenset({"disk_faults", "key_lag", "fault_points"})
+
+    @property
+    def user_id(self) -> str | None:
+        return self.auth.user_id if self.auth.session else None
+
+    def disk_fault(self, fault: str, op: str = "write") -> None:
+        if fault == "lose_unsynced":
+            self.storage.lose_unflushed()  # a power cut: the next operation starts from disk
+        else:
+            self.storage.fail_next({"io_error": "EIO", "no_space": "ENOSPC"}[fault], op)
+
+    def heal_disk(self) -> None:
+        self.storage.__init__()  # nothing armed; files stay on disk
+
+    def lag_keys(self, user_id: str, known: int) -> None:
+        self.keychain.lagging = True
+        self.keychain._known[user_id] = known
+
+    def catch_up_keys(self) -> None:
+        self.keychain.lagging = False
 
     # -- account ------------------------------------------------------------------------------
 

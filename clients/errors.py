@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dualsync.clients.api import DeviceError
 
-class ClientError(Exception):
+
+class ClientError(DeviceError):
     """Base of every reference-client error."""
 
 

@@ -13,7 +13,8 @@ import dataclasses
 import json
 from typing import Any
 
-from dualsync.clients.api import ROUTES, Hooks
+from dualsync.clients.api import Hooks
+from dualsync.clients.app import ROUTES
 from dualsync.clients.errors import StoreError
 from dualsync.clients.storage import DiskStorage
 

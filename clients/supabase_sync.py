@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from dualsync.clients.api import ROUTES
+from dualsync.clients.app import SUPABASE_TABLES
 from dualsync.clients.behaviour import Behaviour
 from dualsync.clients.codec import Incoming, iso_from_us, open_record, seal_record
 from dualsync.clients.crypto import Keychain
@@ -24,7 +24,7 @@ from dualsync.clients.errors import BackendError, BackendGarbage, ClientError, N
 from dualsync.clients.store import LocalRecord, LocalStore
 from dualsync.clients.wire import Wire, error_body, retry_after_of
 
-TABLES = tuple(t for t, paths in ROUTES.items() if "supabase" in paths)
+TABLES = SUPABASE_TABLES
 REFRESH_MARGIN = 60.0  # refresh this long before the access token's expiry, by the device clock
 
 

@@ -1,9 +1,10 @@
 """The two backends of a World, and how the harness reads them without trusting any client.
 
 Supabase is the gateway over this worker's real Postgres; CloudKit is the in-process model. Both
-read the World's clock. The harness holds the users' key vault (the iCloud keychain a user's
-devices share), so it can open what a backend stores and name the write each row carries: that
-is how a commit and a final backend state enter the ledger.
+read the World's clock. What a backend stores is read through the app profile: plaintext columns
+and fields directly, a sealed payload through the users' cloud keychain the client suite offers
+(the device port's `Keys`), so the harness names the write each row carries without any client's
+codec: that is how a commit and a final backend state enter the ledger.
 """
 
 from __future__ import annotations
@@ -15,15 +16,12 @@ from typing import Any
 
 import httpx
 
-from dualsync.clients.cloudkit_sync import RECORD_TYPES, TABLE_OF, ZONE
-from dualsync.clients.codec import open_record
-from dualsync.clients.crypto import Keychain, KeyVault
-from dualsync.clients.device import DEFAULT_CONTAINER, DEFAULT_SUPABASE_URL
-from dualsync.clients.errors import ClientError
+from dualsync.apps import App
+from dualsync.clients.api import Keys, Opened
 from dualsync.harness.clock import VirtualClock
 from dualsync.harness.history import History
 
-TABLES = ("profiles", "daily_logs", "weekly_snapshots", "cardio_sessions", "photos")
+SUPABASE_URL = "https://dualsync.supabase.co"  # the in-process gateway's name on the devices' transport
 GARBAGE = base64.b64encode(b"\x00" * 12 + b"not a sealed payload, bit rot on the server").decode()
 CK_API_TOKEN = "api-token"
 
@@ -31,23 +29,23 @@ CK_API_TOKEN = "api-token"
 class Backends:
     """Gateway + CloudKit model for one World, with the harness's reading of them."""
 
-    def __init__(self, database: Any, clock: VirtualClock, vault: KeyVault, seed: int = 0):
+    def __init__(self, database: Any, clock: VirtualClock, keys: Keys, app: App, seed: int = 0):
         from dualsync.fakes.cloudkit import CloudKit
         from dualsync.fakes.cloudkit.wire import asgi_app
         from dualsync.fakes.supabase.gateway import Gateway, GatewayConfig
 
-        self.database, self.clock, self.vault = database, clock, vault
+        self.database, self.clock, self.keys, self.app = database, clock, keys, app
         utc = lambda: dt.datetime.fromtimestamp(clock.now(), tz=dt.timezone.utc)  # noqa: E731
         self.gateway = Gateway(GatewayConfig(rest_dsn=database.authenticator.dsn(),
                                              admin_dsn=database.admin.dsn()), clock=utc)
-        self.cloudkit = CloudKit(DEFAULT_CONTAINER, api_token=CK_API_TOKEN, clock=clock, seed=seed)
+        self.cloudkit = CloudKit(app.container, api_token=CK_API_TOKEN, clock=clock, seed=seed)
         self.transports = {"supabase": httpx.ASGITransport(self.gateway.app),
                            "cloudkit": httpx.ASGITransport(asgi_app(self.cloudkit))}
         self.user_ids: dict[str, str] = {}  # scenario user -> Supabase user id (the key owner)
 
     @property
     def supabase_url(self) -> str:
-        return DEFAULT_SUPABASE_URL
+        return SUPABASE_URL
 
     @property
     def anon_key(self) -> str:
@@ -61,37 +59,47 @@ class Backends:
 
     # Reading what a backend holds.
 
-    def open(self, user: str, record_type: str, record_id: str, payload: Any, version: Any) -> dict:
-        """A stored payload as a store-shaped record, or a marker that it does not decrypt."""
-        uid = self.user_ids.get(user, user)
-        try:
-            rec = open_record(Keychain(self.vault), uid, record_type, record_id, payload, version)
-        except ClientError:
+    def open(self, backend: str, user: str, record_type: str, record_id: str, stored: dict) -> dict:
+        """A stored row or record (its columns or fields by name) as a store-shaped record, or a
+        marker that it does not open."""
+        env = self.app.envelope
+        if env.kind == "sealed":
+            uid = self.user_ids.get(user, user)
+            opened = self.keys.decode(uid, record_type, record_id, stored.get(env.name("payload", backend)),
+                                      stored.get(env.name("key_version", backend)))
+        else:
+            rt = self.app.type_named(record_type)
+            deleted = bool(stored.get(self.app.deleted))
+            opened = Opened(write_id=stored.get(env.name("marker", backend)), deleted=deleted,
+                            fields=None if deleted else {f: stored.get(f) for f in rt.fields if f in stored})
+        if opened.undecryptable:
             return {"undecryptable": True}
-        return {"fields": rec.fields, "deleted": rec.deleted, "write_id": rec.write_id}
+        return {"fields": opened.fields, "deleted": opened.deleted, "write_id": opened.write_id}
 
     def final_state(self, users: list[str]) -> dict[str, dict]:
-        out = {f"supabase:{u}": {t: {} for t in TABLES} for u in users}
-        out.update({f"cloudkit:{u}": {t: {} for t in RECORD_TYPES} for u in users})
+        out = {f"{b}:{u}": {t.name: {} for t in self.app.on(b)} for b in ("supabase", "cloudkit")
+               for u in users}
         by_uid = {uid: u for u, uid in self.user_ids.items()}
+        owner, tie = self.app.owner, self.app.cursor[1]
         with self.database.connect() as conn:
-            for table in TABLES:
-                rows = conn.execute(f"select id::text, user_id::text, payload, key_version, deleted "
-                                    f"from public.{table}").fetchall()
-                for rid, uid, payload, version, _deleted in rows:
-                    user = by_uid.get(uid)
+            for rt in self.app.on("supabase"):
+                cur = conn.execute(f"select *, {tie}::text as _id, {owner}::text as _owner from public.{rt.table}")
+                names = [c.name for c in cur.description]
+                for values in cur.fetchall():
+                    row = dict(zip(names, values))
+                    user = by_uid.get(row["_owner"])
                     if user in users:
-                        out[f"supabase:{user}"][table][rid] = self.open(user, table, rid, payload, version)
+                        out[f"supabase:{user}"][rt.name][row["_id"]] = self.open("supabase", user, rt.name, row["_id"], row)
         for user in users:
             for name, rec in self._ck_records(user).items():
-                table = TABLE_OF.get(rec.type)
-                if table and not rec.deleted:
-                    out[f"cloudkit:{user}"][table][name] = self.open(
-                        user, table, name, _ck_value(rec.fields, "payload"), _ck_value(rec.fields, "keyVersion"))
+                rt = self.app.by_cloudkit_type(rec.type)
+                if rt and not rec.deleted:
+                    fields = {k: _ck_value(rec.fields, k) for k in rec.fields}
+                    out[f"cloudkit:{user}"][rt.name][name] = self.open("cloudkit", user, rt.name, name, fields)
         return out
 
     def _ck_records(self, user: str) -> dict:
-        zone = self.cloudkit.db(user).zones.get(ZONE)
+        zone = self.cloudkit.db(user).zones.get(self.app.zone)
         return zone.records if zone is not None else {}
 
     # Things a scenario does to a backend directly.
@@ -102,31 +110,34 @@ class Backends:
         in as a write (a broken client or migration): the server stamps the row anew, so it sorts
         after every row and reaches each device's next pull. `at_rest` is bit rot in storage: no
         write happened, so the row keeps its place (updated_at, change tag) and only a device
-        whose cursor is still before it meets it."""
+        whose cursor is still before it meets it. Only a sealed envelope can fail to open."""
+        if self.app.envelope.kind != "sealed":
+            raise ValueError(f"app {self.app.name!r} stores plaintext: nothing there can fail to decrypt")
+        rt, time_col, tie = self.app.type_named(record_type), *self.app.cursor
         if backend == "supabase":
             now = dt.datetime.fromtimestamp(self.clock.now(), tz=dt.timezone.utc).isoformat()
             with self.database.connect() as conn, conn.transaction():
                 # The row's updated_at is stamped by trigger from the server clock (the World's);
                 # at rest, the clock is pinned to the row's own stamp, which the trigger then keeps.
                 if at_rest:
-                    conn.execute("select set_config('dualsync.now', (select updated_at::text from "
-                                 f"public.{record_type} where id = %s), true)", (record_id,))
+                    conn.execute(f"select set_config('dualsync.now', (select {time_col}::text from "
+                                 f"public.{rt.table} where {tie} = %s), true)", (record_id,))
                 else:
                     conn.execute("select set_config('dualsync.now', %s, true)", (now,))
-                cur = conn.execute(f"update public.{record_type} set payload = %s where id = %s",
+                cur = conn.execute(f"update public.{rt.table} set {self.app.envelope.payload} = %s where {tie} = %s",
                                    (GARBAGE, record_id))
                 return cur.rowcount > 0
-        zone = self.cloudkit.db(user).zones.get(ZONE)
+        zone = self.cloudkit.db(user).zones.get(self.app.zone)
         rec = zone.records.get(record_id) if zone else None
         if rec is None:
             return False
-        rec.fields["payload"] = ("BYTES", GARBAGE)
+        rec.fields[self.app.envelope.name("payload", "cloudkit")] = ("BYTES", GARBAGE)
         if not at_rest:
             zone.changed(rec)
         return True
 
     def delete_zone(self, user: str) -> None:
-        self.cloudkit.user_delete_zone(user, ZONE)
+        self.cloudkit.user_delete_zone(user, self.app.zone)
 
 
 def _ck_value(fields: dict, name: str) -> Any:
@@ -156,32 +167,31 @@ class CommitRecorder:
             self._cloudkit(user, request, reply)
 
     def _supabase(self, user: str, request: httpx.Request, reply: httpx.Response) -> None:
-        table = request.url.path.rsplit("/", 1)[-1]
+        rt = self.backends.app.by_table(request.url.path.rsplit("/", 1)[-1])
         represented = "return=representation" in request.headers.get("prefer", "")
         if request.method == "PATCH" and not represented:
             return  # which rows a minimal PATCH hit is not observable; no client here sends one
         rows = _json(reply.content if represented else request.content)
+        tie = self.backends.app.cursor[1]
         for row in rows if isinstance(rows, list) else [rows]:
-            if isinstance(row, dict) and table in TABLES and "payload" in row:
-                self._commit("supabase", user, table, str(row.get("id")), row.get("payload"),
-                             row.get("key_version"))
+            if rt is not None and isinstance(row, dict) and tie in row:
+                self._commit("supabase", user, rt.name, str(row.get(tie)), row)
 
     def _cloudkit(self, user: str, request: httpx.Request, reply: httpx.Response) -> None:
         ops = (_json(request.content) or {}).get("operations", [])
         results = (_json(reply.content) or {}).get("records", [])
         for op, result in zip(ops, results):
             record = op.get("record", {}) if isinstance(op, dict) else {}
-            table = TABLE_OF.get(record.get("recordType"))
-            if table is None or not isinstance(result, dict) or "serverErrorCode" in result:
+            rt = self.backends.app.by_cloudkit_type(record.get("recordType"))
+            if rt is None or not isinstance(result, dict) or "serverErrorCode" in result:
                 continue
-            fields = record.get("fields", {})
-            self._commit("cloudkit", user, table, str(record.get("recordName")),
-                         (fields.get("payload") or {}).get("value"),
-                         (fields.get("keyVersion") or {}).get("value"))
+            fields = {k: _ck_value(record.get("fields", {}), k) for k in record.get("fields", {})}
+            self._commit("cloudkit", user, rt.name, str(record.get("recordName")), fields)
 
-    def _commit(self, backend, user, table, record_id, payload, version) -> None:
-        opened = self.backends.open(user, table, record_id, payload, version)
-        self.history.commit(backend, user, table, record_id, time=self.backends.clock.now(),
+    def _commit(self, backend, user, record_type, record_id, stored: dict) -> None:
+        opened = self.backends.open(backend, user, record_type, record_id, stored)
+        version = stored.get(self.backends.app.envelope.name("key_version", backend))
+        self.history.commit(backend, user, record_type, record_id, time=self.backends.clock.now(),
                             write_id=opened.get("write_id"), deleted=bool(opened.get("deleted")),
                             decryptable=not opened.get("undecryptable"),
                             key_version=version if isinstance(version, int) else None)

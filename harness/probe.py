@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from dualsync.clients.cloudkit_sync import ZONE
 from dualsync.fakes.supabase import tokens
 
 WRONG_SECRET = "an-attacker-guessed-secret-of-at-least-32-chars"
@@ -25,7 +24,8 @@ def supabase_token(world: Any, device: Any, kind: str) -> str:
 def request_line(world: Any, path: str) -> tuple[str, str]:
     """The probe's method and URL path on `path`, as the Conductor's rules match them."""
     if path == "supabase":
-        return "GET", "/rest/v1/daily_logs"
+        both = [t for t in world.app.on("supabase") if len(t.routes) > 1] or world.app.on("supabase")
+        return "GET", f"/rest/v1/{both[0].table}"
     return "POST", f"/database/1/{world.backends.cloudkit.container_id}/development/private/zones/lookup"
 
 
@@ -39,7 +39,7 @@ async def probe(world: Any, device: Any, kind: str, path: str) -> int:
     token = {"forged": "1__" + "0" * 48, "expired": _expired_ck_token(world, device)}[kind]
     r = await device.http.post(f"https://api.apple-cloudkit.com{url_path}",
                                params={"ckAPIToken": "api-token", "ckWebAuthToken": token},
-                               json={"zones": [{"zoneName": ZONE}]})
+                               json={"zones": [{"zoneName": world.app.zone}]})
     return r.status_code
 
 

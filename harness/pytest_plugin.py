@@ -28,8 +28,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def known_clients() -> list[str]:
-    from dualsync import clients
-    return [name for name, _desc, _inv in clients.catalogue()]
+    from dualsync.clients.api import load_suite
+    return [name for name, _desc, _inv in load_suite().catalogue()]
 
 
 def client_option(config: pytest.Config) -> str:

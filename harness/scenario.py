@@ -13,10 +13,11 @@ from typing import Any
 
 import yaml
 
-from dualsync.clients.api import FAULT_POINTS, ROUTES
+from dualsync import apps
+from dualsync.clients.api import FAULT_POINTS
 from dualsync.harness.checkers.verdict import INVARIANTS
 
-PATHS = ("supabase", "cloudkit")
+PATHS = apps.BACKENDS
 ANY = object()  # a field that takes any value
 
 # step name -> (shorthand field for the scalar form, required fields, {field: allowed values|type})
@@ -29,9 +30,9 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
     "login_sync": ("device", ("device",), {"device": str, "wait": bool, "as": str}),
     "sync": (None, ("device", "path"), {"device": str, "path": PATHS, "wait": bool, "as": str}),
     "write": (None, ("device", "type", "id", "fields"),
-              {"device": str, "type": tuple(ROUTES), "id": str, "fields": dict}),
-    "delete": (None, ("device", "type", "id"), {"device": str, "type": tuple(ROUTES), "id": str}),
-    "read": (None, ("device", "type", "id"), {"device": str, "type": tuple(ROUTES), "id": str}),
+              {"device": str, "type": str, "id": str, "fields": dict}),
+    "delete": (None, ("device", "type", "id"), {"device": str, "type": str, "id": str}),
+    "read": (None, ("device", "type", "id"), {"device": str, "type": str, "id": str}),
     "hold": (None, ("as",), {**_TARGET, "as": str, "at": ("request", "reply", "commit")}),
     "release": ("names", ("names",), {"names": list}),
     "delay": (None, ("seconds",), {**_TARGET, "seconds": (int, float)}),
@@ -47,7 +48,7 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
     "skew": (None, ("device", "seconds"), {"device": str, "seconds": (int, float)}),
     "probe": (None, ("device", "token"), {"device": str, "path": PATHS,
                                           "token": ("forged", "expired", "other_user")}),
-    "corrupt": (None, ("user", "type", "id"), {"user": str, "type": tuple(ROUTES), "id": str,
+    "corrupt": (None, ("user", "type", "id"), {"user": str, "type": str, "id": str,
                                                 "backend": PATHS, "at_rest": bool}),
     "delete_zone": ("user", ("user",), {"user": str}),
     "rotate_key": ("user", ("user",), {"user": str, "device": str}),
@@ -57,7 +58,7 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
 }
 TOP = {"id": str, "title": str, "guards": list, "tags": list, "seed": int, "users": dict,
        "devices": dict, "steps": list, "expect": dict, "sweep": dict, "liveness_bound": (int, float),
-       "notes": str, "known": dict}
+       "notes": str, "known": dict, "app": str}
 REQUIRED_TOP = ("id", "guards", "devices", "steps")
 
 
@@ -73,6 +74,7 @@ class Step:
     op: str
     args: dict[str, Any]
     line: int = 0
+    index: int = dataclasses.field(default=0, compare=False)
 
     def to_data(self) -> Any:
         if not self.args:
@@ -99,6 +101,7 @@ class Scenario:
     liveness_bound: float = 600.0
     notes: str = ""
     known: dict[str, str] = dataclasses.field(default_factory=dict)  # client -> open finding
+    app: str = ""  # the app profile its record types come from ("": the default)
     source: str = "<scenario>"
 
     def expected_for(self, client: str) -> str | list[str] | None:
@@ -109,7 +112,7 @@ class Scenario:
 
     def to_data(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id}
-        for name in ("title", "guards", "tags", "seed", "users", "devices", "expect", "known",
+        for name in ("title", "app", "guards", "tags", "seed", "users", "devices", "expect", "known",
                      "sweep", "liveness_bound", "notes"):
             value = getattr(self, name)
             if value not in (None, "", [], {}) and not (name == "liveness_bound" and value == 600.0):
@@ -160,7 +163,13 @@ def _build(data: dict, lines: dict[tuple, int], source: str) -> Scenario:
         if name not in data:
             raise err((name,), "missing", f"every scenario needs {', '.join(REQUIRED_TOP)}")
     devices = _devices(data, err)
+    try:
+        app = apps.load(data.get("app") or None)
+    except apps.AppError as exc:
+        raise err(("app",), str(exc), "name a shipped app profile or a profile file") from None
     steps = [_step(raw, i, devices, data, lines, err) for i, raw in enumerate(data["steps"])]
+    for step in steps:
+        _check_record(step, app, err)
     _check_guards(data, err)
     _check_expect(data.get("expect", {}), err)
     return Scenario(id=str(data["id"]), guards=list(data["guards"]), devices=devices, steps=steps,
@@ -168,7 +177,18 @@ def _build(data: dict, lines: dict[tuple, int], source: str) -> Scenario:
                     seed=data.get("seed", 0), users=data.get("users") or {},
                     expect=data.get("expect") or {}, sweep=data.get("sweep"),
                     liveness_bound=float(data.get("liveness_bound", 600.0)),
-                    notes=data.get("notes", ""), known=dict(data.get("known") or {}), source=source)
+                    notes=data.get("notes", ""), known=dict(data.get("known") or {}),
+                    app=data.get("app", ""), source=source)
+
+
+def _check_record(step: Step, app: apps.App, err) -> None:
+    """A step's record type must be one of the app's."""
+    if "type" not in step.args:
+        return
+    at = ("steps", step.index, step.op)
+    if step.args["type"] not in app.record_types:
+        raise err(at + ("type",), f"app {app.name!r} has no record type {step.args['type']!r}",
+                  f"use one of {', '.join(app.record_types)}")
 
 
 def _devices(data: dict, err) -> dict[str, dict[str, Any]]:
@@ -208,7 +228,7 @@ def _step(raw: Any, i: int, devices: dict, data: dict, lines: dict, err) -> Step
     if op == "fail" and not {"status", "ck_error", "ck_item_error", "error"} & set(args):
         raise err(path + (op,), "says nothing about how to fail",
                   "give status, ck_error, ck_item_error or error")
-    return Step(op, args, lines.get(path, 0))
+    return Step(op, args, lines.get(path, 0), i)
 
 
 def _check_type(value: Any, rule: Any, path: tuple, err) -> None:

@@ -15,11 +15,8 @@ from typing import Any, Awaitable, Callable
 
 import httpx
 
-from dualsync import clients
-from dualsync.clients.api import ROUTES, ClientCrashed, Hooks
-from dualsync.clients.crypto import Keychain, KeyVault
-from dualsync.clients.errors import ClientError
-from dualsync.clients.storage import FaultyStorage
+from dualsync import apps
+from dualsync.clients.api import DEFAULT_SUITE, ClientCrashed, DeviceError, Hooks, load_suite
 from dualsync.harness.backends import Backends, CommitRecorder
 from dualsync.harness.clock import SkewedClock, VirtualClock
 from dualsync.harness.conductor import Conductor, Rule
@@ -41,16 +38,15 @@ class Device:
     def __init__(self, world: "World", name: str, user: str, skew: float):
         self.world, self.name, self.user = world, name, user
         self.clock = SkewedClock(world.clock, skew)
-        self.storage = FaultyStorage()
-        self.keychain = Keychain(world.vault)
+        self.keys_lagging = False
         self.store_path = str(world.store_root / name / "store.json")
         Path(self.store_path).parent.mkdir(parents=True, exist_ok=True)
         self.http = httpx.AsyncClient(transport=world.conductor.transport(name))
         self.crashed = False
-        self.client = clients.make(
+        self.client = world.suite.make(
             world.client_name, device=name, http=self.http, store_path=self.store_path,
             clock=self.clock, hooks=Hooks(fault_point=self._fault_point, on_persist=self._on_persist),
-            storage=self.storage, keychain=self.keychain, seed=world.seed,
+            keys=world.keys, seed=world.seed,
             supabase_url=world.backends.supabase_url, supabase_key=world.backends.anon_key,
             cloudkit_api_token="api-token", cloudkit_sign_in=world.backends.cloudkit_sign_in(user, name))
 
@@ -68,13 +64,15 @@ class Device:
 
 class World:
     def __init__(self, *, client: str, database: Any, devices: dict[str, dict[str, Any]],
-                 store_root: str | Path, seed: int = 0, liveness_bound: float = 600.0):
+                 store_root: str | Path, seed: int = 0, liveness_bound: float = 600.0,
+                 app: str | apps.App | None = None, suite: str = DEFAULT_SUITE):
         self.client_name, self.seed = client, seed
+        self.app, self.suite = apps.load(app), load_suite(suite)
         self.clock, self.history = VirtualClock(), History()
-        self.vault = KeyVault(f"world:{seed}")
+        self.keys = self.suite.keys(seed)  # the users' cloud keychain, shared by their devices
         self.store_root = Path(store_root)
         self.conductor = Conductor(self.clock, self.history, seed)
-        self.backends = Backends(database, self.clock, self.vault, seed)
+        self.backends = Backends(database, self.clock, self.keys, self.app, seed)
         for name, transport in self.backends.transports.items():
             self.conductor.add_backend(name, transport)
         self.device_user = {d: spec["user"] for d, spec in devices.items()}
@@ -86,7 +84,7 @@ class World:
         self.signed_up: set[str] = set()
         self.hits_at_heal: int | None = None  # fault points passed before faults healed
         self.history.append("note", "world", "setup", time=self.clock.now(), client=client,
-                            seed=seed, devices=self.device_user, routes=ROUTES,
+                            seed=seed, devices=self.device_user, routes=self.app.routes,
                             policy=_policy(self.devices), liveness_bound=liveness_bound)
 
     def users(self) -> list[str]:
@@ -158,7 +156,7 @@ class World:
 
         async def signed_in():
             await call()
-            self.backends.user_ids[d.user] = d.client.auth.user_id
+            self.backends.user_ids[d.user] = d.client.user_id
         await self.run_op(device, "sign_up" if first else "sign_in", signed_in, wait=wait, name=name)
 
     async def sign_out(self, device: str, **kw: Any) -> None:
@@ -188,7 +186,7 @@ class World:
             before = d.client.read(record_type, record_id)
             wid = (d.client.delete(record_type, record_id) if fields is None
                    else d.client.write(record_type, record_id, fields))
-        except (OSError, KeyError, ClientCrashed, ClientError) as exc:
+        except (OSError, KeyError, ClientCrashed, DeviceError) as exc:
             d.crashed = d.crashed or isinstance(exc, ClientCrashed)
             self.history.append("fail", device, "delete" if fields is None else "write",
                                 time=self.clock.now(), error=self._why(exc), record_type=record_type,
@@ -229,17 +227,14 @@ class World:
     def disk_fault(self, device: str, fault: str, op: str = "write") -> None:
         d = self.device(device)
         self.history.append("fault", device, f"disk:{fault}", time=self.clock.now(), op=op)
-        if fault == "lose_unsynced":
-            # A power cut: files fall back to their last durable bytes and the app's memory is
-            # gone with it, so its next operation starts from disk.
-            d.storage.lose_unflushed()
-            d.crashed = True
-        else:
-            d.storage.fail_next({"io_error": "EIO", "no_space": "ENOSPC"}[fault], op)
+        d.client.disk_fault(fault, op)
+        # A power cut: files fall back to their last durable bytes and the app's memory is gone
+        # with it, so its next operation starts from disk.
+        d.crashed = d.crashed or fault == "lose_unsynced"
 
     def corrupt(self, user: str, record_type: str, record_id: str, backend: str | None = None,
                 at_rest: bool = False) -> None:
-        for b in [backend] if backend else ROUTES[record_type]:
+        for b in [backend] if backend else self.app.type_named(record_type).routes:
             if self.backends.corrupt(user, record_type, record_id, b, at_rest):
                 self.history.append("note", "world", "corrupt", time=self.clock.now(), backend=b,
                                     record_type=record_type, record_id=record_id, at_rest=at_rest)
@@ -250,19 +245,20 @@ class World:
         """A new key version for `user`. The other devices of the user keep only the old one
         until the faults heal (their keychain has not synced yet); `device` has the new one."""
         uid = self.backends.user_ids.get(user, user)
-        old = self.vault.current_version(uid)
-        new = self.vault.rotate(uid)
+        old, new = self.keys.rotate(uid)
         self.history.append("note", "world", "rotate_key", time=self.clock.now(), user=user,
                             version=new)
         for d in self.devices.values():
             if d.user == user and d.name != device:
-                d.keychain.lagging, d.keychain._known[uid] = True, old
+                d.client.lag_keys(uid, old)
+                d.keys_lagging = True
                 self.history.append("note", d.name, "keychain", time=self.clock.now(), known=old)
 
     def _keychains_catch_up(self) -> None:
         for d in self.devices.values():
-            if d.keychain.lagging:
-                d.keychain.lagging = False
+            if d.keys_lagging:
+                d.keys_lagging = False
+                d.client.catch_up_keys()
                 self.history.append("note", d.name, "keychain", time=self.clock.now(), known=None)
 
     def delete_zone(self, user: str) -> None:
@@ -338,7 +334,7 @@ class World:
         self.conductor.rules.clear()
         self.conductor.release_all()
         for d in self.devices.values():
-            d.storage.__init__()  # FaultyStorage with nothing armed; files stay on disk
+            d.client.heal_disk()
         self._keychains_catch_up()
         self.history.append("note", "world", "heal", time=self.clock.now())
         await self.settle()
@@ -349,7 +345,7 @@ class World:
         previous, settled, n = None, False, 0
         for n in range(1, rounds + 1):
             for name in sorted(self.devices):
-                for path in ("supabase", "cloudkit"):
+                for path in apps.BACKENDS:
                     await self.sync(name, path, name=f"quiesce:{name}/{path}")
             self.clock.advance(ROUND_GAP)
             state = self.final_state()
@@ -376,7 +372,7 @@ class World:
         """The device's store as on disk; a store the client cannot read holds nothing."""
         try:
             return d.client.store_snapshot()
-        except ClientError as exc:
+        except DeviceError as exc:
             self.history.append("note", d.name, "store_unreadable", time=self.clock.now(),
                                 error=self._why(exc))
             return {}

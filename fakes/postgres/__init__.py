@@ -43,8 +43,11 @@ class Server:
             self._admin_conn = psycopg.connect(self.admin.dsn(), autocommit=True)
         return self._admin_conn
 
-    def new_database(self, label: str) -> Database:
-        return database.clone(self.admin_connection(), self.admin, self.authenticator, self.template, label,
+    def new_database(self, label: str, app=None) -> Database:
+        """A clone of the schema template; `app` (a profile name, path or App) picks another app's
+        schema, built on first use on this server."""
+        template = self.template if app is None else database.ensure_template(self.admin, app=app)
+        return database.clone(self.admin_connection(), self.admin, self.authenticator, template, label,
                               self.provider_name)
 
     def drop_database(self, db: Database) -> None:
@@ -73,12 +76,12 @@ class Server:
         return f"postgres: provider={self.provider_name}{detail} version={self.version} dsn={self.admin.redacted()}"
 
 
-def start_server(spec: str | None = None, extra_sql=()) -> Server:
+def start_server(spec: str | None = None, extra_sql=(), app=None) -> Server:
     """Start (or connect to) a server and prepare it; on any failure nothing is left running."""
     provider = make_provider(spec or spec_from_env())
     info = provider.start()
     try:
-        template = database.ensure_template(info, extra_sql)
+        template = database.ensure_template(info, extra_sql, app)
         return Server(provider.name, info, database.authenticator_login(info), server_version(info), template,
                       getattr(provider, "detail", ""), provider)
     except BaseException:

@@ -19,11 +19,17 @@ from . import migrations
 from .base import ConnInfo, ProviderError
 
 TEMPLATE_LOCK = 0x6475616C  # "dual": serialises template builds across processes
-APP_TABLES = ("profiles", "daily_logs", "weekly_snapshots", "cardio_sessions", "photos")
-# DELETE, not TRUNCATE: a test leaves a few rows, and deleting them costs ~1 ms where TRUNCATE's new
-# relation files cost ~12 ms (BENCHMARKS.md). Children first, for the foreign keys.
-WRITTEN_TABLES = [f"public.{t}" for t in APP_TABLES] + ["auth.refresh_tokens", "auth.sessions", "auth.users"]
-RESET_SQL = "; ".join(f"delete from {t}" for t in WRITTEN_TABLES)
+AUTH_TABLES = ("auth.refresh_tokens", "auth.sessions", "auth.users")
+# The app's tables are whatever its profile made in `public` (every one references auth.users).
+APP_TABLES_SQL = "select format('public.%I', tablename) from pg_tables where schemaname = 'public' order by 1"
+
+
+def reset_sql(conn) -> str:
+    """DELETE, not TRUNCATE: a test leaves a few rows, and deleting them costs ~1 ms where TRUNCATE's
+    new relation files cost ~12 ms (BENCHMARKS.md). Children (the app's tables) first, for the
+    foreign keys."""
+    tables = [r[0] for r in conn.execute(APP_TABLES_SQL).fetchall()] + list(AUTH_TABLES)
+    return "; ".join(f"delete from {t}" for t in tables)
 
 
 @dataclasses.dataclass
@@ -34,6 +40,7 @@ class Database:
     provider: str = "embedded"
 
     _reset_conn: psycopg.Connection | None = dataclasses.field(default=None, repr=False, compare=False)
+    _reset_sql: str = dataclasses.field(default="", repr=False, compare=False)
 
     def connect(self, **kwargs) -> psycopg.Connection:
         return psycopg.connect(self.admin.dsn(), autocommit=True, **kwargs)
@@ -43,32 +50,35 @@ class Database:
         try:
             if self._reset_conn is None or self._reset_conn.closed:
                 self._reset_conn = self.connect()
-            self._reset_conn.execute(RESET_SQL)
+            self._reset_sql = self._reset_sql or reset_sql(self._reset_conn)
+            self._reset_conn.execute(self._reset_sql)
         except psycopg.OperationalError as exc:
             self._reset_conn = None
             raise ProviderError(self.provider, f"the server went away while resetting {self.name}: {exc}",
                                 hint="the server died mid-run; see its log, then re-run") from None
 
 
-def ensure_template(server: ConnInfo, extra=()) -> str:
-    name = f"dualsync_tpl_{migrations.fingerprint(extra)}"
+def ensure_template(server: ConnInfo, extra=(), app=None) -> str:
+    """The template database of `app`'s schema (default: the case study) on this server."""
+    items = migrations.sources(app, extra)
+    name = f"dualsync_tpl_{migrations.fingerprint(items)}"
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(%s)", (TEMPLATE_LOCK,))
         try:
             if not conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
-                build_template(conn, server, name, extra)
+                build_template(conn, server, name, items)
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (TEMPLATE_LOCK,))
     return name
 
 
-def build_template(conn: psycopg.Connection, server: ConnInfo, name: str, extra) -> None:
+def build_template(conn: psycopg.Connection, server: ConnInfo, name: str, items) -> None:
     building = name + "_building"
     conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(building)))
     conn.execute(sql.SQL("create database {}").format(sql.Identifier(building)))
     try:
         with psycopg.connect(server.dsn(building), autocommit=True) as tconn:
-            migrations.apply(tconn, extra)
+            migrations.apply(tconn, items)
     except BaseException:
         conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(building)))
         raise

@@ -28,6 +28,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=54321, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
     parser.add_argument("--dsn", help="a superuser DSN of an existing database (default: embedded PostgreSQL)")
+    parser.add_argument("--app", default=None, help="the app profile whose tables to create: a shipped "
+                        "name (fitme, notes) or a profile file (default: fitme)")
     parser.add_argument("--sql", nargs="*", default=[], type=Path, help="extra SQL files applied after the schema")
     parser.add_argument("--jwt-secret", default=tokens.DEFAULT_SECRET, help="HS256 secret (default: the CLI's)")
     parser.add_argument("--apikey-profile", default="hosted", choices=("hosted", "cli"),
@@ -36,30 +38,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for path in args.sql:
         if not path.is_file():
             parser.error(f"--sql {path}: no such file")
+    from dualsync.apps import AppError, load
+    try:
+        args.app = load(args.app)
+    except AppError as exc:
+        parser.error(f"--app: {exc}")
     return args
 
 
-def prepare_dsn(dsn: str, extra: list[Path]):
+def prepare_dsn(dsn: str, extra: list[Path], app=None):
     """An existing database: apply the schema if absent, then the extra files; returns (admin, authenticator)."""
     from dualsync.fakes.postgres import migrations
     from dualsync.fakes.postgres.database import authenticator_login
     from dualsync.fakes.postgres.url import parse_dsn
     admin = parse_dsn(dsn)
     with psycopg.connect(admin.dsn(), autocommit=True) as conn:
-        present = conn.execute("select to_regclass('public.daily_logs') is not null").fetchone()[0]
-        for path in (migrations.files() if not present else []) + list(extra):
-            with conn.transaction():
-                conn.execute(path.read_text())
+        present = conn.execute("select to_regnamespace('dualsync') is not null").fetchone()[0]
+        items = migrations.sources(app, extra)
+        migrations.apply(conn, items[len(items) - len(extra):] if present else items)
     return admin, authenticator_login(admin)
 
 
 def open_database(args):
     """(admin ConnInfo, authenticator ConnInfo, cleanup)."""
     if args.dsn:
-        admin, login = prepare_dsn(args.dsn, args.sql)
+        admin, login = prepare_dsn(args.dsn, args.sql, args.app)
         return admin, login, lambda: None
     from dualsync.fakes.postgres import start_server
-    server = start_server("embedded", extra_sql=tuple(args.sql))
+    server = start_server("embedded", extra_sql=tuple(args.sql), app=args.app)
     db = server.new_database("gateway")
 
     def cleanup():

@@ -188,11 +188,12 @@ class Gateway:
     # ---- control-plane operations that touch the database ----------------------------------
 
     async def _reset_database(self) -> None:
-        from dualsync.fakes.postgres.database import RESET_SQL
+        from dualsync.fakes.postgres.database import APP_TABLES_SQL, AUTH_TABLES
         pool = self.admin_pools.current()
         conn = await pool.acquire()
         try:
-            await conn.execute(RESET_SQL)
+            tables = [r[0] for r in await (await conn.execute(APP_TABLES_SQL)).fetchall()] + list(AUTH_TABLES)
+            await conn.execute("; ".join(f"delete from {t}" for t in tables))
         finally:
             await pool.release(conn)
 

@@ -10,6 +10,7 @@ import dataclasses
 import json
 from typing import Any
 
+from dualsync import apps
 from dualsync.harness.history import Event, History
 
 Key = tuple[str, str, str]  # (user, record_type, record_id)
@@ -20,11 +21,6 @@ TOMBSTONE_KEYS = ("deleted", "_deleted", "is_deleted", "isDeleted")
 PENDING_KEYS = ("needs_sync", "needsSync", "_needs_sync")
 WRITE_ID_KEYS = ("write_id", "_write_id", "writeId")
 
-DEFAULT_ROUTES = {
-    "profiles": ("supabase",), "photos": ("cloudkit",),
-    "daily_logs": ("supabase", "cloudkit"), "weekly_snapshots": ("supabase", "cloudkit"),
-    "cardio_sessions": ("supabase", "cloudkit"),
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +57,7 @@ class Ledger:
         self.devices: dict[str, str] = dict(cfg.get("devices", {}))  # device -> user
         self.policy: dict[str, Any] = {"order": "arrival", "granularity": "record",
                                        **cfg.get("policy", {})}
-        self.routes = {t: tuple(p) for t, p in cfg.get("routes", DEFAULT_ROUTES).items()}
+        self.routes = {t: tuple(p) for t, p in (cfg.get("routes") or apps.load().routes).items()}
         self.bound: float = float(cfg.get("liveness_bound", 600.0))
         self.writes = [_write(e) for e in history.writes()]
         self.by_id = {w.write_id: w for w in self.writes}

@@ -21,7 +21,7 @@ from typing import Any
 
 from dualsync.harness.checkers import Verdict, check_determinism
 from dualsync.harness.checkers.verdict import INVARIANTS
-from dualsync.harness.explore.moves import fields_for, record_id
+from dualsync.harness.explore.moves import APP, fields_for, record_id
 from dualsync.harness.explore.session import Outcome, Session
 from dualsync.harness.scenario import Step
 
@@ -41,22 +41,30 @@ class Scope:
         return f"{self.name}: {len(self.devices)} devices, concurrent {ops}"
 
 
+def _routed(*backends: str) -> str:
+    """The app's first record type that syncs through exactly these backends."""
+    return next(t.name for t in APP.record_types.values() if t.routes == backends)
+
+
+SUPABASE_ONLY, CLOUDKIT_ONLY, BOTH = _routed("supabase"), _routed("cloudkit"), _routed("supabase", "cloudkit")
+
+
 def _w(device: str, rtype: str, n: int) -> Step:
     return Step("write", {"device": device, "type": rtype, "id": record_id(rtype, 0), "fields": fields_for(rtype, n)})
 
 
 def _seeded_by_b() -> list[Step]:
-    """B has a profile (Supabase only), a photo (CloudKit only) and a daily log (both) synced."""
-    return [Step("sign_in", {"device": "B"}), _w("B", "profiles", 1), _w("B", "photos", 2),
-            _w("B", "daily_logs", 3), Step("sync", {"device": "B", "path": "supabase"}),
+    """B has a record of a type on Supabase only, one on CloudKit only and one on both, synced."""
+    return [Step("sign_in", {"device": "B"}), _w("B", SUPABASE_ONLY, 1), _w("B", CLOUDKIT_ONLY, 2),
+            _w("B", BOTH, 3), Step("sync", {"device": "B", "path": "supabase"}),
             Step("sync", {"device": "B", "path": "cloudkit"}), Step("sign_in", {"device": "A"})]
 
 
 def _same_record_pending_on_two_devices() -> list[Step]:
-    """A and B both hold daily log D; A edits it, then B edits it later (device time)."""
-    return [Step("sign_in", {"device": "A"}), Step("sign_in", {"device": "B"}), _w("A", "daily_logs", 1),
+    """A and B both hold record D (on both backends); A edits it, then B edits it later (device time)."""
+    return [Step("sign_in", {"device": "A"}), Step("sign_in", {"device": "B"}), _w("A", BOTH, 1),
             Step("sync", {"device": "A", "path": "supabase"}), Step("sync", {"device": "B", "path": "supabase"}),
-            _w("A", "daily_logs", 2), Step("advance", {"seconds": 10}), _w("B", "daily_logs", 3)]
+            _w("A", BOTH, 2), Step("advance", {"seconds": 10}), _w("B", BOTH, 3)]
 
 
 SCOPES = {
@@ -71,12 +79,12 @@ SCOPES = {
                    [Step("login_sync", {"device": "A"})]),
     # The same, while B pushes a new edit of the shared daily log through CloudKit.
     "login-vs-push": Scope("login-vs-push", {"A": {"user": "alice"}, "B": {"user": "alice"}},
-                           _seeded_by_b() + [_w("B", "daily_logs", 4)],
+                           _seeded_by_b() + [_w("B", BOTH, 4)],
                            [Step("login_sync", {"device": "A"}),
                             Step("sync", {"device": "B", "path": "cloudkit"})]),
     # Three devices: A logs in while B and C each sync a path after editing the same record.
     "three-devices": Scope("three-devices", {d: {"user": "alice"} for d in "ABC"},
-                           _seeded_by_b() + [Step("sign_in", {"device": "C"}), _w("C", "daily_logs", 5)],
+                           _seeded_by_b() + [Step("sign_in", {"device": "C"}), _w("C", BOTH, 5)],
                            [Step("login_sync", {"device": "A"}),
                             Step("sync", {"device": "C", "path": "supabase"})]),
 }

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from dualsync import clients
+from dualsync.clients.api import load_suite
 from dualsync.harness import runner
 from dualsync.harness.checkers.verdict import INVARIANTS
 from dualsync.harness.explore import corpus
@@ -93,7 +93,7 @@ def run(database: Any, names: Iterable[str] | None = None, profile: str = "pr",
     """The corpus and the scenario files are replayed first, as on every run (`with_corpus=False`
     skips both); then fresh exploration at `profile`."""
     rows = []
-    for name, _desc, predicted in clients.catalogue():
+    for name, _desc, predicted in load_suite().catalogue():
         if names and name not in names:
             continue
         row = tier(name, slug(predicted), database, profile, with_corpus, **options)

@@ -11,14 +11,15 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from dualsync.clients.api import FAULT_POINTS, ROUTES
-from dualsync.clients.cloudkit_sync import ZONE
+from dualsync import apps
+from dualsync.clients.api import FAULT_POINTS
 from dualsync.harness.explore.session import Session
 from dualsync.harness.probe import request_line
 from dualsync.harness.scenario import Step
 
-PATHS = ("supabase", "cloudkit")
-RECORD_TYPES = tuple(ROUTES)
+PATHS = apps.BACKENDS
+APP = apps.load()  # exploration draws the default app's record types
+RECORD_TYPES = tuple(APP.record_types)
 IDS_PER_TYPE = 2  # a small pool: edits collide on the same record often, which is where races live
 # A transient fault per path, as the backend really signals it.
 TRANSIENT = {
@@ -37,11 +38,7 @@ def record_id(record_type: str, slot: int, user: str = "alice") -> str:
 
 def fields_for(record_type: str, n: int) -> dict[str, Any]:
     """Fields of the n-th edit: the value itself names the edit, so a lost one is visible."""
-    return {"profiles": {"display_name": f"name {n}", "goal": "maintain"},
-            "photos": {"file_name": f"p{n}.heic", "caption": f"caption {n}"},
-            "daily_logs": {"date": "2026-03-02", "steps": n},
-            "weekly_snapshots": {"week": "2026-W10", "workouts": n},
-            "cardio_sessions": {"minutes": n}}[record_type]
+    return APP.type_named(record_type).sample_edit(n)
 
 
 class Driver:
@@ -225,7 +222,7 @@ class Driver:
 
     def delete_zone(self, user: str) -> None:
         # Only a zone that exists can be deleted in Settings (the step fails loudly otherwise).
-        if ZONE in self.world.backends.cloudkit.db(user).zones:
+        if self.world.app.zone in self.world.backends.cloudkit.db(user).zones:
             self.do("delete_zone", user=user)
 
     def probe(self, device: str, token: str, path: str) -> None:

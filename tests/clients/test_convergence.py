@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from dualsync.clients.api import ROUTES
+from dualsync.clients.app import ROUTES
 from tests.clients.support import record_id, run, signed_in, signed_up
 
 DEVICES = {"A": 0.0, "B": -40.0, "C": 25.0}  # skews: device time order differs from real order

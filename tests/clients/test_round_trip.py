@@ -3,8 +3,8 @@ all five record types through their backends, encrypted at rest."""
 
 import pytest
 
-from dualsync.clients.api import ROUTES
-from dualsync.clients.cloudkit_sync import ZONE
+from dualsync.clients.app import ROUTES
+from dualsync.clients.app import ZONE
 from dualsync.clients.payloads import PayloadFactory
 from tests.clients.support import record_id, run, signed_in, signed_up
 

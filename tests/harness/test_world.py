@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dualsync.clients.cloudkit_sync import ZONE
+from dualsync.clients.app import ZONE
 from dualsync.harness import runner
 from dualsync.harness.history import History
 from dualsync.harness.scenario import load

@@ -3,7 +3,9 @@
 import psycopg
 import pytest
 
-from dualsync.fakes.postgres.database import APP_TABLES
+from dualsync.apps import load
+
+APP_TABLES = load("fitme").tables
 
 from .conftest import as_role, insert_row
 
@@ -99,7 +101,7 @@ def test_pull_cursor_index_exists_on_every_synced_table(pg):
 def test_reset_empties_app_and_auth_tables(pg, users):
     alice, _ = users
     with as_role(pg, "authenticated", alice) as conn:
-        insert_row(conn, "photos", alice)
+        insert_row(conn, "profiles", alice)
     pg.reset()
     with pg.connect() as conn:
-        assert conn.execute("select (select count(*) from photos) + (select count(*) from auth.users)").fetchone() == (0,)
+        assert conn.execute("select (select count(*) from profiles) + (select count(*) from auth.users)").fetchone() == (0,)

@@ -1,4 +1,6 @@
-"""The Supabase-shaped schema, as ordered SQL files applied once to a template database."""
+"""The Supabase-shaped schema, applied once to a template database: the ordered SQL files here
+(roles, auth, the server clock), then the app's tables generated from its profile
+(`dualsync.apps`), then any extra files a caller gives."""
 
 from __future__ import annotations
 
@@ -10,26 +12,32 @@ import psycopg
 HERE = Path(__file__).parent
 
 
-def files(extra: list[Path] | tuple[Path, ...] = ()) -> list[Path]:
-    return sorted(HERE.glob("*.sql")) + [Path(p) for p in extra]
+def sources(app=None, extra: list[Path] | tuple[Path, ...] = ()) -> list[tuple[str, str]]:
+    """(name, SQL) of every migration in order, for app profile `app` (default: the case study)."""
+    from dualsync.apps import load
+    from dualsync.apps.sql import migration
+    profile = load(app)
+    return ([(p.name, p.read_text()) for p in sorted(HERE.glob("*.sql"))]
+            + [(f"app_{profile.name}.sql", migration(profile))]
+            + [(Path(p).name, Path(p).read_text()) for p in extra])
 
 
-def fingerprint(extra: list[Path] | tuple[Path, ...] = ()) -> str:
+def fingerprint(items: list[tuple[str, str]]) -> str:
     """Names a template by its schema, so a shared server reuses a template only if it is current."""
     digest = hashlib.sha256()
-    for path in files(extra):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name, text in items:
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
     return digest.hexdigest()[:12]
 
 
-def apply(conn: psycopg.Connection, extra: list[Path] | tuple[Path, ...] = ()) -> None:
+def apply(conn: psycopg.Connection, items: list[tuple[str, str]]) -> None:
     """Apply every migration in order, each in its own transaction; a failure names the file."""
-    for path in files(extra):
+    for name, text in items:
         try:
             with conn.transaction():
-                conn.execute(path.read_text())
+                conn.execute(text)
         except psycopg.Error as exc:
-            raise MigrationError(f"migration {path.name} failed: {str(exc).strip()}") from exc
+            raise MigrationError(f"migration {name} failed: {str(exc).strip()}") from exc
 
 
 class MigrationError(RuntimeError):
