@@ -88,7 +88,7 @@ def _run_sweep(scenario: Scenario, dualsync_client: str, pg_database) -> None:
 
 def _failure(result, why: str) -> str:
     return (f"{result.scenario.id} against {result.client} (seed {result.scenario.seed}):\n{why}\n"
-            f"diagram: {result.report}\nrun saved as: {result.saved}\n"
+            f"diagram: {result.report}\n" + (f"run saved as: {result.saved}\n" if result.saved else "") +
             f"replay: {result.replay_command()}")
 
 
