@@ -85,3 +85,11 @@ def test_two_files_with_one_id_are_refused(tmp_path):
 def test_a_missing_file_or_a_directory_is_one_line(tmp_path, what, problem):
     with pytest.raises(ScenarioError, match=rf": file: {problem}; "):
         load(tmp_path / what)
+
+
+def test_a_sweep_that_injected_nothing_is_not_green():
+    from dualsync.harness.sweep import SweepReport
+    scenario = loads(BASE, "x.yaml")
+    for want in ("pass", ["no-lost-write"]):
+        ok, why = SweepReport(scenario, "coordinated", baseline=None, runs=[]).judgement(want)
+        assert not ok and "tested nothing" in why
