@@ -97,6 +97,7 @@ class ExternalDevice:
         self.snapshot_error: str | None = None
         self._sent: dict[str, Any] = {}
         self._starting: asyncio.Future | None = None
+        self.launching = 0  # a (re)launch is under way: not settled
 
     # Process lifecycle.
 
@@ -107,10 +108,12 @@ class ExternalDevice:
             raise self.process.failure
         if self._starting is None:
             self._starting = asyncio.ensure_future(self._launch())
+        self.launching += 1
         try:
             await asyncio.shield(self._starting)
         finally:
             self._starting = None
+            self.launching -= 1
         return self.process
 
     async def _launch(self) -> None:
@@ -119,6 +122,11 @@ class ExternalDevice:
                 self.proxies[backend] = BackendProxy(base, lambda r, b=backend: self._request(b, r))
                 self.urls[backend] = await self.proxies[backend].start()
         if self.process is not None:
+            if self.process.exiting and self.process.proc is not None:  # a power cut: let it finish
+                try:
+                    await asyncio.wait_for(self.process.proc.wait(), command_timeout())
+                except asyncio.TimeoutError:
+                    pass
             await self.process.aclose()
         self.process = AdapterProcess(self.name, self.command, self._event)
         self._sent, self.unstopped_sends = {}, 0
@@ -157,10 +165,14 @@ class ExternalDevice:
 
     async def relaunch(self) -> None:
         """The app starts again on its store directory (after a crash, or as a restart)."""
-        if self.process is not None and self.process.alive:
-            await self.process.aclose(graceful=True)
-        self.crashed = False
-        await self.running()
+        self.launching += 1
+        try:
+            if self.process is not None and self.process.alive:
+                await self.process.aclose(graceful=True)
+            self.crashed = False
+            await self.running()
+        finally:
+            self.launching -= 1
 
     async def aclose(self) -> None:
         if self.process is not None:
@@ -292,6 +304,9 @@ class ExternalDevice:
         device has been silent for the settle window. A device with commands pending and no
         request open is computing; silent for the command timeout, it is hung."""
         process = self.process
+        if self.launching:
+            await asyncio.sleep(0.005)
+            return False
         if process is None:
             return True
         if process.failure:
