@@ -223,4 +223,8 @@ class AdapterProcess:
         return AdapterFailure("\n".join(lines))
 
     def _log(self, direction: str, line: str) -> None:
+        trace = os.environ.get("DUALSYNC_PROTOCOL_TRACE")  # every line, for adapter authors
+        if trace:
+            with open(trace, "a") as out:
+                out.write(f"{self.device} {direction} {line}\n")
         self.exchanges.append(f"{direction} {line[:160]}{'...' if len(line) > 160 else ''}")
