@@ -188,6 +188,8 @@ class Campaign:
                 signal.signal(s, h)
             stop.set()
             for wid, p in procs.items():
+                if state.workers[wid].exited:
+                    p.join(timeout=GRACE)  # it said goodbye: let it flush and stop its Postgres
                 if p.is_alive():
                     p.terminate()  # SIGTERM: the worker stops its run and its Postgres
                 p.join(timeout=GRACE)

@@ -4,6 +4,7 @@ naming the option and what to write instead (`BadInput`, exit 2)."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import dataclasses
 import datetime
 import re
@@ -144,7 +145,7 @@ def parser() -> argparse.ArgumentParser:
 
 def options(argv: list[str]) -> Options:
     args = parser().parse_args(argv)
-    from dualsync.clients import catalogue
+    catalogue = importlib.import_module("dualsync.clients.catalogue")  # the module, not clients.catalogue()
     from dualsync.harness.explore.profiles import PROFILES
     if args.profile not in PROFILES:
         raise BadInput(f"--profile {args.profile!r}: choose one of {', '.join(PROFILES)}")

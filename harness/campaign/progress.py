@@ -17,7 +17,7 @@ PLAIN_EVERY = 15.0
 class Progress:
     def __init__(self, state, live: bool | None):
         self.state = state
-        self.console = Console(stderr=True)
+        self.console = Console(stderr=True, soft_wrap=True)
         self.live_on = self.console.is_terminal if live is None else live
         self.live: Live | None = None
         self.last_plain = time.monotonic()

@@ -126,6 +126,9 @@ def run_task(task: dict, opts: dict, pg: Any, exdb, control: Control) -> dict:
     events, wid = control.events, control.wid
 
     def accept(failure: Failure) -> bool:
+        # Judged to quiescence first, as a replay of the program judges it: a per-step check
+        # cuts an example short, and its verdict would name only what was seen by then.
+        failure.judge()
         key = verdict_key(failure)
         if key in control.known:
             return False
@@ -135,7 +138,7 @@ def run_task(task: dict, opts: dict, pg: Any, exdb, control: Control) -> dict:
             return True
         return key == control.target
 
-    config = Config(opts["client"], pg, accept=None if replay else accept)
+    config = Config(opts["client"], pg, accept=None if replay else accept, messages=not replay)
     chosen = settings(profile, database=exdb, derandomize=False, max_examples=task["examples"],
                       phases=(Phase.reuse,) if replay else GENERATE, print_blob=False,
                       suppress_health_check=list(HealthCheck))
@@ -220,4 +223,5 @@ def main(wid: int, opts: dict, tasks, events, stop, log_path: str) -> None:
         traceback.print_exc()
         events.put(("error", wid, "".join(traceback.format_exception_only(exc)).strip()[-500:]))
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # from here on, only the queue's flush
         events.put(("exit", wid))
