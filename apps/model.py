@@ -10,15 +10,12 @@ payload it reads through the client's own decoder (the device port's `decode`).
 from __future__ import annotations
 
 import dataclasses
-import re
-import uuid
 from typing import Any
 
 BACKENDS = ("supabase", "cloudkit")  # the one list of backends; every other list derives from it
 FIELD_TYPES = ("text", "int", "float", "bool", "date", "datetime", "json")
-ID_KINDS = ("uuid", "text")
+ID_KINDS = ("uuid", "text")  # text: any CloudKit record name (1-255 printable ASCII, not "_...")
 ENVELOPES = ("sealed", "plain")
-_TEXT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +26,20 @@ class RecordType:
     table: str | None = None          # its Supabase table, None when it does not sync there
     cloudkit_type: str | None = None  # its CloudKit record type, None when it does not sync there
     sample: dict[str, Any] | None = None  # the n-th generated edit: "{n}" is replaced by n
+
+    def sample_edit(self, n: int) -> dict[str, Any]:
+        """The fields of the n-th edit exploration makes: the value itself names the edit, so a
+        lost one is visible. From `sample` when the profile gives one, else from the field types."""
+        template = self.sample or {f: "{n}" if k in ("int", "float") else f"{f} {{n}}"
+                                   for f, k in list(self.fields.items())[:2]}
+        return {f: n if v == "{n}" else v.replace("{n}", str(n)) if isinstance(v, str) else v
+                for f, v in template.items()}
+
+    @property
+    def routes(self) -> tuple[str, ...]:
+        """The backends this record type syncs through, in BACKENDS order."""
+        on = {"supabase": self.table, "cloudkit": self.cloudkit_type}
+        return tuple(b for b in BACKENDS if on[b])
 
     def sample_edit(self, n: int) -> dict[str, Any]:
         """The fields of the n-th edit exploration makes: the value itself names the edit, so a

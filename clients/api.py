@@ -15,6 +15,8 @@ import dataclasses
 import importlib
 from typing import Any, Awaitable, Callable, Literal, Protocol
 
+PROTOCOL_VERSION = 1  # of the device protocol external devices speak (docs/device-protocol.md)
+
 SyncPath = str
 """A backend name from `dualsync.apps.BACKENDS` ("supabase", "cloudkit"): one sync path."""
 
@@ -91,6 +93,9 @@ class Opened:
 
 class Keys(Protocol):
     """The users' keys in the cloud (an iCloud keychain shared by a user's devices)."""
+
+    def current(self, user_id: str) -> int:
+        """The user's current key version."""
 
     def rotate(self, user_id: str) -> tuple[int, int]:
         """A new current key version for the user: (old, new)."""

@@ -16,6 +16,9 @@ class CloudKeys:
     def __init__(self, seed: int | str = 0):
         self.vault = KeyVault(f"world:{seed}")
 
+    def current(self, user_id: str) -> int:
+        return self.vault.current_version(user_id)
+
     def rotate(self, user_id: str) -> tuple[int, int]:
         old = self.vault.current_version(user_id)
         return old, self.vault.rotate(user_id)

@@ -18,14 +18,15 @@ from pathlib import Path
 
 import psycopg
 
+from ..cli import Parser, check_free, port
 from . import tokens
 from .gateway import Gateway, GatewayConfig
 from .serving import LoopbackServer
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m dualsync.fakes.supabase", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=54321, help="port on 127.0.0.1 (0: any free port)")
+    parser = Parser(prog="python -m dualsync.fakes.supabase", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=port, default=54321, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
     parser.add_argument("--dsn", help="a superuser DSN of an existing database (default: embedded PostgreSQL)")
     parser.add_argument("--app", default=None, help="the app profile whose tables to create: a shipped "
@@ -43,6 +44,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.app = load(args.app)
     except AppError as exc:
         parser.error(f"--app: {exc}")
+    if args.dsn:
+        from dualsync.fakes.postgres import validate
+        if not args.dsn.startswith(("postgres://", "postgresql://")):
+            parser.error(f"--dsn {args.dsn}: not a DSN; give postgresql://USER:PASSWORD@HOST:PORT/DBNAME")
+        validate(args.dsn)
+    check_free(parser, args.host, args.port)
     return args
 
 
@@ -96,4 +103,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from dualsync.fakes import stops  # SIGTERM/SIGINT: servers stopped, one line, 128+signal
+    sys.exit(stops.run(main))
