@@ -10,6 +10,7 @@ argument, or the *.yaml files directly inside a folder given as one, from any di
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -18,7 +19,6 @@ import pytest
 from dualsync.harness.scenario import Scenario, ScenarioError, load
 
 DEFAULT_CLIENT = "coordinated"
-_CLAIMED = pytest.StashKey[set]()     # scenario files already turned into items (conftest or argument)
 _IDS = pytest.StashKey[dict]()        # scenario id -> the file that has it, across the session
 
 
@@ -133,7 +133,7 @@ def _run_scenario(scenario: Scenario, dualsync_client: str, dualsync_backends) -
     if missing:
         pytest.skip(f"{scenario.source}: the adapter lacks {'; '.join(missing)}")
     database, target = dualsync_backends
-    lacking = backends.missing(scenario.steps, _capabilities(target))
+    lacking = backends.missing(scenario, _capabilities(target))
     if lacking:
         pytest.skip(f"{scenario.source}: {'; '.join(lacking)}")
     result = runner.run(scenario, dualsync_client, database, supabase=target)
@@ -205,19 +205,24 @@ def _bind(fn, scenario: Scenario):
 def collect_scenario_file(file_path: Path, parent) -> ScenarioFile | None:
     """For a conftest's pytest_collect_file: scenario files are *.yaml next to it."""
     if file_path.suffix in (".yaml", ".yml") and not file_path.name.startswith("_"):
-        claimed = parent.config.stash.setdefault(_CLAIMED, set())
-        if file_path in claimed:  # a conftest and the command line both name it
-            return None
-        claimed.add(file_path)
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
 
 def pytest_collect_file(file_path: Path, parent):
     """A scenario file named on the command line, or inside a folder named there, from anywhere."""
-    if file_path.suffix in (".yaml", ".yml") and _named(parent.config, file_path):
+    if file_path.suffix in (".yaml", ".yml") and _named(parent.config, file_path) \
+            and not _collected_by_conftest(file_path.parent):
         return collect_scenario_file(file_path, parent)
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def _collected_by_conftest(directory: Path) -> bool:
+    """A folder whose conftest.py collects its scenario files itself (suites/scenarios): the
+    plugin leaves them to it, so no file is collected twice."""
+    conftest = directory / "conftest.py"
+    return conftest.is_file() and "collect_scenario_file" in conftest.read_text()
 
 
 def _named(config: pytest.Config, file_path: Path) -> bool:

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from dualsync import apps
+from dualsync.harness.backends.capabilities import ALL as CAPABILITIES
 from dualsync.harness.checkers.verdict import INVARIANTS
 from dualsync.harness.scenario import (DEVICE, OPERATIONS, RECORD_STEPS, REQUIRED_TOP, STEPS, SWEEP,
                                        SWEEP_KINDS, TOP, ANY, Num, ScenarioError, Step)
@@ -112,6 +113,7 @@ def build(text: str, source: str) -> dict[str, Any]:
         raise c.err(("app",), str(exc), "name a shipped app profile (python -m dualsync.apps list) or a profile file") from None
     _strings(c, data, "guards", INVARIANTS)
     _strings(c, data, "tags", None)
+    _strings(c, data, "needs", CAPABILITIES)
     if not data["guards"]:
         raise c.err(("guards",), "is empty", "name the invariant(s) this scenario guards")
     if not data["steps"]:
@@ -129,7 +131,8 @@ def build(text: str, source: str) -> dict[str, Any]:
                 title=data.get("title", ""), tags=list(data.get("tags", [])), seed=data.get("seed", 0),
                 users=data.get("users") or {}, expect=data.get("expect") or {}, sweep=data.get("sweep"),
                 liveness_bound=float(data.get("liveness_bound", 600.0)), notes=data.get("notes", ""),
-                known=dict(data.get("known") or {}), app=data.get("app", ""), id_at=c.positions.get(("id",), (0, 0)))
+                known=dict(data.get("known") or {}), app=data.get("app", ""),
+                needs=list(data.get("needs", [])), id_at=c.positions.get(("id",), (0, 0)))
 
 
 def known_clients() -> list[str]:

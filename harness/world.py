@@ -79,7 +79,7 @@ class World:
         self.conductor = Conductor(self.clock, self.history, seed)
         self.backends = Backends(database, self.clock, self.keys, self.app, seed, supabase)
         for name, transport in self.backends.transports.items():
-            self.conductor.add_backend(name, transport)
+            self.conductor.add_backend(name, transport, self.backends.urls[name])
         self.device_user = {d: spec["user"] for d, spec in devices.items()}
         self.conductor.observers.append(CommitRecorder(self.backends, self.history, self.device_user))
         self.backends.supabase.attach(self.conductor)
