@@ -27,8 +27,8 @@ class Checker:
             if path[:n] in self.positions:
                 line, col = self.positions[path[:n]]
                 break
-        else:
-            line, col = None, None
+        else:  # nothing to point at (a missing field): the top of the file
+            line, col = 1, 1
         return ScenarioError(self.source, line, ".".join(map(str, path)) or "file", problem, fix, col)
 
     def line(self, path: tuple) -> int:
@@ -81,6 +81,7 @@ class Checker:
                 raise self.err(base + (client,), f"{want!r} is not an expected verdict",
                                "write `pass`, or the list of invariants that must be violated")
             for i, name in enumerate(want):
+                self.value(name, str, base + (client, i))
                 if name not in INVARIANTS:
                     raise self.err(base + (client, i), f"unknown invariant {name!r}",
                                    f"use one of {', '.join(INVARIANTS)}" + _did_you_mean(name, INVARIANTS))
