@@ -208,4 +208,5 @@ def _with_parents(add_parser, parent):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from dualsync.fakes import stops  # SIGTERM/SIGINT: servers stopped, one line, 128+signal
+    sys.exit(stops.run(main, sys.argv[1:]))

@@ -45,8 +45,12 @@ def client_option(config: pytest.Config) -> str:
                                 "pytest_plugins in the root conftest.py, or run pytest -p "
                                 "dualsync.harness.pytest_plugin") from None
     if value.startswith("cmd:"):
-        raise pytest.UsageError(f"--client={value}: external client adapters are not available yet; "
-                                "use coordinated, legacy or mutant:<name>")
+        from dualsync.harness.external import AdapterFailure, describe
+        try:
+            describe(value[4:].strip())  # the adapter's hello: refused here, not at each scenario
+        except AdapterFailure as exc:
+            raise pytest.UsageError(f"--client={value}: {exc}") from None
+        return value
     names = known_clients()
     if value not in names:
         raise pytest.UsageError(f"--client={value} is not a known client; choose one of: "
@@ -73,6 +77,10 @@ def dualsync_client(pytestconfig: pytest.Config) -> str:
 
 def _run_scenario(scenario: Scenario, dualsync_client: str, pg_database) -> None:
     from dualsync.harness import runner
+    from dualsync.harness.external import missing_capabilities
+    missing = missing_capabilities(scenario, dualsync_client)
+    if missing:
+        pytest.skip(f"{scenario.source}: the adapter lacks {'; '.join(missing)}")
     result = runner.run(scenario, dualsync_client, pg_database)
     ok, why = result.judgement()
     if not ok:
@@ -111,7 +119,8 @@ class ScenarioFile(pytest.File):
             raise self.CollectError(f"{self.path}:{line}:{col}: id: {scenario.id!r} is also the id of {other}; "
                                     "give each scenario its own id (reports are named by it)")
         item = pytest.Function.from_parent(self, name=scenario.id, callobj=_bind(_run_scenario, scenario))
-        reason = scenario.known.get(client_option(self.config))
+        from dualsync.harness.external import expectation_key
+        reason = scenario.known.get(expectation_key(client_option(self.config)))
         if reason:  # an open finding against this client: must keep failing until it is fixed
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"open finding: {reason}"))
         yield item

@@ -45,7 +45,8 @@ class Run:
 
     @property
     def expected(self) -> str | list[str]:
-        return self.scenario.expected_for(self.client) or "pass"
+        from dualsync.harness.external import expectation_key  # an adapter names whose expectations
+        return self.scenario.expected_for(expectation_key(self.client)) or "pass"
 
     def judgement(self) -> tuple[bool, str]:
         """(as expected?, why) for this client."""

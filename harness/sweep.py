@@ -44,7 +44,8 @@ class SweepReport:
 
 def expectation(scenario: Scenario, client: str) -> Any:
     spec = scenario.sweep or {}
-    return (spec.get("expect") or {"coordinated": "pass"}).get(client)
+    from dualsync.harness.external import expectation_key  # an adapter names whose expectations
+    return (spec.get("expect") or {"coordinated": "pass"}).get(expectation_key(client))
 
 
 def points(run: runner.Run, kinds=KINDS, devices=None, from_step: int = 0) -> list[tuple[str, Step]]:

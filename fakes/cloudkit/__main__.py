@@ -54,4 +54,5 @@ def _web_token(ck: CloudKit, user: str, chosen: str | None) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from dualsync.fakes import stops  # SIGTERM/SIGINT: servers stopped, one line, 128+signal
+    sys.exit(stops.run(main, sys.argv[1:]))

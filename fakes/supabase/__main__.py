@@ -97,4 +97,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from dualsync.fakes import stops  # SIGTERM/SIGINT: servers stopped, one line, 128+signal
+    sys.exit(stops.run(main))
