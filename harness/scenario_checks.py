@@ -133,6 +133,23 @@ def known_clients() -> list[str]:
     return [v.name for v in VARIANTS]
 
 
+def check_client(value: str) -> str:
+    """A --client value: a reference client of the registry, or `cmd:ADAPTER` whose adapter
+    answers hello. Raises ValueError with the one-line fix."""
+    if value.startswith("cmd:"):
+        from dualsync.harness.external import AdapterFailure, describe
+        try:
+            describe(value[4:].strip())
+        except AdapterFailure as exc:
+            raise ValueError(f"--client={value}: {exc}") from None
+        return value
+    names = known_clients()
+    if value not in names:
+        raise ValueError(f"--client={value} is not a known client{_did_you_mean(value, names)}; "
+                         f"choose one of: {', '.join(names)}, or cmd:ADAPTER")
+    return value
+
+
 def _strings(c: Checker, data: dict, field: str, allowed) -> None:
     for i, value in enumerate(data.get(field, [])):
         c.value(value, str, (field, i))
