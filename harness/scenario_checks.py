@@ -109,8 +109,6 @@ def build(text: str, source: str) -> dict[str, Any]:
     _strings(c, data, "tags", None)
     if not data["guards"]:
         raise c.err(("guards",), "is empty", "name the invariant(s) this scenario guards")
-    if not data["steps"]:
-        raise c.err(("steps",), "is empty", "list the steps the scenario runs")
     steps = _Steps(c, devices).all(data["steps"])
     c.expect(data.get("expect") or {}, ("expect",))
     c.clients(data.get("known") or {}, ("known",))
@@ -284,7 +282,7 @@ def _sweep(spec: dict, devices: dict, n_steps: int, c: Checker) -> None:
             if value not in allowed:
                 raise c.err(("sweep", field, i), f"{value!r} is not {what or 'a sweep kind'}",
                             f"use one of {', '.join(allowed)}" + _did_you_mean(value, allowed))
-    if spec.get("from_step", 0) >= n_steps:
+    if spec.get("from_step", 0) >= max(n_steps, 1):
         raise c.err(("sweep", "from_step"), f"{spec['from_step']} is past the last step ({n_steps - 1})",
                     "start the sweep at a step of the file (counted from 0)")
     c.expect(spec.get("expect") or {}, ("sweep", "expect"))
