@@ -82,6 +82,15 @@ class History:
         self._events.append(ev)
         return ev
 
+    def append_at(self, step: int, type: str, process: str, f: str, **kw: Any) -> Event:
+        """`append`, stamped with `step` instead of the step in progress: an operation's invoke
+        names the step that started it, though a `wait: false` one starts running later."""
+        current, self.step = self.step, step
+        try:
+            return self.append(type, process, f, **kw)
+        finally:
+            self.step = current
+
     # Typed helpers so every caller spells the events the same way.
 
     def write(self, device: str, user: str, write_id: str, record_type: str, record_id: str,

@@ -127,10 +127,7 @@ class World:
 
     async def _op(self, d: Device, process: str, f: str, call, path: str, started: int) -> None:
         token = _current_path.set(path)
-        # the invoke names the step that started the operation (a `wait: false` one runs later)
-        current, self.history.step = self.history.step, started
-        self.history.append("invoke", process, f, time=self.clock.now())
-        self.history.step = current
+        self.history.append_at(started, "invoke", process, f, time=self.clock.now())
         try:
             if d.crashed:
                 await self._relaunch(d)
