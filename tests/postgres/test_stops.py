@@ -26,9 +26,11 @@ def default_signals():
 
 
 def start(args: list[str], cwd: Path, tmp_path: Path) -> subprocess.Popen:
+    """Started in a session of its own, as a shell starts a job: a signal to its process group
+    reaches it and its children, as Ctrl-C in a terminal or coreutils `timeout` do."""
     out = open(tmp_path / "out.txt", "w")
     return subprocess.Popen(args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            preexec_fn=default_signals, text=True)
+                            preexec_fn=default_signals, start_new_session=True, text=True)
 
 
 def output(tmp_path: Path) -> str:
@@ -64,8 +66,11 @@ def processes_using(workdir: Path) -> list[int]:
     return found
 
 
-def stop_and_check(proc: subprocess.Popen, sig: int, workdir: Path, tmp_path: Path) -> str:
-    proc.send_signal(sig)
+def stop_and_check(proc: subprocess.Popen, sig: int, workdir: Path, tmp_path: Path, group: bool = False) -> str:
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
     try:
         proc.wait(timeout=120)
     except subprocess.TimeoutExpired:
@@ -78,12 +83,13 @@ def stop_and_check(proc: subprocess.Popen, sig: int, workdir: Path, tmp_path: Pa
     return text
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_the_main_job_stops_its_server(sig, tmp_path):
+@pytest.mark.parametrize("sig,group", [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGTERM, True)],
+                         ids=["SIGTERM", "SIGINT", "SIGTERM-to-the-group"])
+def test_the_main_job_stops_its_server(sig, group, tmp_path):
     proc = start(PY + ["-m", "dualsync.harness", "main"], REPO, tmp_path)
     workdir = wait_for(lambda: workdir_of(proc.pid), "the main job's server")
     time.sleep(0.5)
-    text = stop_and_check(proc, sig, workdir, tmp_path)
+    text = stop_and_check(proc, sig, workdir, tmp_path, group)
     assert proc.returncode == 128 + sig
     assert text.strip().splitlines()[-1] == (f"interrupted by {signal.Signals(sig).name}: the servers this run "
                                              "started are stopped and their data removed")
@@ -136,7 +142,7 @@ def test_an_interrupted_pytest_run_with_xdist_says_so_and_leaves_nothing(sig, tm
     wait_for(lambda: (suite / "started").exists(), "the first test to run")
     workdir = workdir_of(proc.pid)
     assert workdir is not None
-    text = stop_and_check(proc, sig, workdir, tmp_path)
+    text = stop_and_check(proc, sig, workdir, tmp_path, group=True)  # workers get it too, as from a terminal
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, text
     last = text.strip().splitlines()[-1]
     assert f"interrupted by {signal.Signals(sig).name} after " in last and "passed" not in last.split("after")[0]
