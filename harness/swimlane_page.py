@@ -93,8 +93,8 @@ def page(title: str, seed, replay: str, verdicts: list[Verdict], svg: str, *, su
 
 
 def _once(messages) -> list[str]:
-    seen: list[str] = []
+    """Each message once, in order; one a checker found several times says how many."""
+    counts: dict[str, int] = {}
     for m in messages:
-        if m not in seen:
-            seen.append(m)
-    return seen
+        counts[m] = counts.get(m, 0) + 1
+    return [m + (f" ({n} times)" if n > 1 else "") for m, n in counts.items()]
