@@ -4,6 +4,7 @@ worker processes, each with its own embedded Postgres, the example databases, th
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -36,9 +37,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _shared_redis() -> str | None:
+    """The server .ci/run started (DUALSYNC_TEST_REDIS), with a database number of this test's own
+    (taken with INCR, so parallel workers never share one), emptied; None when there is none."""
+    url = os.environ.get("DUALSYNC_TEST_REDIS")
+    if not url:
+        return None
+    import redis
+    try:
+        n = redis.Redis.from_url(url, db=0).incr("dualsync-test-db") % 15 + 1
+        redis.Redis.from_url(url, db=n).flushdb()
+    except redis.RedisError:
+        return None
+    return f"{url.rstrip('/')}/{n}"
+
+
 @pytest.fixture
 def redis_url(tmp_path):
-    """A real redis-server (Debian's), private to the test; skipped with the reason when none runs."""
+    """A real redis-server (Debian's): .ci/run's, or one private to the test; skipped with the
+    reason when none runs."""
+    shared = _shared_redis()
+    if shared:
+        yield shared
+        return
     server = shutil.which("redis-server")
     if server is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
