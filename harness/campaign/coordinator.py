@@ -167,7 +167,7 @@ class Campaign:
         (o.out / "workers").mkdir(parents=True, exist_ok=True)
         procs, tasks = {}, {}
         progress = Progress(state, o.live)
-        previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
             for wid in range(1, o.workers + 1):
                 tasks[wid] = ctx.Queue()
@@ -257,7 +257,8 @@ class _Interrupted(BaseException):
 
 
 def _interrupt(signum, _frame) -> None:
-    raise _Interrupted("interrupted (SIGINT)" if signum == signal.SIGINT else "terminated (SIGTERM)")
+    raise _Interrupted("interrupted (SIGINT)" if signum == signal.SIGINT
+                       else f"terminated ({signal.Signals(signum).name})")
 
 
 def _worker_main(*args: Any) -> None:
