@@ -135,6 +135,8 @@ class Campaign:
         self.key = exampledb.test_key(opts.client, PROFILES[opts.profile].stateful_step_count)
         self.plan = seeds.plan(opts.seed, opts.per_seed, opts.shard, opts.examples)
         self.replay_pending = True
+        self.in_flight: dict[int, dict] = {}  # worker -> its task
+        self.retry: list[dict] = []           # runs a dead worker lost, each handed out once more
         self.deadline = time.time() + opts.seconds if opts.seconds else None
 
     def open(self) -> None:
@@ -154,6 +156,8 @@ class Campaign:
                         "known": known}
         if self.deadline is not None and time.time() >= self.deadline:
             return None
+        if self.retry:
+            return {**self.retry.pop(0), "known": known, "retried": True}
         run = next(self.plan, None)
         if run is None:
             return None
@@ -207,8 +211,11 @@ class Campaign:
                 ready = _handle(state, events.get(timeout=0.2), progress)
             except queue.Empty:
                 ready = None
+            if ready is not None:
+                self.in_flight.pop(ready, None)  # its run is done (or it has just started)
             if ready is not None and not state.workers[ready].exited:
                 task = self.next_task()
+                self.in_flight[ready] = task
                 tasks[ready].put(task)
                 if task is None:
                     state.workers[ready].state = "finishing"
@@ -238,15 +245,19 @@ class Campaign:
                 code = p.exitcode
                 w.died = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
                 w.state = "died"
-                lost = {"kind": "run", "k": None, "seed": w.seed, "worker": wid,
+                task = self.in_flight.pop(wid, None)
+                if task and task["kind"] == "run" and not task.get("retried"):
+                    self.retry.append(task)
+                lost = {"kind": "lost", "k": task and task["k"], "seed": task and task["seed"], "worker": wid,
                         "examples": w.run_examples, "steps": w.run_steps, "seconds": 0.0,
                         "outcome": "lost", "verdicts": [], "error": f"worker died ({w.died})"}
                 w.examples, w.steps = w.examples + w.run_examples, w.steps + w.run_steps
                 w.run_examples = w.run_steps = 0
-                if w.seed is not None:
+                if task is not None:
                     self.state.runs.append(lost)
                 progress.say(f"worker {wid} (pid {w.pid}) died ({w.died}); its run of seed "
-                             f"{w.seed} is lost, the campaign goes on")
+                             f"{w.seed} is lost (handed to another worker once more, time "
+                             "allowing); the campaign goes on")
 
     def _sample(self) -> None:
         self.state.samples.append([round(time.time() - self.state.started, 2), self.state.examples()])

@@ -77,4 +77,6 @@ def test_a_killed_worker_is_reported_and_the_others_go_on(tmp_path):
     alive = [w for w in report["worker_stats"] if not w["died"]][0]
     assert alive["examples"] > 0
     assert "died (signal 9)" in err
+    lost = [r for r in report["runs"] if r["outcome"] == "lost"]
+    assert all(r["kind"] == "lost" and r["worker"] == died[0]["worker"] for r in lost)
     assert proc.returncode == 1  # a lost run is not a clean campaign
