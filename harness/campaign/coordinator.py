@@ -66,11 +66,12 @@ class State:
         return sum(w.steps + w.run_steps for w in self.workers.values())
 
 
-def _write_finding(state: State, f: dict) -> None:
-    """Keep the finding, one per verdict: the first seen, replaced by a shrunk one if it was not."""
+def _write_finding(state: State, f: dict, sighting: bool) -> None:
+    """Keep the finding, one per verdict: the first seen, replaced by a shrunk one if it was not.
+    `sighting`: a new encounter (a detection or a replay), not the shrunk form of one."""
     old = state.findings.get(f["verdict"])
     if old is not None:
-        old["seen"] += 1
+        old["seen"] += sighting
         if old["shrunk"] or not f["shrunk"]:
             return
         f["seen"], f["first_seen"] = old["seen"], old["first_seen"]
@@ -100,7 +101,7 @@ def _handle(state: State, event: tuple, progress: Progress) -> int | None:
         w.run_examples, w.run_steps, w.state = rest[0], rest[1], rest[2]
     elif kind in ("detected", "finding"):
         new = rest[0]["verdict"] not in state.findings
-        _write_finding(state, rest[0])
+        _write_finding(state, rest[0], sighting=kind == "detected" or rest[0]["how"] == "replayed")
         if new:
             progress.say(f"finding: {rest[0]['verdict']} ({rest[0]['how']}, worker {wid}) "
                          f"-> {rest[0]['file']}")
