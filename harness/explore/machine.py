@@ -213,6 +213,25 @@ class SyncMachine(RuleBasedStateMachine):
              "skew": lambda: d.skew(device, -seconds if second_form else seconds),
              "delete_zone": lambda: d.delete_zone(user)}[kind]()
 
+    # Two devices' edits of one record meeting in a pull (`Driver.collide`): a race with no
+    # Conductor decision, the one every merge must get right.
+    @precondition(_any_signed)
+    @rule(data=st.data(), path=st.sampled_from(PATHS), mine_first=st.booleans())
+    def collide(self, data, path: str, mine_first: bool) -> None:
+        device = data.draw(st.sampled_from(self.signed()), label="device")
+        peers = self._peers(device)
+        if not peers:
+            return
+        peer = data.draw(st.sampled_from(peers), label="peer")
+        record_type = data.draw(st.sampled_from(self._routed(path)), label="type")
+        slot = data.draw(st.integers(0, IDS_PER_TYPE - 1), label="slot")
+        self.driver.collide(device, peer, record_type, slot, path, mine_first)
+
+    def _routed(self, path: str) -> list[str]:
+        """The example's record types that travel on `path` (any that does, if none of them)."""
+        return ([t for t in self.types if path in ROUTES[t]]
+                or [t for t in RECORD_TYPES if path in ROUTES[t]])
+
     # Damage a pull must survive (a row sealed with a key the puller lacks, a row rotted at rest
     # ahead of good ones), each as one targeted move (`Driver.rotated_write`, `rot_behind`): a
     # rule of its own, so hypothesis's rule swarm gives some examples many of them, others none.
@@ -224,9 +243,7 @@ class SyncMachine(RuleBasedStateMachine):
         if not peers:
             return
         peer = data.draw(st.sampled_from(peers), label="peer")
-        routed = [t for t in self.types if path in ROUTES[t]] or \
-            [t for t in RECORD_TYPES if path in ROUTES[t]]
-        record_type = data.draw(st.sampled_from(routed), label="type")
+        record_type = data.draw(st.sampled_from(self._routed(path)), label="type")
         move = self.driver.rotated_write if rotate else self.driver.rot_behind
         move(device, peer, record_type, path)
 

@@ -223,6 +223,18 @@ class Driver:
     def rotate_key(self, user: str, device: str) -> None:
         self.do("rotate_key", user=user, device=device)
 
+    def collide(self, device: str, peer: str, record_type: str, slot: int, path: str,
+                mine_first: bool) -> None:
+        """Two devices edit one record; the peer pushes its edit, then `device` syncs with its own
+        edit still pending, so its pull meets the peer's (older than its own, or newer)."""
+        if peer not in self.signed_in:
+            self.sign_in(peer)
+        order = [device, peer] if mine_first else [peer, device]
+        for d in order:
+            self.write(d, record_type, slot)
+        self.sync(peer, path)
+        self.sync(device, path)
+
     # Targeted damage: the whole sequence a decrypt failure needs to matter, as one move. Drawn
     # apart (a key rotates, its device writes and pushes, a lagging peer pulls; or two rows land,
     # one rots, a peer whose cursor is before both pulls) the four moves came up together in under
