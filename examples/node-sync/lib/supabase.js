@@ -12,6 +12,10 @@ const TABLES = Object.keys(ROUTES).filter((t) => ROUTES[t].includes('supabase'))
 const PAGE = 100;
 const LOOKBACK_S = 10;   // fixed: re-read this much server time behind the cursor (late commits)
 
+class NoWebSocket {
+  constructor() { throw new Error('node-sync does not use Supabase Realtime'); }
+}
+
 function failure(what, error, status) {
   const transient = [429, 503].includes(status);
   if (status === 401) return new AppError('not_signed_in', `supabase ${what}: ${error.message}`);
@@ -30,6 +34,9 @@ class SupabasePath {
     this.client = createClient(config.supabase.url, config.supabase.anon_key, {
       auth: { storage, persistSession: true, autoRefreshToken: false, detectSessionInUrl: false },
       global: { fetch: device.fetchFor('supabase') },
+      // The sync path never opens Realtime; on Node 20 (no global WebSocket) supabase-js wants a
+      // transport named up front, so it gets one that refuses to connect.
+      realtime: { transport: NoWebSocket },
     });
   }
 
