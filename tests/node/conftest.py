@@ -31,8 +31,8 @@ def node_modules():
 class Backends:
     """The two backends on loopback, and devices made on them."""
 
-    def __init__(self, tmp_path, node_modules, gateway, sb_server, ck):
-        self.tmp_path, self.node_modules = tmp_path, node_modules
+    def __init__(self, tmp_path, node_modules, gateway, sb_server, ck, db=None):
+        self.tmp_path, self.node_modules, self.gateway_db = tmp_path, node_modules, db
         self.gateway, self.sb_url, self.ck = gateway, sb_server.url, ck
         self._http: list[httpx.AsyncClient] = []
         self.devices: list[ProtocolDevice] = []
@@ -66,11 +66,19 @@ class Backends:
     def auth(self, device: str, email: str = "ana@example.com") -> dict:
         return {"email": email, "password": PASSWORD, "cloudkit_web_auth_token": self.ck.mint(email, device)}
 
+    def gateway_rows(self, table: str) -> list[dict]:
+        """Every row of `table` as the backend holds it (JSON types, as the REST API returns them)."""
+        from psycopg.rows import dict_row
+
+        with self.gateway_db.connect(row_factory=dict_row) as conn:
+            rows = conn.execute(f"select * from public.{table} order by updated_at, id").fetchall()
+        return [{k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if k in ("id", "user_id") else v)
+                 for k, v in r.items()} for r in rows]
+
     def python(self, variant: str, device: str):
         """A Python reference client on the same backends, through their loopback ports."""
         from dualsync import clients
         from dualsync.clients.crypto import KeyVault
-        from dualsync.clients.device import DEFAULT_SUPABASE_URL  # noqa: F401  (documented default)
 
         http = httpx.AsyncClient(mounts={"https://api.apple-cloudkit.com": Rebase(self.ck.base_url)})
         self._http.append(http)
@@ -95,5 +103,5 @@ class Rebase(httpx.AsyncBaseTransport):
 
 
 @pytest.fixture
-def backends(tmp_path, node_modules, supabase_gateway, supabase_server, cloudkit_server):
-    return Backends(tmp_path, node_modules, supabase_gateway, supabase_server, cloudkit_server)
+def backends(tmp_path, node_modules, pg, supabase_gateway, supabase_server, cloudkit_server):
+    return Backends(tmp_path, node_modules, supabase_gateway, supabase_server, cloudkit_server, pg)
