@@ -4,6 +4,23 @@
 // on stdin/stdout. Usage: node adapter.js legacy|fixed. Logs go to stderr; stdout carries only
 // protocol lines.
 const readline = require('readline');
+const path = require('path');
+
+// The npm packages: from a node_modules next to this file, NODE_PATH, or the test tier's cache
+// (.cache/node-sync, filled by `npm ci --ignore-scripts`); otherwise say how to install them.
+function findPackages() {
+  const names = ['@supabase/supabase-js', 'tsl-apple-cloudkit'];
+  const missing = () => names.filter((n) => { try { require.resolve(n); return false; } catch (e) { return true; } });
+  if (!missing().length) return;
+  const cache = path.resolve(__dirname, '..', '..', '.cache', 'node-sync', 'node_modules');
+  process.env.NODE_PATH = [process.env.NODE_PATH, cache].filter(Boolean).join(path.delimiter);
+  require('module').Module._initPaths();
+  if (missing().length) {
+    process.stderr.write(`node-sync: npm packages ${missing().join(', ')} are not installed: run \`npm ci --ignore-scripts\` in ${__dirname}\n`);
+    process.exit(2);
+  }
+}
+findPackages();
 const { AppError } = require('./lib/errors');
 const { Device, VARIANTS } = require('./lib/device');
 const codec = require('./lib/codec');
