@@ -117,3 +117,43 @@ def test_002_fixed_fetches_them_once_the_key_arrives(backends):
     first, after = pull_with_a_missing_key(backends, "fixed")
     assert first == [{"steps": 1}, None, None]
     assert after == [{"steps": 1}, {"steps": 10}, {"steps": 11}]
+
+
+# -- DEEP-SYNC-003: the CloudKit daily-log merge ignores needs_sync ----------------------------
+
+def pending_edit_meets_remote(backends: Backends, variant: str):
+    """B holds A's daily log and weekly snapshot; A edits both on CloudKit; B edits both later,
+    offline; B's app relaunches and its login sync pulls A's versions before uploading B's."""
+    async def scenario():
+        a = await backends.node(variant, "A")
+        await a.command("sign_up", **backends.auth("A"))
+        log, week = rid(), rid()
+        await a.command("write", type="daily_logs", id=log, fields={"steps": 100})
+        await a.command("write", type="weekly_snapshots", id=week, fields={"workouts": 1})
+        await a.command("sync", path="cloudkit")
+        b = await backends.node(variant, "B")
+        await b.command("sign_in", **backends.auth("B"))
+        await b.command("sync", path="cloudkit")
+        await a.command("write", type="daily_logs", id=log, fields={"steps": 200})
+        await a.command("write", type="weekly_snapshots", id=week, fields={"workouts": 2})
+        await a.command("sync", path="cloudkit")
+        await b.command("write", type="daily_logs", id=log, fields={"steps": 300})      # B's later edits
+        await b.command("write", type="weekly_snapshots", id=week, fields={"workouts": 3})
+        await b.relaunch()
+        hold_path_until_other_persists(b, "cloudkit")      # CloudKit's copy lands last (see 001)
+        await b.command("login_sync")
+        await b.relaunch()
+        return ((await b.command("read", type="daily_logs", id=log))["fields"],
+                (await b.command("read", type="weekly_snapshots", id=week))["fields"])
+
+    return backends.run(scenario)
+
+
+def test_003_legacy_daily_log_merge_overwrites_the_unsynced_edit_but_weekly_snapshot_keeps_it(backends):
+    log, week = pending_edit_meets_remote(backends, "legacy")
+    assert log == {"steps": 200}, "remote won over B's pending daily-log edit"
+    assert week == {"workouts": 3}
+
+
+def test_003_fixed_keeps_both_unsynced_edits(backends):
+    assert pending_edit_meets_remote(backends, "fixed") == ({"steps": 300}, {"workouts": 3})
