@@ -153,6 +153,10 @@ class ProtocolDevice:
             raise AssertionError(f"{cmd}: no reply in {self.timeout} s; last exchanges:\n"
                                  + "\n".join(self.exchanges[-12:]) + "\nstderr:\n" + self.stderr.decode()[-2000:]) from None
 
+    def notice(self, message: dict) -> None:
+        """A notice (`clock`, `keys`, `disk`): applied at once, never answered."""
+        self._send(message)
+
     def persists(self, path: str | None = None) -> list[dict]:
         return [e for e in self.events if e["event"] == "persist" and (path is None or e["path"] == path)]
 

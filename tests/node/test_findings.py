@@ -93,14 +93,14 @@ def pull_with_a_missing_key(backends: Backends, variant: str):
         ids = [rid() for _ in range(3)]
         await a.command("write", type="daily_logs", id=ids[0], fields={"steps": 1})
         await a.command("sync", path="supabase")
-        await a.command("keys", user_id=user, current=2, known=2)
-        await b.command("keys", user_id=user, current=2, known=1)
+        a.notice({"keys": {"user_id": user, "current": 2, "known": None}})
+        b.notice({"keys": {"user_id": user, "current": 2, "known": 1}})
         for n, record in enumerate(ids[1:]):
             await a.command("write", type="daily_logs", id=record, fields={"steps": 10 + n})
         await a.command("sync", path="supabase")
         await b.command("sync", path="supabase")
         first = [(await b.command("read", type="daily_logs", id=r))["fields"] for r in ids]
-        await b.command("keys", user_id=user, current=2, known=2)
+        b.notice({"keys": {"user_id": user, "current": 2, "known": 2}})
         await b.command("sync", path="supabase")
         return first, [(await b.command("read", type="daily_logs", id=r))["fields"] for r in ids]
 

@@ -4,7 +4,7 @@
 // updated_at with the id as tie-break, and uploads (legacy: a blind upsert; fixed: insert-if-absent,
 // then an update filtered on client_modified_at so an older edit never replaces a newer row).
 const { createClient } = require('@supabase/supabase-js');
-const { AppError } = require('./errors');
+const { AppError, isTransport } = require('./errors');
 const codec = require('./codec');
 const { ROUTES, pending } = require('./store');
 
@@ -17,6 +17,7 @@ class NoWebSocket {
 }
 
 function failure(what, error, status) {
+  if (isTransport(error, status)) return new AppError('transport', `supabase ${what}: ${error.message}`);
   const transient = [429, 503].includes(status);
   if (status === 401) return new AppError('not_signed_in', `supabase ${what}: ${error.message}`);
   return new AppError('backend', `supabase ${what}: ${status} ${error.code || ''} ${error.message}`.trim(), transient);
@@ -47,6 +48,8 @@ class SupabasePath {
     }
     return data.session.user.id;
   }
+
+  currentUserId() { return this.userId(); }
 
   async signUp(email, password) {
     const { data, error } = await this.client.auth.signUp({ email, password });
