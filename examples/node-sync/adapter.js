@@ -69,6 +69,9 @@ if (!VARIANTS[variant]) {
   process.exit(2);
 }
 const host = new Host();
+// virtual_time: the whole process reads the device clock, so the SDKs judge expiry (supabase-js's
+// access token, CloudKit JS) by the same clock as the app's stamps and the backends' virtual time.
+Date.now = () => Math.round(host.clock * 1000);
 const device = new Device(variant, host);
 let configured = false;
 

@@ -141,7 +141,7 @@ class SupabasePath {
       sent.forEach((s) => markSynced(store, table, s));
       return;
     }
-    const inserted = await this.client.from(table).upsert(rows, { onConflict: 'id', ignoreDuplicates: true }).select('id');
+    const inserted = await this.client.from(table).upsert(rows, { onConflict: 'id', ignoreDuplicates: true }).select();
     if (inserted.error) throw failure(`push ${table}`, inserted.error, inserted.status);
     const fresh = new Set(inserted.data.map((r) => String(r.id)));
     for (let i = 0; i < records.length; i += 1) {
@@ -164,7 +164,7 @@ class SupabasePath {
     query = below && known.updated_at
       ? query.or(`client_modified_at.lt."${stamp}",and(client_modified_at.eq."${stamp}",updated_at.eq."${known.updated_at}")`)
       : query.lt('client_modified_at', stamp);
-    const { data, error, status } = await query.select('id');
+    const { data, error, status } = await query.select();
     if (error) throw failure(`update ${table}/${id}`, error, status);
     return data.length === 1;
   }
