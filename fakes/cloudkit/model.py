@@ -38,7 +38,7 @@ class CloudKit:
             raise ValueError(f"container id must start with 'iCloud.', got {container!r}")
         self.container_id = container
         self.api_tokens = {api_token}
-        self.clock = as_clock(clock)
+        self.clock = as_clock(clock, sleeps=False)
         self.config = config or Config()
         self.seed = seed
         self.faults = FaultPlan()

@@ -10,12 +10,8 @@ import uvicorn
 
 from .model import CloudKit
 from .wire import asgi_app
+from dualsync.fakes.net import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LoopbackServer:

@@ -25,6 +25,7 @@ import socket
 import time
 
 from .base import ConnInfo, ProviderError, wait_until_ready
+from dualsync.fakes.net import free_port
 
 LOCAL_IMAGE = "dualsync/postgres:18-local"
 REGISTRY_IMAGE = "postgres:16"
@@ -178,11 +179,6 @@ def _loopback_reachable(host: str) -> bool:
     from testcontainers.core.utils import inside_container
     return host.startswith("unix://") and not inside_container()
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _short(exc: BaseException) -> str:

@@ -28,17 +28,13 @@ from pathlib import Path
 
 from .base import ConnInfo, ProviderError, wait_until_ready
 from .binaries import SYSTEM_USER, bin_dir, binaries_for, run_as  # noqa: F401 (bin_dir, SYSTEM_USER: API)
+from dualsync.fakes.net import free_port
 
 READY_TIMEOUT_S = 30.0
 PREFIX = "dualsync-pg-"
 OWNER_FILE = "owner"  # "<pid> <start time>" of the process that started the server, written before initdb
 UNOWNED_AFTER_S = 120.0  # a directory that names no owner is a leftover once it is this old and unserved
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def scratch_root() -> Path:

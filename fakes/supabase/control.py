@@ -43,8 +43,9 @@ class Fault:
         return dataclasses.asdict(self)
 
 
-class VirtualClock:
-    """The backend clock: an injected callable, optionally pinned or shifted by control calls."""
+class ServerClock:
+    """The gateway's clock as datetimes: an injected source of time (the World's virtual clock, or
+    wall time standalone), optionally pinned or shifted by control calls."""
 
     def __init__(self, source: Clock | None):
         self.source = source or real_clock
@@ -74,7 +75,7 @@ class Held:
 
 
 class Control:
-    def __init__(self, clock: VirtualClock, reset_database: Callable[[], Awaitable[None]]):
+    def __init__(self, clock: ServerClock, reset_database: Callable[[], Awaitable[None]]):
         self.clock = clock
         self._reset_database = reset_database
         self.faults: list[Fault] = []

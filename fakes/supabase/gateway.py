@@ -15,7 +15,7 @@ import psycopg
 
 from . import schema as schema_cache
 from . import tokens
-from .control import Control, VirtualClock
+from .control import Control, ServerClock
 from .db import BeforeCommit, Pools, RequestInfo, claims_json, database_error, run_transaction
 from .errors import ApiError, not_found_table, not_implemented
 from .gotrue import GoTrue
@@ -65,7 +65,7 @@ class Gateway:
     def __init__(self, config: GatewayConfig, *, clock: Callable | None = None,
                  reset_database: Callable[[], Awaitable[None]] | None = None):
         self.config = config
-        self.clock = VirtualClock(clock)
+        self.clock = ServerClock(clock)
         self.control = Control(self.clock, reset_database or self._reset_database)
         self.before_commit: BeforeCommit | None = None
         self.rest_pools = Pools(config.rest_dsn, config.pool_size, on_connect=self._listen)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from dualsync.fakes.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # legacy fails within a few examples (DEEP-SYNC-001); the pr tier's short programs keep it quick.
@@ -29,12 +29,6 @@ def campaign(*args: str, timeout: float = 400) -> tuple[subprocess.CompletedProc
     out = Path(args[args.index("--out") + 1]) if "--out" in args else None
     report = out / "report.json" if out else None
     return done, (json.loads(report.read_text()) if report and report.is_file() else None)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _shared_redis() -> str | None:
@@ -63,7 +57,7 @@ def redis_url(tmp_path):
     server = shutil.which("redis-server")
     if server is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", str(tmp_path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

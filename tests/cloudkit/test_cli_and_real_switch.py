@@ -13,7 +13,7 @@ import sys
 import httpx
 import pytest
 
-from dualsync.fakes.cloudkit.server import free_port
+from dualsync.fakes.net import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
