@@ -42,34 +42,6 @@ class RecordType:
         on = {"supabase": self.table, "cloudkit": self.cloudkit_type}
         return tuple(b for b in BACKENDS if on[b])
 
-    def sample_edit(self, n: int) -> dict[str, Any]:
-        """The fields of the n-th edit exploration makes: the value itself names the edit, so a
-        lost one is visible. From `sample` when the profile gives one, else from the field types."""
-        template = self.sample or {f: "{n}" if k in ("int", "float") else f"{f} {{n}}"
-                                   for f, k in list(self.fields.items())[:2]}
-        return {f: n if v == "{n}" else v.replace("{n}", str(n)) if isinstance(v, str) else v
-                for f, v in template.items()}
-
-    @property
-    def routes(self) -> tuple[str, ...]:
-        """The backends this record type syncs through, in BACKENDS order."""
-        on = {"supabase": self.table, "cloudkit": self.cloudkit_type}
-        return tuple(b for b in BACKENDS if on[b])
-
-    def id_problem(self, value: Any) -> str | None:
-        """Why `value` cannot be an id of this type, or None when it can."""
-        if not isinstance(value, str):
-            return f"an id is a string, not {type(value).__name__}"
-        if self.id == "uuid":
-            try:
-                uuid.UUID(value)
-            except ValueError:
-                return f"{value!r} is not a UUID, and {self.name} ids are UUIDs"
-            return None
-        if not _TEXT_ID.match(value):
-            return f"{value!r} is not a usable id (letters, digits, _ . : -; at most 100)"
-        return None
-
 
 @dataclasses.dataclass(frozen=True)
 class Envelope:

@@ -10,39 +10,14 @@ sweep   run a scenario at every fault point it passes
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 
 from dualsync.fakes.cli import Parser
 from dualsync.harness import report_index, runner, sweep
 from dualsync.harness.scenario import Scenario, ScenarioError, load, load_all
+from dualsync.harness.servers import SCENARIOS, UsageError, database, postgres_spec
 from dualsync.harness.world import StepError
-
-SCENARIOS = Path(__file__).resolve().parent.parent / "suites" / "scenarios"
-
-
-class UsageError(Exception):
-    """Bad input found before anything started: one line, exit 2."""
-
-
-@contextlib.contextmanager
-def database(spec: str):
-    from dualsync.fakes.postgres import ProviderError, start_server
-    try:
-        server = start_server(spec)
-    except ProviderError as exc:
-        raise UsageError(str(exc).replace("\n", "; ")) from None
-    print(server.describe(), file=sys.stderr)
-    try:
-        db = server.new_database("harness_cli")
-        try:
-            yield db
-        finally:
-            server.drop_database(db)
-    finally:
-        server.stop()
-
 
 def scenario_files(paths: list[str]) -> list[Scenario]:
     """Every file loaded and validated (two sharing an id refused) before any server starts."""
@@ -51,12 +26,8 @@ def scenario_files(paths: list[str]) -> list[Scenario]:
 
 def check_args(args) -> None:
     """Everything the command line says, checked before a server starts."""
-    from dualsync.fakes.postgres import spec_from_env, validate
     from dualsync.harness.scenario_checks import check_client
-    try:
-        args.postgres = validate(args.postgres or spec_from_env())
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    args.postgres = postgres_spec(args.postgres)
     if getattr(args, "client", None) is not None:
         try:
             check_client(args.client)

@@ -10,7 +10,6 @@ import uvicorn
 
 from .model import CloudKit
 from .wire import asgi_app
-from dualsync.fakes.net import free_port
 
 
 

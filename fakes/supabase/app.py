@@ -19,7 +19,7 @@ from starlette.responses import Response
 from . import tokens
 from .control_routes import CONTROL_PREFIX, control_route
 from .errors import ApiError, AuthError, not_implemented
-from .gateway import RequestContext
+from .db import RequestContext
 from .operations import Operations
 
 API_VERSION = "2024-01-01"

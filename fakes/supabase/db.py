@@ -25,6 +25,17 @@ CONNECT_OPTIONS = "-c TimeZone=UTC -c search_path=public,extensions -c applicati
 
 
 @dataclasses.dataclass
+@dataclasses.dataclass
+class RequestContext:
+    """Who asks what of the gateway: the request line and the caller's role and JWT claims."""
+
+    method: str
+    path: str
+    query: str
+    role: str
+    claims: dict
+
+
 class RequestInfo:
     """What a `before_commit` hook (the Conductor) learns about the transaction it may hold."""
     seq: int

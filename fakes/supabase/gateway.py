@@ -16,7 +16,7 @@ import psycopg
 from . import schema as schema_cache
 from . import tokens
 from .control import Control, ServerClock
-from .db import BeforeCommit, Pools, RequestInfo, claims_json, database_error, run_transaction
+from .db import BeforeCommit, Pools, RequestContext, RequestInfo, claims_json, database_error, run_transaction
 from .errors import ApiError, not_found_table, not_implemented
 from .gotrue import GoTrue
 from .sqlgen import Statement
@@ -52,15 +52,6 @@ class GatewayConfig:
         return tokens.api_key("service_role", self.jwt_secret)
 
 
-@dataclasses.dataclass
-class RequestContext:
-    method: str
-    path: str
-    query: str
-    role: str
-    claims: dict
-
-
 class Gateway:
     def __init__(self, config: GatewayConfig, *, clock: Callable | None = None,
                  reset_database: Callable[[], Awaitable[None]] | None = None):
@@ -73,7 +64,7 @@ class Gateway:
         self.auth = GoTrue(self.admin_pools, config.jwt_secret, self.clock)
         self.cache: schema_cache.SchemaCache | None = None
         self._seq = itertools.count(1)
-        from .app import build_app      # the wire layer imports this module
+        from .app import build_app      # the routes in front of this gateway
         self.app = build_app(self)
 
     # ---- schema cache ----------------------------------------------------------------------

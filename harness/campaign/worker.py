@@ -202,7 +202,7 @@ def main(wid: int, opts: dict, tasks, events, stop, log_path: str) -> None:
         raise Stop("SIGTERM")
 
     signal.signal(signal.SIGTERM, terminate)
-    from dualsync.harness.__main__ import database
+    from dualsync.harness.servers import database
     from dualsync.harness.campaign.exampledb import Guarded, build
     control = Control(wid, events, stop, opts["deadline"])
     try:

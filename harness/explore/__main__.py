@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-from dualsync.harness.__main__ import database
+from dualsync.harness.servers import database
 
 
 def cmd_kill_matrix(args) -> int:

@@ -18,8 +18,8 @@ from typing import Any
 from dualsync.harness.explore.machine import Failure
 from dualsync.harness.explore.session import Outcome, Session
 from dualsync.harness.scenario import Scenario, dumps, load
+from dualsync.harness.servers import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "suites" / "corpus"
 PAGE_TAG = "ck-page:"
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from dualsync.clients.api import load_suite
@@ -29,8 +28,8 @@ from dualsync.harness.explore import corpus
 from dualsync.harness.explore.machine import Failure
 from dualsync.harness.explore.profiles import PROFILES, Result, explore
 from dualsync.harness.scenario import load
+from dualsync.harness.servers import SCENARIOS
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "suites" / "scenarios"
 
 # The catalogue names invariants in prose; the checkers by slug.
 _PROSE = {"no phantom": "no-resurrection-no-phantom", "no resurrection": "no-resurrection-no-phantom"}
