@@ -10,7 +10,6 @@ argument, or the *.yaml files directly inside a folder given as one, from any di
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 
@@ -203,20 +202,17 @@ def collect_scenario_file(file_path: Path, parent) -> ScenarioFile | None:
     return None
 
 
+@pytest.hookimpl(wrapper=True)
 def pytest_collect_file(file_path: Path, parent):
-    """A scenario file named on the command line, or inside a folder named there, from anywhere."""
+    """A scenario file named on the command line, or inside a folder named there, from anywhere:
+    collected here unless a conftest of its folder (suites/scenarios) already collected it."""
+    collected = yield
     if file_path.suffix in (".yaml", ".yml") and _named(parent.config, file_path) \
-            and not _collected_by_conftest(file_path.parent):
-        return collect_scenario_file(file_path, parent)
-    return None
-
-
-@functools.lru_cache(maxsize=None)
-def _collected_by_conftest(directory: Path) -> bool:
-    """A folder whose conftest.py collects its scenario files itself (suites/scenarios): the
-    plugin leaves them to it, so no file is collected twice."""
-    conftest = directory / "conftest.py"
-    return conftest.is_file() and "collect_scenario_file" in conftest.read_text()
+            and not any(isinstance(node, ScenarioFile) for node in collected):
+        node = collect_scenario_file(file_path, parent)
+        if node is not None:
+            collected.append(node)
+    return collected
 
 
 def _named(config: pytest.Config, file_path: Path) -> bool:

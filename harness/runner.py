@@ -23,6 +23,7 @@ from dualsync.harness.backends import SupabaseTarget
 from dualsync.harness.checkers import Verdict
 from dualsync.harness.history import AFTER_STEPS, History
 from dualsync.harness.scenario import Scenario, Step
+from dualsync.harness.steps import STEP_TYPES, perform
 from dualsync.harness.world import StepError, World
 
 REPORTS = Path("reports/harness")
@@ -72,52 +73,10 @@ class Run:
 
 
 async def execute(world: World, step: Step) -> None:
-    a, op = dict(step.args), step.op
-    if op in ("hold", "delay", "fail", "lose_reply", "crash"):
-        world.decide(op, **a)
-        return
-    wait, name = a.pop("wait", True), a.pop("as", None)
-    if op in ("sign_in", "sign_up"):
-        await world.sign_in(a["device"], wait=wait, name=name)
-    elif op in ("sign_out", "login_sync"):
-        await getattr(world, op)(a["device"], wait=wait, name=name)
-    elif op == "sync":
-        await world.sync(a["device"], a["path"], wait=wait, name=name)
-    elif op == "restart":
-        await world.restart(a["device"])
-    elif op in ("write", "delete"):
-        await world.write(a["device"], a["type"], a["id"], a.get("fields") if op == "write" else None)
-    elif op == "read":
-        await world.read(a["device"], a["type"], a["id"])
-    else:
-        await _environment(world, op, a)
-
-
-async def _environment(world: World, op: str, a: dict[str, Any]) -> None:
-    if op == "release":
-        world.release(*a["names"])
-    elif op == "wait":
-        await world.wait(*a["names"])
-    elif op == "settle":
-        await world.settle()
-    elif op == "heal":
-        await world.heal()
-    elif op == "advance":
-        world.advance(float(a["seconds"]))
-    elif op == "skew":
-        world.skew(a["device"], a["seconds"])
-    elif op == "disk":
-        world.disk_fault(a["device"], a["fault"], a.get("op", "write"))
-    elif op == "probe":
-        await world.probe(a["device"], a["token"], a.get("path", "supabase"))
-    elif op == "corrupt":
-        world.corrupt(a["user"], a["type"], a["id"], a.get("backend"), a.get("at_rest", False))
-    elif op == "rotate_key":
-        world.rotate_key(a["user"], a.get("device"))
-    elif op == "delete_zone":
-        world.delete_zone(a["user"])
-    else:
-        raise StepError(f"step {op!r} has no implementation in the runner")
+    """One step, as the step table (`steps.py`) says to carry it out."""
+    if step.op not in STEP_TYPES:
+        raise StepError(f"step {step.op!r} has no implementation in the step table")
+    await perform(world, step.op, step.args)
 
 
 async def run_async(scenario: Scenario, client: str, database: Any, *, store_root: Path,

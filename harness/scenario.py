@@ -5,7 +5,7 @@ problem and the fix; `save` writes a scenario back so that `load(save(s)) == s`.
 scenarios and the shrunk failures exploration finds are the same format.
 
 The schema lives here, as data: `STEPS` (every step, its scalar shorthand, required fields and the
-rule of each field), `TOP`, `SWEEP`, `ID_RULES`. `scenario_checks` applies it; `scenario_yaml` reads
+rule of each field, from the step table in `steps.py`), `TOP`, `SWEEP`. `scenario_checks` applies it; `scenario_yaml` reads
 the text strictly (a repeated key is an error, YAML's own complaint is kept).
 """
 
@@ -17,64 +17,13 @@ from typing import Any
 
 import yaml
 
-from dualsync import apps
-from dualsync.clients.api import FAULT_POINTS
+from dualsync.harness.steps import COUNT, OPERATIONS, PATHS, RECORD_STEPS, SECONDS, SKIP, STEP_TYPES, Num
 
-PATHS = apps.BACKENDS
 ANY = object()  # a field that takes any value
-
-
-@dataclasses.dataclass(frozen=True)
-class Num:
-    """A number field: its types and bounds (finite always; `above` is an exclusive lower bound)."""
-    types: tuple[type, ...] = (int, float)
-    low: float | None = None
-    high: float | None = None
-    above: float | None = None
-    refused: tuple[Any, ...] = ()
-    why: str = ""
-
-
-SECONDS = Num(low=0, why="time only moves forward")
-COUNT = Num((int,), low=-1, refused=(0,), why="-1 applies to every match, n >= 1 to the first n")
-SKIP = Num((int,), low=0)
-
-# step name -> (shorthand field for the scalar form, required fields, {field: allowed values|type})
-_TARGET = {"device": str, "path": PATHS, "match": str, "count": COUNT, "skip": SKIP}
+# step name -> (shorthand field for the scalar form, required fields, {field: allowed values|type}),
+# from the one step table
 STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
-    "sign_up": ("device", ("device",), {"device": str}),
-    "sign_in": ("device", ("device",), {"device": str, "wait": bool, "as": str}),
-    "sign_out": ("device", ("device",), {"device": str, "wait": bool, "as": str}),
-    "restart": ("device", ("device",), {"device": str}),
-    "login_sync": ("device", ("device",), {"device": str, "wait": bool, "as": str}),
-    "sync": (None, ("device", "path"), {"device": str, "path": PATHS, "wait": bool, "as": str}),
-    "write": (None, ("device", "type", "id", "fields"),
-              {"device": str, "type": str, "id": str, "fields": dict}),
-    "delete": (None, ("device", "type", "id"), {"device": str, "type": str, "id": str}),
-    "read": (None, ("device", "type", "id"), {"device": str, "type": str, "id": str}),
-    "hold": (None, ("as",), {**_TARGET, "as": str, "at": ("request", "reply", "commit")}),
-    "release": ("names", ("names",), {"names": list}),
-    "delay": (None, ("seconds",), {**_TARGET, "seconds": SECONDS}),
-    "fail": (None, (), {**_TARGET, "status": Num((int,), 100, 599), "ck_error": str, "ck_item_error": str,
-                        "retry_after": SECONDS, "error": ("timeout", "drop")}),
-    "lose_reply": (None, (), dict(_TARGET)),
-    "crash": (None, ("device", "point"), {"device": str, "point": FAULT_POINTS,
-                                          "path": PATHS + ("local",),
-                                          "count": COUNT, "skip": SKIP}),
-    "disk": (None, ("device", "fault"), {"device": str, "op": ("write", "fsync", "rename"),
-                                         "fault": ("io_error", "no_space", "lose_unsynced")}),
-    "advance": ("seconds", ("seconds",), {"seconds": SECONDS}),
-    "skew": (None, ("device", "seconds"), {"device": str, "seconds": Num()}),
-    "probe": (None, ("device", "token"), {"device": str, "path": PATHS,
-                                          "token": ("forged", "expired", "other_user")}),
-    "corrupt": (None, ("user", "type", "id"), {"user": str, "type": str, "id": str,
-                                                "backend": PATHS, "at_rest": bool}),
-    "delete_zone": ("user", ("user",), {"user": str}),
-    "rotate_key": ("user", ("user",), {"user": str, "device": str}),
-    "wait": ("names", ("names",), {"names": list}),
-    "settle": (None, (), {}),
-    "heal": (None, (), {}),
-}
+    name: (t.short, t.required, t.fields) for name, t in STEP_TYPES.items()}
 TOP = {"id": str, "title": str, "guards": list, "tags": list, "seed": Num((int,), low=0), "users": dict,
        "devices": dict, "steps": list, "expect": dict, "sweep": dict, "liveness_bound": Num(above=0),
        "notes": str, "known": dict, "app": str, "needs": list}
@@ -85,11 +34,10 @@ SWEEP_KINDS = ("crash", "lose_reply")
 SWEEP = {"devices": list, "kinds": list, "from_step": Num((int,), low=0), "expect": dict}
 # page_size: rows per Supabase pull page (the client default is 100), so paging can be reached.
 DEVICE = {"user": str, "skew": Num(), "page_size": Num(types=(int,), low=1, why="a page holds at least one row")}
-# Steps that name a record, and what its id must look like per type: a type that syncs through
-# Supabase is a row of a table keyed by uuid; a CloudKit-only type's id is its recordName.
-RECORD_STEPS = ("write", "delete", "read", "corrupt")
-# Steps that start a device operation (a task `wait` can name: its `as`, else `op:device[/path]`).
-OPERATIONS = ("sign_up", "sign_in", "sign_out", "login_sync", "sync")
+# re-exported for the checks and the exploration: the step table's derived lists
+__all__ = ["COUNT", "DEVICE", "OPERATIONS", "PATHS", "RECORD_STEPS", "REQUIRED_TOP", "SECONDS", "SKIP", "STEPS",
+           "SWEEP", "SWEEP_KINDS", "TOP", "Num", "Scenario", "ScenarioError", "Step", "dumps", "load", "load_all",
+           "loads", "save"]
 
 
 class ScenarioError(ValueError):

@@ -25,7 +25,6 @@ CONNECT_OPTIONS = "-c TimeZone=UTC -c search_path=public,extensions -c applicati
 
 
 @dataclasses.dataclass
-@dataclasses.dataclass
 class RequestContext:
     """Who asks what of the gateway: the request line and the caller's role and JWT claims."""
 
@@ -36,6 +35,7 @@ class RequestContext:
     claims: dict
 
 
+@dataclasses.dataclass
 class RequestInfo:
     """What a `before_commit` hook (the Conductor) learns about the transaction it may hold."""
     seq: int
