@@ -121,10 +121,10 @@ async def _environment(world: World, op: str, a: dict[str, Any]) -> None:
 
 async def run_async(scenario: Scenario, client: str, database: Any, *, store_root: Path,
                     extra: list[Step] = (), label: str = "", reverse_releases: bool = False,
-                    suite: str = DEFAULT_SUITE) -> Run:
+                    suite: str | None = None) -> Run:
     world = World(client=client, database=database, devices=scenario.devices, store_root=store_root,
                   seed=scenario.seed, liveness_bound=scenario.liveness_bound, app=scenario.app or None,
-                  suite=suite)
+                  suite=suite or scenario.suite or DEFAULT_SUITE)
     try:
         for i, step in enumerate(list(extra) + scenario.steps):
             world.history.step = i - len(extra)  # injected steps are -1..; the file's keep 0..
@@ -145,10 +145,11 @@ async def run_async(scenario: Scenario, client: str, database: Any, *, store_roo
 
 
 def run(scenario: Scenario, client: str, database: Any, *, reports: Path | None = REPORTS,
-        extra: list[Step] = (), label: str = "", suite: str = DEFAULT_SUITE) -> Run:
+        extra: list[Step] = (), label: str = "", suite: str | None = None) -> Run:
     """Run once (twice when the scenario guards determinism) and write the report. `database` must
     hold the scenario's app tables (`Server.new_database(label, app=...)`); `suite` is the module
-    of the client suite `client` comes from (default: the reference clients)."""
+    of the client suite `client` comes from (default: the file's `suite:`, else the reference
+    clients)."""
     database.reset()
     with tempfile.TemporaryDirectory(prefix="dualsync-world-") as tmp:
         result = asyncio.run(run_async(scenario, client, database, store_root=Path(tmp) / "a",

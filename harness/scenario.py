@@ -77,7 +77,7 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
 }
 TOP = {"id": str, "title": str, "guards": list, "tags": list, "seed": Num((int,), low=0), "users": dict,
        "devices": dict, "steps": list, "expect": dict, "sweep": dict, "liveness_bound": Num(above=0),
-       "notes": str, "known": dict, "app": str}
+       "notes": str, "known": dict, "app": str, "suite": str}
 REQUIRED_TOP = ("id", "guards", "devices", "steps")
 
 
@@ -133,6 +133,7 @@ class Scenario:
     notes: str = ""
     known: dict[str, str] = dataclasses.field(default_factory=dict)  # client -> open finding
     app: str = ""  # the app profile its record types come from ("": the default, fitme)
+    suite: str = ""  # the client suite its `expect` names clients of ("": the reference clients)
     source: str = "<scenario>"
     id_at: tuple[int, int] = (0, 0)  # line, column of the id in its file (0: not from a file)
 
@@ -144,7 +145,7 @@ class Scenario:
 
     def to_data(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id}
-        for name in ("title", "app", "guards", "tags", "seed", "users", "devices", "expect", "known",
+        for name in ("title", "app", "suite", "guards", "tags", "seed", "users", "devices", "expect", "known",
                      "sweep", "liveness_bound", "notes"):
             value = getattr(self, name)
             if value not in (None, "", [], {}) and not (name == "liveness_bound" and value == 600.0):

@@ -65,17 +65,18 @@ class Checker:
         if value in rule.refused:
             raise self.err(path, f"{value!r} is not allowed", f"write another value{why}")
 
-    def clients(self, mapping: dict, base: tuple) -> None:
-        known = known_clients()
+    def clients(self, mapping: dict, base: tuple, suite: str | None = None) -> None:
+        known = known_clients(suite)
         for name in mapping:
-            if name == "mutant:*" or name in known:
+            if name == "mutant:*" and not suite or name in known:
                 continue
-            raise self.err(base + (name,), f"unknown client {name!r}",
-                           "use legacy, coordinated, mutant:* (every mutant) or mutant:<name>"
-                           + _did_you_mean(name, known) + "; python -m dualsync.clients --list lists them")
+            fix = (f"use one of {', '.join(known)} (the clients of suite {suite})" if suite else
+                   "use legacy, coordinated, mutant:* (every mutant) or mutant:<name>")
+            raise self.err(base + (name,), f"unknown client {name!r}", fix + _did_you_mean(name, known)
+                           + ("" if suite else "; python -m dualsync.clients --list lists them"))
 
-    def expect(self, expect: dict, base: tuple) -> None:
-        self.clients(expect, base)
+    def expect(self, expect: dict, base: tuple, suite: str | None = None) -> None:
+        self.clients(expect, base, suite)
         for client, want in expect.items():
             if want == "pass":
                 continue
@@ -117,8 +118,9 @@ def build(text: str, source: str) -> dict[str, Any]:
     if not data["steps"]:
         raise c.err(("steps",), "is empty", "list the steps the scenario runs")
     steps = _Steps(c, devices, app).all(data["steps"])
-    c.expect(data.get("expect") or {}, ("expect",))
-    c.clients(data.get("known") or {}, ("known",))
+    suite = _suite(data.get("suite"), c)
+    c.expect(data.get("expect") or {}, ("expect",), suite)
+    c.clients(data.get("known") or {}, ("known",), suite)
     for client, reason in (data.get("known") or {}).items():
         c.value(reason, str, ("known", client))
     if data.get("sweep") is not None:
@@ -129,13 +131,27 @@ def build(text: str, source: str) -> dict[str, Any]:
                 title=data.get("title", ""), tags=list(data.get("tags", [])), seed=data.get("seed", 0),
                 users=data.get("users") or {}, expect=data.get("expect") or {}, sweep=data.get("sweep"),
                 liveness_bound=float(data.get("liveness_bound", 600.0)), notes=data.get("notes", ""),
-                known=dict(data.get("known") or {}), app=data.get("app", ""), id_at=c.positions.get(("id",), (0, 0)))
+                known=dict(data.get("known") or {}), app=data.get("app", ""), suite=data.get("suite", ""), id_at=c.positions.get(("id",), (0, 0)))
 
 
-def known_clients() -> list[str]:
-    """Every selectable client, from the client registry (legacy, coordinated, mutant:<name>)."""
+def known_clients(suite: str | None = None) -> list[str]:
+    """Every selectable client of a client suite (default: the reference clients: legacy,
+    coordinated, mutant:<name>)."""
+    from dualsync.clients.api import DEFAULT_SUITE, load_suite
+    return [name for name, _desc, _predicted in load_suite(suite or DEFAULT_SUITE).catalogue()]
+
+
+def _suite(value: str | None, c: Checker) -> str | None:
+    """The client suite a file names (None: the reference clients), once it is known to load."""
+    if not value:
+        return None
     from dualsync.clients.api import load_suite
-    return [name for name, _desc, _predicted in load_suite().catalogue()]
+    try:
+        load_suite(value)
+    except ImportError as exc:
+        raise c.err(("suite",), f"{value!r} is not a client suite ({exc})",
+                    "name the module of a client suite, e.g. dualsync.clients.notes") from None
+    return value
 
 
 def _strings(c: Checker, data: dict, field: str, allowed) -> None:
