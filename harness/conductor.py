@@ -20,6 +20,7 @@ from typing import Any, Awaitable, Callable
 
 import httpx
 
+from dualsync.fakes.cloudkit.errors import STATUS as CLOUDKIT_STATUS, CloudKitError
 from dualsync.clients.api import ClientCrashed
 from dualsync.harness.clock import VirtualClock
 from dualsync.harness.history import History
@@ -243,12 +244,10 @@ class Conductor:
 
     def _cloudkit_error(self, request: httpx.Request, params: dict[str, Any]) -> httpx.Response:
         code = params["ck_error"]
-        body = {"uuid": str(uuid.UUID(int=self.random.getrandbits(128))), "serverErrorCode": code,
-                "reason": "injected by the Conductor"}
-        if "retry_after" in params:
-            body["retryAfter"] = params["retry_after"]
-        status = int(params.get("status") or CLOUDKIT_STATUS.get(code, 503))
-        return httpx.Response(status, json=body, request=request)
+        error = CloudKitError(code, "injected by the Conductor", retry_after=params.get("retry_after"),
+                              status=params.get("status") or (None if code in CLOUDKIT_STATUS else 503))
+        body = error.body(str(uuid.UUID(int=self.random.getrandbits(128))))
+        return httpx.Response(error.status, json=body, request=request)
 
     def _cloudkit_item_errors(self, request: httpx.Request, params: dict[str, Any]) -> httpx.Response:
         """A 200 whose every record carries an error, as records/modify reports per-record
@@ -260,8 +259,7 @@ class Conductor:
         items = []
         for op in ops:
             name = (op.get("record") or {}).get("recordName") if isinstance(op, dict) else None
-            item = {"recordName": name, "serverErrorCode": params["ck_item_error"],
-                    "reason": "injected by the Conductor"}
+            item = CloudKitError.item(params["ck_item_error"], "injected by the Conductor", recordName=name)
             if "retry_after" in params:
                 item["retryAfter"] = params["retry_after"]
             items.append(item)
@@ -288,11 +286,6 @@ class Conductor:
     def _note_rule(self, rule: Rule, device: str, op: str) -> None:
         self.history.append("net", device, f"decide:{rule.action}", time=self.clock.now(), op=op,
                             params=json.loads(json.dumps(rule.params, default=str)))
-
-
-CLOUDKIT_STATUS = {"THROTTLED": 429, "TRY_AGAIN_LATER": 503, "ZONE_BUSY": 503,
-                   "ZONE_NOT_FOUND": 404, "AUTHENTICATION_FAILED": 401, "QUOTA_EXCEEDED": 413,
-                   "INTERNAL_ERROR": 500, "AUTHENTICATION_REQUIRED": 421}
 
 
 class ConductorTransport(httpx.AsyncBaseTransport):

@@ -17,7 +17,7 @@ def supabase_token(world: Any, device: Any, kind: str) -> str:
     claims = {"sub": uid, "role": "authenticated", "aud": "authenticated", "exp": now + 3600}
     if kind == "expired":
         claims["exp"] = now - 3600
-        return tokens.encode(claims, world.backends.gateway.config.jwt_secret)
+        return tokens.encode(claims, world.backends.supabase.jwt_secret)
     return tokens.encode(claims, WRONG_SECRET)
 
 

@@ -27,6 +27,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--client", default=None, metavar="NAME",
                     help="client under test: coordinated (default) | legacy | mutant:<name> "
                          "(python -m dualsync.clients lists them); env DUALSYNC_CLIENT")
+    group.addoption("--supabase-dsn", default=None, metavar="DSN",
+                    help="with --supabase-url: run scenario files against that Supabase (its Postgres "
+                         "superuser DSN, for the final state and damage), not the in-process gateway")
     group.addoption("--no-sweep", action="store_true",
                     help="skip the fault-point sweep items of scenario files")
 
@@ -71,24 +74,79 @@ def dualsync_client(pytestconfig: pytest.Config) -> str:
     return client_option(pytestconfig)
 
 
+def supabase_target(config: pytest.Config):
+    """The remote Supabase scenarios run against (--supabase-url with --supabase-dsn), or None
+    for the in-process gateway."""
+    from dualsync.harness.backends import SupabaseTarget
+    dsn = config.getoption("--supabase-dsn", None)
+    if not dsn:
+        return None
+    url = config.getoption("--supabase-url", None)
+    if not url:
+        raise pytest.UsageError("--supabase-dsn needs --supabase-url (the API URL of the same stack)")
+    kwargs = {k: v for k, v in (("jwt_secret", config.getoption("--supabase-jwt-secret", None)),
+                                ("anon_key", config.getoption("--supabase-anon-key", None))) if v}
+    return SupabaseTarget(url, dsn, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def _dualsync_remote(pytestconfig: pytest.Config):
+    """(Database over the DSN, target), checked once before any device starts; None in process."""
+    from dualsync.apps import load
+    from dualsync.fakes.postgres.database import Database
+    from dualsync.fakes.postgres.url import parse_dsn
+    from dualsync.harness.backends import RemoteProblem, check_remote
+    target = supabase_target(pytestconfig)
+    if target is None:
+        return None
+    try:
+        check_remote(target, load())
+    except RemoteProblem as exc:
+        pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+    admin = parse_dsn(target.dsn)
+    return Database(admin.dbname, admin, admin, "remote"), target
+
+
+@pytest.fixture
+def dualsync_backends(request: pytest.FixtureRequest, _dualsync_remote):
+    """(database, remote Supabase target or None) a scenario runs on."""
+    if _dualsync_remote is not None:
+        return _dualsync_remote
+    return request.getfixturevalue("pg_database"), None
+
+
+def _capabilities(target) -> dict[str, frozenset[str]]:
+    from dualsync.harness.backends import InProcessSupabase, RemoteSupabase
+    from dualsync.harness.backends.reading import CLOUDKIT_CAPABILITIES
+    supabase = RemoteSupabase if target else InProcessSupabase
+    return {"supabase": supabase.capabilities, "cloudkit": frozenset(CLOUDKIT_CAPABILITIES)}
+
+
 # Scenario files as test items. Items are plain pytest Functions, so they get fixtures (the
 # worker's Postgres) like any test.
 
 
-def _run_scenario(scenario: Scenario, dualsync_client: str, pg_database) -> None:
-    from dualsync.harness import runner
+def _run_scenario(scenario: Scenario, dualsync_client: str, dualsync_backends) -> None:
+    from dualsync.harness import backends, runner
     from dualsync.harness.external import missing_capabilities
     missing = missing_capabilities(scenario, dualsync_client)
     if missing:
         pytest.skip(f"{scenario.source}: the adapter lacks {'; '.join(missing)}")
-    result = runner.run(scenario, dualsync_client, pg_database)
+    database, target = dualsync_backends
+    lacking = backends.missing(scenario.steps, _capabilities(target))
+    if lacking:
+        pytest.skip(f"{scenario.source}: {'; '.join(lacking)}")
+    result = runner.run(scenario, dualsync_client, database, supabase=target)
     ok, why = result.judgement()
     if not ok:
         pytest.fail(_failure(result, why), pytrace=False)
 
 
-def _run_sweep(scenario: Scenario, dualsync_client: str, pg_database) -> None:
+def _run_sweep(scenario: Scenario, dualsync_client: str, dualsync_backends) -> None:
     from dualsync.harness import sweep
+    pg_database, target = dualsync_backends
+    if target is not None:
+        pytest.skip(f"{scenario.source}: fault-point sweeps run on the in-process gateway only")
     want = sweep.expectation(scenario, dualsync_client)
     if want is None:
         pytest.skip(f"{scenario.source} declares no sweep expectation for {dualsync_client}")
@@ -138,8 +196,8 @@ class ScenarioFile(pytest.File):
 
 
 def _bind(fn, scenario: Scenario):
-    def item(dualsync_client, pg_database):
-        fn(scenario, dualsync_client, pg_database)
+    def item(dualsync_client, dualsync_backends):
+        fn(scenario, dualsync_client, dualsync_backends)
     item.__name__ = fn.__name__
     return item
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from dualsync.clients.api import DEFAULT_SUITE
 from dualsync.harness import checkers, swimlane
+from dualsync.harness.backends import SupabaseTarget
 from dualsync.harness.checkers import Verdict
 from dualsync.harness.history import History
 from dualsync.harness.scenario import Scenario, Step
@@ -121,10 +122,10 @@ async def _environment(world: World, op: str, a: dict[str, Any]) -> None:
 
 async def run_async(scenario: Scenario, client: str, database: Any, *, store_root: Path,
                     extra: list[Step] = (), label: str = "", reverse_releases: bool = False,
-                    suite: str | None = None) -> Run:
+                    suite: str | None = None, supabase: SupabaseTarget | None = None) -> Run:
     world = World(client=client, database=database, devices=scenario.devices, store_root=store_root,
                   seed=scenario.seed, liveness_bound=scenario.liveness_bound, app=scenario.app or None,
-                  suite=suite or scenario.suite or DEFAULT_SUITE)
+                  suite=suite or scenario.suite or DEFAULT_SUITE, supabase=supabase)
     try:
         for i, step in enumerate(list(extra) + scenario.steps):
             world.history.step = i - len(extra)  # injected steps are -1..; the file's keep 0..
@@ -145,20 +146,21 @@ async def run_async(scenario: Scenario, client: str, database: Any, *, store_roo
 
 
 def run(scenario: Scenario, client: str, database: Any, *, reports: Path | None = REPORTS,
-        extra: list[Step] = (), label: str = "", suite: str | None = None) -> Run:
+        extra: list[Step] = (), label: str = "", suite: str | None = None,
+        supabase: SupabaseTarget | None = None) -> Run:
     """Run once (twice when the scenario guards determinism) and write the report. `database` must
     hold the scenario's app tables (`Server.new_database(label, app=...)`); `suite` is the module
     of the client suite `client` comes from (default: the file's `suite:`, else the reference
-    clients)."""
+    clients); `supabase` a remote Supabase (default: the in-process gateway over `database`)."""
     database.reset()
     with tempfile.TemporaryDirectory(prefix="dualsync-world-") as tmp:
         result = asyncio.run(run_async(scenario, client, database, store_root=Path(tmp) / "a",
-                                       extra=extra, label=label, suite=suite))
+                                       extra=extra, label=label, suite=suite, supabase=supabase))
         if "determinism" in scenario.guards:
             database.reset()
             other = asyncio.run(run_async(scenario, client, database, store_root=Path(tmp) / "b",
                                           extra=extra, label=label, reverse_releases=True,
-                                          suite=suite))
+                                          suite=suite, supabase=supabase))
             result.verdicts["determinism"] = checkers.check_determinism(
                 {"as written": (result.history, result.final),
                  "releases reversed": (other.history, other.final)})

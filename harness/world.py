@@ -18,7 +18,7 @@ import httpx
 
 from dualsync import apps
 from dualsync.clients.api import DEFAULT_SUITE, ClientCrashed, DeviceError, Hooks, load_suite
-from dualsync.harness.backends import Backends, CommitRecorder
+from dualsync.harness.backends import Backends, CommitRecorder, SupabaseTarget
 from dualsync.harness.clock import SkewedClock, VirtualClock
 from dualsync.harness.conductor import Conductor, Rule
 from dualsync.harness.history import History
@@ -69,19 +69,20 @@ async def _value(result: Any) -> Any:  # in process a value, out of process an a
 class World:
     def __init__(self, *, client: str, database: Any, devices: dict[str, dict[str, Any]],
                  store_root: str | Path, seed: int = 0, liveness_bound: float = 600.0,
-                 app: str | apps.App | None = None, suite: str = DEFAULT_SUITE):
+                 app: str | apps.App | None = None, suite: str = DEFAULT_SUITE,
+                 supabase: SupabaseTarget | None = None):
         self.client_name, self.seed = client, seed
         self.app, self.suite = apps.load(app), load_suite(suite)
         self.clock, self.history = VirtualClock(), History()
         self.keys = self.suite.keys(seed)  # the users' cloud keychain, shared by their devices
         self.store_root = Path(store_root)
         self.conductor = Conductor(self.clock, self.history, seed)
-        self.backends = Backends(database, self.clock, self.keys, self.app, seed)
+        self.backends = Backends(database, self.clock, self.keys, self.app, seed, supabase)
         for name, transport in self.backends.transports.items():
             self.conductor.add_backend(name, transport)
         self.device_user = {d: spec["user"] for d, spec in devices.items()}
         self.conductor.observers.append(CommitRecorder(self.backends, self.history, self.device_user))
-        self.backends.gateway.before_commit = self.conductor.before_commit
+        self.backends.supabase.attach(self.conductor)
         from dualsync.harness.external import make_device  # in process, or in another process
         self.devices = {d: make_device(self, d, spec, Device) for d, spec in devices.items()}
         self.tasks: dict[str, asyncio.Task] = {}

@@ -22,7 +22,7 @@ from dualsync.harness.external.process import AdapterFailure, AdapterProcess, Ki
 from dualsync.harness.external.proxy import BackendProxy
 
 SETTLE_WINDOW = 0.03   # real seconds of silence after which a device waiting on the Conductor is settled
-PRODUCTION = {"supabase": "https://dualsync.supabase.co", "cloudkit": "https://api.apple-cloudkit.com"}
+CLOUDKIT_HOST = "https://api.apple-cloudkit.com"
 DISK_FAULTS = {"EIO": "io_error", "ENOSPC": "no_space"}
 
 
@@ -117,7 +117,8 @@ class ExternalDevice:
 
     async def _launch(self) -> None:
         if not self.proxies:
-            for backend, base in PRODUCTION.items():
+            bases = {"supabase": self.world.backends.supabase_url, "cloudkit": CLOUDKIT_HOST}
+            for backend, base in bases.items():
                 self.proxies[backend] = BackendProxy(base, lambda r, b=backend: self._request(b, r))
                 self.urls[backend] = await self.proxies[backend].start()
         if self.process is not None:
@@ -412,6 +413,6 @@ class ExternalClient:
 
 
 def _user_id(world: Any, email: str) -> str | None:
-    with world.backends.database.connect() as conn:
+    with world.backends.supabase.connect() as conn:
         row = conn.execute("select id::text from auth.users where email = %s", (email,)).fetchone()
     return row[0] if row else None

@@ -1,7 +1,8 @@
 """The two backends of a World, and how the harness reads them without trusting any client.
 
-Supabase is the gateway over this worker's real Postgres; CloudKit is the in-process model. Both
-read the World's clock. What a backend stores is read through the app profile: plaintext columns
+Supabase is an adapter (`supabase.py`: the in-process gateway over this worker's Postgres on the
+World's clock, or a remote Supabase by URL and DSN); CloudKit is the in-process model on the
+World's clock. What a backend stores is read through the app profile: plaintext columns
 and fields directly, a sealed payload through the users' cloud keychain the client suite offers
 (the device port's `Keys`), so the harness names the write each row carries without any client's
 codec: that is how a commit and a final backend state enter the ledger.
@@ -18,44 +19,46 @@ import httpx
 
 from dualsync.apps import App
 from dualsync.clients.api import Keys, Opened
+from dualsync.harness.backends.capabilities import DAMAGE, VIRTUAL_SERVER_TIME
+from dualsync.harness.backends.supabase import InProcessSupabase, RemoteSupabase, SupabaseTarget
 from dualsync.harness.clock import VirtualClock
 from dualsync.harness.history import History
 
-SUPABASE_URL = "https://dualsync.supabase.co"  # the in-process gateway's name on the devices' transport
 GARBAGE = base64.b64encode(b"\x00" * 12 + b"not a sealed payload, bit rot on the server").decode()
 CK_API_TOKEN = "api-token"
+CLOUDKIT_CAPABILITIES = (VIRTUAL_SERVER_TIME, DAMAGE)  # the in-process model on the World's clock
 
 
 class Backends:
-    """Gateway + CloudKit model for one World, with the harness's reading of them."""
+    """Supabase adapter + CloudKit model for one World, with the harness's reading of them."""
 
-    def __init__(self, database: Any, clock: VirtualClock, keys: Keys, app: App, seed: int = 0):
+    def __init__(self, database: Any, clock: VirtualClock, keys: Keys, app: App, seed: int = 0,
+                 supabase: SupabaseTarget | None = None):
         from dualsync.fakes.cloudkit import CloudKit
         from dualsync.fakes.cloudkit.wire import asgi_app
-        from dualsync.fakes.supabase.gateway import Gateway, GatewayConfig
 
         self.database, self.clock, self.keys, self.app = database, clock, keys, app
-        utc = lambda: dt.datetime.fromtimestamp(clock.now(), tz=dt.timezone.utc)  # noqa: E731
-        self.gateway = Gateway(GatewayConfig(rest_dsn=database.authenticator.dsn(),
-                                             admin_dsn=database.admin.dsn()), clock=utc)
+        self.supabase = RemoteSupabase(supabase) if supabase else InProcessSupabase(database, clock)
         self.cloudkit = CloudKit(app.container, api_token=CK_API_TOKEN, clock=clock, seed=seed)
-        self.transports = {"supabase": httpx.ASGITransport(self.gateway.app),
+        self.transports = {"supabase": self.supabase.transport,
                            "cloudkit": httpx.ASGITransport(asgi_app(self.cloudkit))}
+        self.capabilities = {"supabase": self.supabase.capabilities,
+                             "cloudkit": frozenset(CLOUDKIT_CAPABILITIES)}
         self.user_ids: dict[str, str] = {}  # scenario user -> Supabase user id (the key owner)
 
     @property
     def supabase_url(self) -> str:
-        return SUPABASE_URL
+        return self.supabase.url
 
     @property
     def anon_key(self) -> str:
-        return self.gateway.config.anon_key
+        return self.supabase.anon_key
 
     def cloudkit_sign_in(self, user: str, device: str):
         return lambda email: self.cloudkit.mint_web_auth_token(user, device)
 
     async def aclose(self) -> None:
-        await self.gateway.aclose()
+        await self.supabase.aclose()
 
     # Reading what a backend holds.
 
@@ -81,7 +84,7 @@ class Backends:
                for u in users}
         by_uid = {uid: u for u, uid in self.user_ids.items()}
         owner, tie = self.app.owner, self.app.cursor[1]
-        with self.database.connect() as conn:
+        with self.supabase.connect() as conn:
             for rt in self.app.on("supabase"):
                 cur = conn.execute(f"select *, {tie}::text as _id, {owner}::text as _owner from public.{rt.table}")
                 names = [c.name for c in cur.description]
@@ -116,7 +119,7 @@ class Backends:
         rt, time_col, tie = self.app.type_named(record_type), *self.app.cursor
         if backend == "supabase":
             now = dt.datetime.fromtimestamp(self.clock.now(), tz=dt.timezone.utc).isoformat()
-            with self.database.connect() as conn, conn.transaction():
+            with self.supabase.connect() as conn, conn.transaction():
                 # The row's updated_at is stamped by trigger from the server clock (the World's);
                 # at rest, the clock is pinned to the row's own stamp, which the trigger then keeps.
                 if at_rest:
