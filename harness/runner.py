@@ -136,6 +136,9 @@ async def run_async(scenario: Scenario, client: str, database: Any, *, store_roo
             except StepError as exc:
                 raise StepError(f"{scenario.source}:{step.line}: step {i - len(extra)} "
                                 f"({step.op}): {exc}") from None
+            except NotImplementedError as exc:  # the client (or the app) lacks what the step needs
+                raise StepError(f"{scenario.source}:{step.line}: step {i - len(extra)} ({step.op}): "
+                                f"client {client} cannot do this: {exc}") from None
         world.history.step = len(scenario.steps)
         final = await world.quiesce()
     finally:

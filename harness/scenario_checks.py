@@ -150,7 +150,7 @@ def _suite(value: str | None, c: Checker) -> str | None:
         load_suite(value)
     except ImportError as exc:
         raise c.err(("suite",), f"{value!r} is not a client suite ({exc})",
-                    "name the module of a client suite, e.g. dualsync.clients.notes") from None
+                    "name the importable module of a client suite (see dualsync.clients.api.ClientSuite)") from None
     return value
 
 

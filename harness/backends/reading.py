@@ -115,7 +115,7 @@ class Backends:
         write happened, so the row keeps its place (updated_at, change tag) and only a device
         whose cursor is still before it meets it. Only a sealed envelope can fail to open."""
         if self.app.envelope.kind != "sealed":
-            raise ValueError(f"app {self.app.name!r} stores plaintext: nothing there can fail to decrypt")
+            raise NotImplementedError(f"app {self.app.name!r} stores plaintext: nothing there can fail to decrypt")
         rt, time_col, tie = self.app.type_named(record_type), *self.app.cursor
         if backend == "supabase":
             now = dt.datetime.fromtimestamp(self.clock.now(), tz=dt.timezone.utc).isoformat()
