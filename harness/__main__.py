@@ -34,14 +34,21 @@ def database(spec: str):
     except ProviderError as exc:
         raise UsageError(str(exc).replace("\n", "; ")) from None
     print(server.describe(), file=sys.stderr)
+    made: dict[str, object] = {}
+
+    def of_app(app: str = ""):
+        """The database of a scenario's app (`app:`; "" the case study), made on first use."""
+        if app not in made:
+            made[app] = server.new_database("harness_cli", app=app or None)
+        return made[app]
     try:
-        db = server.new_database("harness_cli")
-        try:
-            yield db
-        finally:
-            server.drop_database(db)
+        yield of_app
     finally:
-        server.stop()
+        try:
+            for db in made.values():
+                server.drop_database(db)
+        finally:
+            server.stop()
 
 
 def scenario_files(paths: list[str]) -> list[Scenario]:
@@ -61,7 +68,12 @@ def check_args(args) -> None:
     if client is not None and client.startswith("cmd:"):
         raise UsageError(f"--client={client}: external client adapters are not available yet; "
                          "use coordinated, legacy or mutant:<name>")
-    if client is not None and client not in known_clients():
+    files = [args.file] if getattr(args, "file", None) else getattr(args, "files", None) or []
+    for suite in sorted({load(f).suite for f in files}) if client is not None else []:
+        if client not in known_clients(suite or None):  # a file may name another client suite
+            raise UsageError(f"--client={client} is not a " + (f"client of {suite}" if suite else "known client")
+                             + f"; choose one of: {', '.join(known_clients(suite or None))}")
+    if client is not None and not files and client not in known_clients():
         raise UsageError(f"--client={client} is not a known client; choose one of: {', '.join(known_clients())}")
     if getattr(args, "times", 1) < 1:
         raise UsageError(f"--times={args.times}: give a number of runs of at least 1")
@@ -78,7 +90,7 @@ def cmd_main(args) -> int:
     with database(args.postgres) as db:
         for scenario in scenarios:
             for client in ("legacy", "coordinated"):
-                result = runner.run(scenario, client, db)
+                result = runner.run(scenario, client, db(scenario.app))
                 ok, _why = result.judgement()
                 known = not ok and client in scenario.known
                 surprises += not ok and not known
@@ -122,7 +134,7 @@ def cmd_run(args) -> int:
     scenarios = scenario_files(args.files)
     with database(args.postgres) as db:
         for scenario in scenarios:
-            result = runner.run(scenario, args.client, db)
+            result = runner.run(scenario, args.client, db(scenario.app))
             ok, why = result.judgement()
             bad += not ok
             print(f"{result.scenario.id} against {args.client}: "
@@ -138,7 +150,7 @@ def cmd_replay(args) -> int:
     prints, result = set(), None
     with database(args.postgres) as db:
         for _ in range(args.times):
-            result = runner.run(scenario, args.client, db, extra=extra, label=args.inject or "")
+            result = runner.run(scenario, args.client, db(scenario.app), extra=extra, label=args.inject or "")
             prints.add(repr(result.history.fingerprint()))
     ok, why = result.judgement()
     print(f"{scenario.id} against {args.client}{' with ' + args.inject if args.inject else ''}:\n{why}")
@@ -160,7 +172,7 @@ def _wanted(result: runner.Run) -> str:
 def cmd_sweep(args) -> int:
     scenario = load(args.file)
     with database(args.postgres) as db:
-        report = sweep.sweep(scenario, args.client, db)
+        report = sweep.sweep(scenario, args.client, db(scenario.app))
     want = sweep.expectation(scenario, args.client) or "pass"
     ok, why = report.judgement(want)
     print(why)
