@@ -83,3 +83,16 @@ def test_the_harness_holds_nothing_of_the_notes_app():
     found = [f"{p.relative_to(ROOT)}: {n}" for p in (ROOT / "harness").rglob("*.py")
              for n in names if n in p.read_text()]
     assert found == []
+
+
+def test_the_replay_command_a_report_prints_runs_the_file_on_its_own_suite(tmp_path):
+    import subprocess
+    script = ROOT / "dualsync"
+    wrong = subprocess.run([str(script), "py", "-m", "dualsync.harness", "replay", str(SCENARIO),
+                            "--client=coordinated"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    assert "--client=coordinated is not a client of dualsync.clients.notes; choose one of: naive, careful" in wrong.stderr
+    replay = subprocess.run([str(script), "py", "-m", "dualsync.harness", "replay", str(SCENARIO),
+                             "--client=naive"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert "invariant 2 (no-lost-write): VIOLATED" in replay.stdout and replay.stdout.rstrip().endswith("as expected")
