@@ -120,3 +120,23 @@ def test_bad_edits_and_a_foreign_store_are_refused_with_what_to_fix(tmp_path):
         device("careful", tmp_path, name="B")
     with pytest.raises(ValueError, match="choose one of: naive, careful"):
         device("coordinated", tmp_path)
+
+
+def borrowed(source: str) -> list[str]:
+    """The modules of `dualsync.clients` a source imports other than the device port and its own."""
+    import ast
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        out += [n for n in names if n.startswith("dualsync.clients") and n != "dualsync.clients.api"
+                and not n.startswith("dualsync.clients.notes")]
+    return out
+
+
+def test_the_notes_client_shares_no_code_with_the_reference_clients():
+    from pathlib import Path
+    here = Path(__file__).resolve().parents[2] / "clients" / "notes"
+    assert {p.name: borrowed(p.read_text()) for p in here.glob("*.py")} == {p.name: [] for p in here.glob("*.py")}
+    assert borrowed("from dualsync.clients.codec import open_record\nimport dualsync.clients.store\n") == [
+        "dualsync.clients.codec", "dualsync.clients.store"]  # the check catches a borrowed module
