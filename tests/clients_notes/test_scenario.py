@@ -96,3 +96,27 @@ def test_the_replay_command_a_report_prints_runs_the_file_on_its_own_suite(tmp_p
                              "--client=naive"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert "invariant 2 (no-lost-write): VIOLATED" in replay.stdout and replay.stdout.rstrip().endswith("as expected")
+
+
+def test_typed_plain_fields_read_alike_on_every_holder(notes_database, tmp_path):
+    """A bool is an INT64 on CloudKit and a timestamptz comes out of Postgres as a datetime; the
+    harness reads each by its profile type, so the same note is the same everywhere."""
+    text = f"""
+id: notes-typed
+app: notes
+suite: {SUITE}
+guards: [convergence]
+devices: {{A: {{user: alice}}, B: {{user: alice}}}}
+steps:
+  - sign_in: A
+  - sign_in: B
+  - write: {{device: A, type: notes, id: n-1, fields: {{body: hi, pinned: true, edited_at: "2026-03-01T10:00:00+00:00"}}}}
+  - sync: {{device: A, path: supabase}}
+  - write: {{device: B, type: notes, id: n-2, fields: {{body: two, pinned: false}}}}
+"""
+    result = runner.run(loads(text, "typed.yaml"), "careful", notes_database, reports=None)
+    assert result.violated == [], "\n".join(v.explain() for v in result.verdicts.values() if not v.ok)
+    for holder in ("device:B", "supabase:alice", "cloudkit:alice"):
+        assert result.final[holder]["notes"]["n-1"]["fields"] == {
+            "body": "hi", "pinned": True, "edited_at": "2026-03-01T10:00:00+00:00"}, holder
+        assert result.final[holder]["notes"]["n-2"]["fields"] == {"body": "two", "pinned": False}, holder
