@@ -129,6 +129,11 @@ def _capabilities(target) -> dict[str, frozenset[str]]:
 def _run_scenario(scenario: Scenario, dualsync_client: str, dualsync_backends) -> None:
     from dualsync.harness import backends, runner
     from dualsync.harness.external import missing_capabilities
+    from dualsync.clients.api import DEFAULT_SUITE
+    if scenario.suite not in ("", DEFAULT_SUITE):  # its `expect` names another suite's clients
+        pytest.fail(f"{scenario.source}: names the client suite {scenario.suite}; a scenario of another "
+                    "suite runs from suites/apps/<app>/ (suites/apps/conftest.py), not against --client",
+                    pytrace=False)
     missing = missing_capabilities(scenario, dualsync_client)
     if missing:
         pytest.skip(f"{scenario.source}: the adapter lacks {'; '.join(missing)}")
