@@ -120,3 +120,11 @@ steps:
         assert result.final[holder]["notes"]["n-1"]["fields"] == {
             "body": "hi", "pinned": True, "edited_at": "2026-03-01T10:00:00+00:00"}, holder
         assert result.final[holder]["notes"]["n-2"]["fields"] == {"body": "two", "pinned": False}, holder
+
+
+def test_a_file_of_another_suite_is_refused_by_the_reference_scenario_items():
+    """suites/scenarios items run --client (a reference client): a notes file there fails with
+    where it belongs instead of building a notes device named `coordinated`."""
+    from dualsync.harness.pytest_plugin import _run_scenario
+    with pytest.raises(pytest.fail.Exception, match="runs from suites/apps/<app>/"):
+        _run_scenario(load(SCENARIO), "coordinated", None)
