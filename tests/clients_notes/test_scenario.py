@@ -128,3 +128,35 @@ def test_a_file_of_another_suite_is_refused_by_the_reference_scenario_items():
     from dualsync.harness.pytest_plugin import _run_scenario
     with pytest.raises(pytest.fail.Exception, match="runs from suites/apps/<app>/"):
         _run_scenario(load(SCENARIO), "coordinated", None)
+
+
+def test_careful_carries_deletes_and_a_re_create_through_both_backends(notes_database, tmp_path):
+    text = f"""
+id: notes-delete
+app: notes
+suite: {SUITE}
+guards: [no-resurrection-no-phantom]
+devices: {{A: {{user: alice}}, B: {{user: alice}}}}
+steps:
+  - sign_in: A
+  - sign_in: B
+  - write: {{device: A, type: notes, id: n-1, fields: {{body: one}}}}
+  - write: {{device: A, type: notes, id: n-2, fields: {{body: two}}}}
+  - sync: {{device: A, path: supabase}}
+  - sync: {{device: A, path: cloudkit}}
+  - login_sync: B
+  - advance: 5
+  - delete: {{device: B, type: notes, id: n-1}}
+  - delete: {{device: B, type: notes, id: n-2}}
+  - sync: {{device: B, path: cloudkit}}
+  - advance: 5
+  - write: {{device: B, type: notes, id: n-2, fields: {{body: two again}}}}
+  - sync: {{device: B, path: supabase}}
+  - sync: {{device: A, path: supabase}}
+  - read: {{device: A, type: notes, id: n-1}}
+"""
+    result = runner.run(loads(text, "delete.yaml"), "careful", notes_database, reports=None)
+    assert result.violated == [], "\n".join(v.explain() for v in result.verdicts.values() if not v.ok)
+    for holder in ("device:A", "device:B", "supabase:alice", "cloudkit:alice"):
+        assert result.final[holder]["notes"]["n-1"]["deleted"] is True, holder  # `trashed` on the backends
+        assert result.final[holder]["notes"]["n-2"]["fields"] == {"body": "two again"}, holder
