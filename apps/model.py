@@ -26,6 +26,7 @@ class RecordType:
     table: str | None = None          # its Supabase table, None when it does not sync there
     cloudkit_type: str | None = None  # its CloudKit record type, None when it does not sync there
     sample: dict[str, Any] | None = None  # the n-th generated edit: "{n}" is replaced by n
+    older_fields: tuple[str, ...] = ()    # the fields an older version of the app writes
 
     def sample_edit(self, n: int) -> dict[str, Any]:
         """The fields of the n-th edit exploration makes: the value itself names the edit, so a

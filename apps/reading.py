@@ -9,7 +9,7 @@ from .model import ENVELOPES, FIELD_TYPES, ID_KINDS, App, Envelope, RecordType
 from .yamldoc import DocumentError, load as load_yaml, loads as loads_yaml
 
 TOP = {"app", "version", "owner", "cursor", "deleted", "columns", "cloudkit", "envelope", "record_types", "notes"}
-TYPE_KEYS = {"table", "cloudkit", "id", "fields", "sample"}
+TYPE_KEYS = {"table", "cloudkit", "id", "fields", "sample", "older_fields"}
 _NAME_FIX = "use letters, digits and _ (a SQL identifier)"
 
 
@@ -103,10 +103,14 @@ def _build(data: Any, lines: dict[tuple, int], source: str) -> App:
             if field not in fields:
                 raise fail(path + ("sample", field), f"{field!r} is not a field of {name}",
                            f"use one of {', '.join(fields)}")
+        older = spec.get("older_fields", [])
+        if not isinstance(older, list) or any(f not in fields for f in older):
+            raise fail(path + ("older_fields",), f"{older!r} is not a list of {name}'s fields",
+                       f"list some of {', '.join(fields)}")
         types[name] = RecordType(name, dict(fields), spec.get("id", "uuid"),
                                  ident(table, path + ("table",)) if table is not None else None,
                                  ident(cktype, path + ("cloudkit",)) if cktype is not None else None,
-                                 dict(sample) or None)
+                                 dict(sample) or None, tuple(older))
     if not types:
         raise fail(("record_types",), "no record types", "list at least one")
     for kind, attr in (("table", "table"), ("cloudkit", "cloudkit_type")):

@@ -29,10 +29,33 @@ def _columns(app: App, rt: RecordType) -> list[str]:
     return cols
 
 
+SERVER_CLOCK = """
+-- The server clock the cursor column is stamped from. A real server uses the transaction time (as
+-- Supabase's moddatetime does); dualsync's World clock is virtual, so a request may pin it through
+-- the `dualsync.now` setting.
+create schema if not exists dualsync;
+create or replace function dualsync.server_now() returns timestamptz language sql stable as $$
+  select coalesce(nullif(current_setting('dualsync.now', true), '')::timestamptz, now())
+$$;
+-- A trigger: `stamp_server_time('<column>')` sets that column to the server clock on every write,
+-- whatever the client sent.
+create or replace function dualsync.stamp_server_time() returns trigger language plpgsql as $$
+begin
+  new := jsonb_populate_record(new, jsonb_build_object(tg_argv[0], dualsync.server_now()));
+  return new;
+end
+$$;
+grant usage on schema dualsync to anon, authenticated, service_role;
+grant execute on all functions in schema dualsync to anon, authenticated, service_role;
+"""
+
+
 def migration(app: App) -> str:
-    """The SQL that creates the app's tables, their cursor index, trigger and RLS policies."""
+    """The SQL that creates the app's tables, their cursor index, trigger and RLS policies, and the
+    server clock they are stamped from: all a Supabase database (with its auth schema) needs."""
     time_col, tie_col = app.cursor
-    out = [f"-- generated from the app profile {app.name!r} (version {app.version}); do not edit"]
+    out = [f"-- generated from the app profile {app.name!r} (version {app.version}); do not edit",
+           SERVER_CLOCK]
     for rt in app.on("supabase"):
         t, owner = rt.table, app.owner
         cols = ",\n  ".join(_columns(app, rt))

@@ -27,8 +27,6 @@ from dualsync.harness.history import History
 
 REQUEST_TICK = 0.001  # virtual seconds each delivered request takes
 ACTIONS = ("hold", "delay", "fail", "lose_reply", "crash")
-# Which backend a request is for, by host: the production hostnames, served in process.
-BACKEND_HOSTS = (("supabase.co", "supabase"), ("api.apple-cloudkit.com", "cloudkit"))
 Observer = Callable[[str, str, httpx.Request, httpx.Response], Awaitable[None] | None]
 
 
@@ -87,6 +85,7 @@ class Conductor:
         self.random = random.Random(f"conductor:{seed}")
         self.rules: list[Rule] = []
         self.backends: dict[str, httpx.AsyncBaseTransport] = {}
+        self.hosts: dict[tuple[str, int | None], str] = {}  # (host, port) -> backend name
         self.observers: list[Observer] = []
         self.held: dict[str, list[Exchange]] = {}
         self.active: set[asyncio.Future] = set()
@@ -97,8 +96,11 @@ class Conductor:
 
     # Set-up.
 
-    def add_backend(self, name: str, transport: httpx.AsyncBaseTransport) -> None:
+    def add_backend(self, name: str, transport: httpx.AsyncBaseTransport, url: str) -> None:
+        """Requests to `url`'s host and port go to `transport` (the backend adapter's base URL)."""
         self.backends[name] = transport
+        where = httpx.URL(url)
+        self.hosts[(where.host, where.port)] = name
 
     def add_rule(self, rule: Rule) -> Rule:
         self.rules.append(rule)
@@ -167,7 +169,7 @@ class Conductor:
     def _exchange(self, device: str, request: httpx.Request) -> Exchange:
         self._ids += 1
         host = request.url.host
-        backend = next((name for suffix, name in BACKEND_HOSTS if host.endswith(suffix)), None)
+        backend = self.hosts.get((host, request.url.port))
         if backend is None or backend not in self.backends:
             raise RuntimeError(f"device {device} sent a request to {host}, which no backend of "
                                f"this World serves ({', '.join(self.backends) or 'none started'})")

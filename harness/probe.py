@@ -37,7 +37,7 @@ async def probe(world: Any, device: Any, kind: str, path: str) -> int:
         r = await device.http.get(f"{world.backends.supabase_url}{url_path}?select=id", headers=headers)
         return r.status_code
     token = {"forged": "1__" + "0" * 48, "expired": _expired_ck_token(world, device)}[kind]
-    r = await device.http.post(f"https://api.apple-cloudkit.com{url_path}",
+    r = await device.http.post(f"{world.backends.urls['cloudkit']}{url_path}",
                                params={"ckAPIToken": "api-token", "ckWebAuthToken": token},
                                json={"zones": [{"zoneName": world.app.zone}]})
     return r.status_code

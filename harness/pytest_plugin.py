@@ -10,6 +10,7 @@ argument, or the *.yaml files directly inside a folder given as one, from any di
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -18,7 +19,6 @@ import pytest
 from dualsync.harness.scenario import Scenario, ScenarioError, load
 
 DEFAULT_CLIENT = "coordinated"
-_CLAIMED = pytest.StashKey[set]()     # scenario files already turned into items (conftest or argument)
 _IDS = pytest.StashKey[dict]()        # scenario id -> the file that has it, across the session
 
 
@@ -34,11 +34,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="skip the fault-point sweep items of scenario files")
 
 
-def known_clients() -> list[str]:
-    from dualsync.clients.api import load_suite
-    return [name for name, _desc, _inv in load_suite().catalogue()]
-
-
 def client_option(config: pytest.Config) -> str:
     """The one place --client is resolved; misuse is a UsageError that says the fix."""
     try:
@@ -47,18 +42,11 @@ def client_option(config: pytest.Config) -> str:
         raise pytest.UsageError("the harness plugin is not loaded: add \"dualsync.harness.pytest_plugin\" to "
                                 "pytest_plugins in the root conftest.py, or run pytest -p "
                                 "dualsync.harness.pytest_plugin") from None
-    if value.startswith("cmd:"):
-        from dualsync.harness.external import AdapterFailure, describe
-        try:
-            describe(value[4:].strip())  # the adapter's hello: refused here, not at each scenario
-        except AdapterFailure as exc:
-            raise pytest.UsageError(f"--client={value}: {exc}") from None
-        return value
-    names = known_clients()
-    if value not in names:
-        raise pytest.UsageError(f"--client={value} is not a known client; choose one of: "
-                                f"{', '.join(names)}")
-    return value
+    from dualsync.harness.scenario_checks import check_client
+    try:
+        return check_client(value)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -138,7 +126,7 @@ def _run_scenario(scenario: Scenario, dualsync_client: str, dualsync_backends) -
     if missing:
         pytest.skip(f"{scenario.source}: the adapter lacks {'; '.join(missing)}")
     database, target = dualsync_backends
-    lacking = backends.missing(scenario.steps, _capabilities(target))
+    lacking = backends.missing(scenario, _capabilities(target))
     if lacking:
         pytest.skip(f"{scenario.source}: {'; '.join(lacking)}")
     result = runner.run(scenario, dualsync_client, database, supabase=target)
@@ -202,7 +190,13 @@ class ScenarioFile(pytest.File):
 
 def _bind(fn, scenario: Scenario):
     def item(dualsync_client, dualsync_backends):
-        fn(scenario, dualsync_client, dualsync_backends)
+        from dualsync.harness.world import StepError
+        try:
+            fn(scenario, dualsync_client, dualsync_backends)
+            return
+        except StepError as exc:  # a step the file asks for cannot be done: its one line, no traceback
+            message = str(exc)
+        pytest.fail(message, pytrace=False)
     item.__name__ = fn.__name__
     return item
 
@@ -210,19 +204,24 @@ def _bind(fn, scenario: Scenario):
 def collect_scenario_file(file_path: Path, parent) -> ScenarioFile | None:
     """For a conftest's pytest_collect_file: scenario files are *.yaml next to it."""
     if file_path.suffix in (".yaml", ".yml") and not file_path.name.startswith("_"):
-        claimed = parent.config.stash.setdefault(_CLAIMED, set())
-        if file_path in claimed:  # a conftest and the command line both name it
-            return None
-        claimed.add(file_path)
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
 
 def pytest_collect_file(file_path: Path, parent):
     """A scenario file named on the command line, or inside a folder named there, from anywhere."""
-    if file_path.suffix in (".yaml", ".yml") and _named(parent.config, file_path):
+    if file_path.suffix in (".yaml", ".yml") and _named(parent.config, file_path) \
+            and not _collected_by_conftest(file_path.parent):
         return collect_scenario_file(file_path, parent)
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def _collected_by_conftest(directory: Path) -> bool:
+    """A folder whose conftest.py collects its scenario files itself (suites/scenarios): the
+    plugin leaves them to it, so no file is collected twice."""
+    conftest = directory / "conftest.py"
+    return conftest.is_file() and "collect_scenario_file" in conftest.read_text()
 
 
 def _named(config: pytest.Config, file_path: Path) -> bool:

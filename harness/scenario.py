@@ -77,13 +77,14 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
 }
 TOP = {"id": str, "title": str, "guards": list, "tags": list, "seed": Num((int,), low=0), "users": dict,
        "devices": dict, "steps": list, "expect": dict, "sweep": dict, "liveness_bound": Num(above=0),
-       "notes": str, "known": dict, "app": str, "suite": str}
+       "notes": str, "known": dict, "app": str, "suite": str, "needs": list}
 REQUIRED_TOP = ("id", "guards", "devices", "steps")
 
 
 SWEEP_KINDS = ("crash", "lose_reply")
 SWEEP = {"devices": list, "kinds": list, "from_step": Num((int,), low=0), "expect": dict}
-DEVICE = {"user": str, "skew": Num()}
+# page_size: rows per Supabase pull page (the client default is 100), so paging can be reached.
+DEVICE = {"user": str, "skew": Num(), "page_size": Num(types=(int,), low=1, why="a page holds at least one row")}
 # Steps that name a record, and what its id must look like per type: a type that syncs through
 # Supabase is a row of a table keyed by uuid; a CloudKit-only type's id is its recordName.
 RECORD_STEPS = ("write", "delete", "read", "corrupt")
@@ -134,6 +135,7 @@ class Scenario:
     known: dict[str, str] = dataclasses.field(default_factory=dict)  # client -> open finding
     app: str = ""  # the app profile its record types come from ("": the default, fitme)
     suite: str = ""  # the client suite its `expect` names clients of ("": the reference clients)
+    needs: list[str] = dataclasses.field(default_factory=list)  # backend capabilities it relies on
     source: str = "<scenario>"
     id_at: tuple[int, int] = (0, 0)  # line, column of the id in its file (0: not from a file)
 
@@ -145,7 +147,7 @@ class Scenario:
 
     def to_data(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id}
-        for name in ("title", "app", "suite", "guards", "tags", "seed", "users", "devices", "expect", "known",
+        for name in ("title", "app", "suite", "needs", "guards", "tags", "seed", "users", "devices", "expect", "known",
                      "sweep", "liveness_bound", "notes"):
             value = getattr(self, name)
             if value not in (None, "", [], {}) and not (name == "liveness_bound" and value == 600.0):

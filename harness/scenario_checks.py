@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from dualsync import apps
+from dualsync.harness.backends.capabilities import ALL as CAPABILITIES
 from dualsync.harness.checkers.verdict import INVARIANTS
 from dualsync.harness.scenario import (DEVICE, OPERATIONS, RECORD_STEPS, REQUIRED_TOP, STEPS, SWEEP,
                                        SWEEP_KINDS, TOP, ANY, Num, ScenarioError, Step)
@@ -29,8 +30,8 @@ class Checker:
             if path[:n] in self.positions:
                 line, col = self.positions[path[:n]]
                 break
-        else:
-            line, col = None, None
+        else:  # nothing to point at (a missing field): the top of the file
+            line, col = 1, 1
         return ScenarioError(self.source, line, ".".join(map(str, path)) or "file", problem, fix, col)
 
     def line(self, path: tuple) -> int:
@@ -84,6 +85,7 @@ class Checker:
                 raise self.err(base + (client,), f"{want!r} is not an expected verdict",
                                "write `pass`, or the list of invariants that must be violated")
             for i, name in enumerate(want):
+                self.value(name, str, base + (client, i))
                 if name not in INVARIANTS:
                     raise self.err(base + (client, i), f"unknown invariant {name!r}",
                                    f"use one of {', '.join(INVARIANTS)}" + _did_you_mean(name, INVARIANTS))
@@ -113,10 +115,9 @@ def build(text: str, source: str) -> dict[str, Any]:
         raise c.err(("app",), str(exc), "name a shipped app profile (python -m dualsync.apps list) or a profile file") from None
     _strings(c, data, "guards", INVARIANTS)
     _strings(c, data, "tags", None)
+    _strings(c, data, "needs", CAPABILITIES)
     if not data["guards"]:
         raise c.err(("guards",), "is empty", "name the invariant(s) this scenario guards")
-    if not data["steps"]:
-        raise c.err(("steps",), "is empty", "list the steps the scenario runs")
     steps = _Steps(c, devices, app).all(data["steps"])
     suite = _suite(data.get("suite"), c)
     c.expect(data.get("expect") or {}, ("expect",), suite)
@@ -124,14 +125,15 @@ def build(text: str, source: str) -> dict[str, Any]:
     for client, reason in (data.get("known") or {}).items():
         c.value(reason, str, ("known", client))
     if data.get("sweep") is not None:
-        _sweep(data["sweep"], devices, len(steps), c)
+        _sweep(data["sweep"], devices, len(steps), c, suite)
     if not str(data["id"]).strip():
         raise c.err(("id",), "is empty", "name the scenario")
     return dict(id=str(data["id"]), guards=list(data["guards"]), devices=devices, steps=steps,
                 title=data.get("title", ""), tags=list(data.get("tags", [])), seed=data.get("seed", 0),
                 users=data.get("users") or {}, expect=data.get("expect") or {}, sweep=data.get("sweep"),
                 liveness_bound=float(data.get("liveness_bound", 600.0)), notes=data.get("notes", ""),
-                known=dict(data.get("known") or {}), app=data.get("app", ""), suite=data.get("suite", ""), id_at=c.positions.get(("id",), (0, 0)))
+                known=dict(data.get("known") or {}), app=data.get("app", ""), suite=data.get("suite", ""),
+                needs=list(data.get("needs", [])), id_at=c.positions.get(("id",), (0, 0)))
 
 
 def known_clients(suite: str | None = None) -> list[str]:
@@ -154,6 +156,25 @@ def _suite(value: str | None, c: Checker) -> str | None:
     return value
 
 
+def check_client(value: str, suite: str | None = None) -> str:
+    """A --client value: a reference client of the registry (or a client of `suite`, the suite a
+    scenario file names), or `cmd:ADAPTER` whose adapter answers hello. Raises ValueError with the
+    one-line fix."""
+    if value.startswith("cmd:"):
+        from dualsync.harness.external import AdapterFailure, describe
+        try:
+            describe(value[4:].strip())
+        except AdapterFailure as exc:
+            raise ValueError(f"--client={value}: {exc}") from None
+        return value
+    names = known_clients(suite)
+    if value not in names:
+        whose = f"a client of {suite}" if suite else "a known client"
+        raise ValueError(f"--client={value} is not {whose}{_did_you_mean(value, names)}; "
+                         f"choose one of: {', '.join(names)}" + ("" if suite else ", or cmd:ADAPTER"))
+    return value
+
+
 def _strings(c: Checker, data: dict, field: str, allowed) -> None:
     for i, value in enumerate(data.get(field, [])):
         c.value(value, str, (field, i))
@@ -172,9 +193,11 @@ def _devices(spec: dict, c: Checker) -> dict[str, dict[str, Any]]:
             raise c.err(("devices", name), "needs a user", f"write `{name}: {{user: alice}}`")
         for field, value in dev.items():
             if field not in DEVICE:
-                raise c.err(("devices", name, field), "unknown field", "a device takes user and skew (seconds)")
+                raise c.err(("devices", name, field), "unknown field",
+                            "a device takes user, skew (seconds) and page_size (rows per Supabase page)")
             c.value(value, DEVICE[field], ("devices", name, field))
-        out[name] = {"user": dev["user"], "skew": float(dev.get("skew", 0))}
+        out[name] = {"user": dev["user"], "skew": float(dev.get("skew", 0)),
+                     **({"page_size": dev["page_size"]} if "page_size" in dev else {})}
     return out
 
 
@@ -278,7 +301,7 @@ def _record_id(record_type: apps.RecordType, value: str, path: tuple, c: Checker
                     "write 1-255 printable ASCII characters, not starting with '_'")
 
 
-def _sweep(spec: dict, devices: dict, n_steps: int, c: Checker) -> None:
+def _sweep(spec: dict, devices: dict, n_steps: int, c: Checker, suite: str | None = None) -> None:
     for field, value in spec.items():
         if field not in SWEEP:
             raise c.err(("sweep", field), "unknown field", f"a sweep takes {', '.join(SWEEP)}"
@@ -292,10 +315,10 @@ def _sweep(spec: dict, devices: dict, n_steps: int, c: Checker) -> None:
             if value not in allowed:
                 raise c.err(("sweep", field, i), f"{value!r} is not {what or 'a sweep kind'}",
                             f"use one of {', '.join(allowed)}" + _did_you_mean(value, allowed))
-    if spec.get("from_step", 0) >= n_steps:
+    if spec.get("from_step", 0) >= max(n_steps, 1):
         raise c.err(("sweep", "from_step"), f"{spec['from_step']} is past the last step ({n_steps - 1})",
                     "start the sweep at a step of the file (counted from 0)")
-    c.expect(spec.get("expect") or {}, ("sweep", "expect"))
+    c.expect(spec.get("expect") or {}, ("sweep", "expect"), suite)
 
 
 def _did_you_mean(value: Any, choices) -> str:

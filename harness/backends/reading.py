@@ -26,6 +26,7 @@ from dualsync.harness.history import History
 
 GARBAGE = base64.b64encode(b"\x00" * 12 + b"not a sealed payload, bit rot on the server").decode()
 CK_API_TOKEN = "api-token"
+CLOUDKIT_URL = "https://api.apple-cloudkit.com"  # the in-process model's name on the devices' transport
 CLOUDKIT_CAPABILITIES = (VIRTUAL_SERVER_TIME, DAMAGE)  # the in-process model on the World's clock
 
 
@@ -42,6 +43,7 @@ class Backends:
         self.cloudkit = CloudKit(app.container, api_token=CK_API_TOKEN, clock=clock, seed=seed)
         self.transports = {"supabase": self.supabase.transport,
                            "cloudkit": httpx.ASGITransport(asgi_app(self.cloudkit))}
+        self.urls = {"supabase": self.supabase.url, "cloudkit": CLOUDKIT_URL}
         self.capabilities = {"supabase": self.supabase.capabilities,
                              "cloudkit": frozenset(CLOUDKIT_CAPABILITIES)}
         self.user_ids: dict[str, str] = {}  # scenario user -> Supabase user id (the key owner)

@@ -22,7 +22,6 @@ from dualsync.harness.external.process import AdapterFailure, AdapterProcess, Ki
 from dualsync.harness.external.proxy import BackendProxy
 
 SETTLE_WINDOW = 0.03   # real seconds of silence after which a device waiting on the Conductor is settled
-CLOUDKIT_HOST = "https://api.apple-cloudkit.com"
 DISK_FAULTS = {"EIO": "io_error", "ENOSPC": "no_space"}
 
 
@@ -117,8 +116,7 @@ class ExternalDevice:
 
     async def _launch(self) -> None:
         if not self.proxies:
-            bases = {"supabase": self.world.backends.supabase_url, "cloudkit": CLOUDKIT_HOST}
-            for backend, base in bases.items():
+            for backend, base in self.world.backends.urls.items():
                 self.proxies[backend] = BackendProxy(base, lambda r, b=backend: self._request(b, r))
                 self.urls[backend] = await self.proxies[backend].start()
         if self.process is not None:

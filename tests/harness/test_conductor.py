@@ -33,8 +33,8 @@ class Backend:
 def world():
     clock, history, backend = VirtualClock(), History(), Backend()
     c = Conductor(clock, history, seed=1)
-    c.add_backend("supabase", httpx.ASGITransport(backend))
-    c.add_backend("cloudkit", httpx.ASGITransport(backend))
+    c.add_backend("supabase", httpx.ASGITransport(backend), "https://ref.supabase.co")
+    c.add_backend("cloudkit", httpx.ASGITransport(backend), "https://api.apple-cloudkit.com")
     return c, backend
 
 
