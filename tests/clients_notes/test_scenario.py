@@ -74,7 +74,7 @@ steps:
     with pytest.raises(StepError) as caught:
         runner.run(loads(text, "cannot.yaml"), "careful", notes_database, reports=tmp_path)
     message = str(caught.value)
-    assert message.startswith("cannot.yaml:") and "step 3" in message and "cannot do this" in message
+    assert message.startswith("cannot.yaml:") and "step 4 (" in message and "cannot do this" in message
     assert says in message
 
 
@@ -122,12 +122,17 @@ steps:
         assert result.final[holder]["notes"]["n-2"]["fields"] == {"body": "two", "pinned": False}, holder
 
 
-def test_a_file_of_another_suite_is_refused_by_the_reference_scenario_items():
-    """suites/scenarios items run --client (a reference client): a notes file there fails with
-    where it belongs instead of building a notes device named `coordinated`."""
-    from dualsync.harness.pytest_plugin import _run_scenario
-    with pytest.raises(pytest.fail.Exception, match="runs from suites/apps/<app>/"):
-        _run_scenario(load(SCENARIO), "coordinated", None)
+def test_a_notes_file_named_anywhere_runs_against_the_notes_clients_not_client(tmp_path):
+    """pytest makes one item per client of the suite a file names, wherever the file is, and
+    --client (a reference client) does not apply to it."""
+    import shutil
+    import subprocess
+    copy = shutil.copy(SCENARIO, tmp_path / "elsewhere.yaml")
+    done = subprocess.run([str(ROOT / "dualsync"), "test", "-n", "0", "-q", "--collect-only", "-p", "no:cacheprovider",
+                           "--client=legacy", str(copy)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    items = [line.split("::")[-1] for line in done.stdout.splitlines() if "::" in line]
+    assert items == ["notes-pending-edit-lost[naive]", "notes-pending-edit-lost[careful]"]
 
 
 def test_careful_carries_deletes_and_a_re_create_through_both_backends(notes_database, tmp_path):
