@@ -16,7 +16,7 @@ from pathlib import Path
 from dualsync.fakes.cli import Parser
 from dualsync.harness import report_index, runner, sweep
 from dualsync.harness.scenario import Scenario, ScenarioError, load, load_all
-from dualsync.harness.servers import SCENARIOS, UsageError, database, postgres_spec
+from dualsync.harness.servers import SCENARIOS, UsageError, databases, postgres_spec
 from dualsync.harness.world import StepError
 
 def scenario_files(paths: list[str]) -> list[Scenario]:
@@ -29,8 +29,10 @@ def check_args(args) -> None:
     from dualsync.harness.scenario_checks import check_client
     args.postgres = postgres_spec(args.postgres)
     if getattr(args, "client", None) is not None:
-        try:
-            check_client(args.client)
+        files = [args.file] if getattr(args, "file", None) else getattr(args, "files", None) or []
+        try:  # a file may name another client suite: --client must be one of its clients
+            for suite in sorted({load(f).suite for f in files} or {""}):
+                check_client(args.client, suite or None)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     if getattr(args, "times", 1) < 1:
@@ -45,10 +47,10 @@ def check_args(args) -> None:
 def cmd_main(args) -> int:
     rows, surprises, results = [], 0, []
     scenarios = scenario_files(args.files)
-    with database(args.postgres) as db:
+    with databases(args.postgres) as db:
         for scenario in scenarios:
             for client in ("legacy", "coordinated"):
-                result = runner.run(scenario, client, db)
+                result = runner.run(scenario, client, db(scenario.app))
                 results.append(result)
                 ok, _why = result.judgement()
                 known = not ok and client in scenario.known
@@ -92,9 +94,9 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 def cmd_run(args) -> int:
     bad = 0
     scenarios = scenario_files(args.files)
-    with database(args.postgres) as db:
+    with databases(args.postgres) as db:
         for scenario in scenarios:
-            result = runner.run(scenario, args.client, db)
+            result = runner.run(scenario, args.client, db(scenario.app))
             ok, why = result.judgement()
             bad += not ok
             print(f"{result.scenario.id} against {args.client}: "
@@ -108,9 +110,9 @@ def cmd_replay(args) -> int:
     scenario = load(args.file)
     extra = [sweep.step_for(args.inject)] if args.inject else []
     prints, result = set(), None
-    with database(args.postgres) as db:
+    with databases(args.postgres) as db:
         for _ in range(args.times):
-            result = runner.run(scenario, args.client, db, extra=extra, label=args.inject or "")
+            result = runner.run(scenario, args.client, db(scenario.app), extra=extra, label=args.inject or "")
             prints.add(repr(result.history.fingerprint()))
     ok, why = result.judgement()
     print(f"{scenario.id} against {args.client}{' with ' + args.inject if args.inject else ''}:\n{why}")
@@ -131,8 +133,8 @@ def _wanted(result: runner.Run) -> str:
 
 def cmd_sweep(args) -> int:
     scenario = load(args.file)
-    with database(args.postgres) as db:
-        report = sweep.sweep(scenario, args.client, db)
+    with databases(args.postgres) as db:
+        report = sweep.sweep(scenario, args.client, db(scenario.app))
     want = sweep.expectation(scenario, args.client) or "pass"
     ok, why = report.judgement(want)
     print(why)

@@ -143,6 +143,47 @@ def _run_sweep(scenario: Scenario, dualsync_client: str, dualsync_backends) -> N
         pytest.fail(why, pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def dualsync_app_database(request: pytest.FixtureRequest):
+    """`get(app)`: this worker's database of an app's tables, made on first use."""
+    server, worker, made = request.getfixturevalue("pg_server"), request.getfixturevalue("worker_id"), {}
+
+    def get(app: str):
+        if app not in made:
+            made[app] = server.new_database(f"{worker}_{app or 'default'}", app=app or None)
+        return made[app]
+    yield get
+    for db in made.values():
+        server.drop_database(db)
+
+
+def _run_suite_client(scenario: Scenario, client: str, request: pytest.FixtureRequest) -> None:
+    """A file that names its own client suite, against one client of that suite (not --client)."""
+    from dualsync.harness import runner
+    if request.getfixturevalue("_dualsync_remote") is not None:
+        pytest.skip(f"{scenario.source}: a scenario of suite {scenario.suite} runs on the in-process gateway only")
+    database = request.getfixturevalue("dualsync_app_database")(scenario.app)
+    result = runner.run(scenario, client, database, suite=scenario.suite)
+    ok, why = result.judgement()
+    if not ok:
+        pytest.fail(_failure(result, why), pytrace=False)
+
+
+def _suite_items(file: pytest.File, scenario: Scenario):
+    """One item per client of the suite the file names; a client without `expect` must pass."""
+    from dualsync.clients.api import load_suite
+
+    def bound(client: str):
+        def item(request):
+            _run_suite_client(scenario, client, request)
+        return item
+    for client, _description, _predicted in load_suite(scenario.suite).catalogue():
+        item = pytest.Function.from_parent(file, name=f"{scenario.id}[{client}]", callobj=bound(client))
+        if scenario.known.get(client):
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"open finding: {scenario.known[client]}"))
+        yield item
+
+
 def _failure(result, why: str) -> str:
     return (f"{result.scenario.id} against {result.client} (seed {result.scenario.seed}):\n{why}\n"
             f"diagram: {result.report}\n" + (f"run saved as: {result.saved}\n" if result.saved else "") +
@@ -150,7 +191,8 @@ def _failure(result, why: str) -> str:
 
 
 class ScenarioFile(pytest.File):
-    """One scenario file: one item for the scenario, one for its fault-point sweep if it has one."""
+    """One scenario file: one item for the scenario, one for its fault-point sweep if it has one;
+    a file that names another client suite (`suite:`): one item per client of that suite."""
 
     def collect(self):
         try:
@@ -163,6 +205,10 @@ class ScenarioFile(pytest.File):
             line, col = scenario.id_at
             raise self.CollectError(f"{self.path}:{line}:{col}: id: {scenario.id!r} is also the id of {other}; "
                                     "give each scenario its own id (reports are named by it)")
+        from dualsync.clients.api import DEFAULT_SUITE
+        if scenario.suite not in ("", DEFAULT_SUITE):  # its `expect` names that suite's clients
+            yield from _suite_items(self, scenario)
+            return
         item = pytest.Function.from_parent(self, name=scenario.id, callobj=_bind(_run_scenario, scenario))
         from dualsync.harness.external import expectation_key
         reason = scenario.known.get(expectation_key(client_option(self.config)))

@@ -81,10 +81,10 @@ async def execute(world: World, step: Step) -> None:
 
 async def run_async(scenario: Scenario, client: str, database: Any, *, store_root: Path,
                     extra: list[Step] = (), label: str = "", reverse_releases: bool = False,
-                    suite: str = DEFAULT_SUITE, supabase: SupabaseTarget | None = None) -> Run:
+                    suite: str | None = None, supabase: SupabaseTarget | None = None) -> Run:
     world = World(client=client, database=database, devices=scenario.devices, store_root=store_root,
                   seed=scenario.seed, liveness_bound=scenario.liveness_bound, app=scenario.app or None,
-                  suite=suite, supabase=supabase)
+                  suite=suite or scenario.suite or DEFAULT_SUITE, supabase=supabase)
     try:
         for i, step in enumerate(list(extra) + scenario.steps):
             world.history.step = i - len(extra)  # injected steps are -1..; the file's keep 0..
@@ -95,6 +95,9 @@ async def run_async(scenario: Scenario, client: str, database: Any, *, store_roo
             except StepError as exc:
                 raise StepError(f"{scenario.source}:{step.line}: step {i - len(extra) + 1} "
                                 f"({step.op}): {exc}") from None
+            except NotImplementedError as exc:  # the client (or the app) lacks what the step needs
+                raise StepError(f"{scenario.source}:{step.line}: step {i - len(extra) + 1} ({step.op}): "
+                                f"client {client} cannot do this: {exc}") from None
         world.history.step = AFTER_STEPS
         final = await world.quiesce()
     finally:
@@ -105,12 +108,12 @@ async def run_async(scenario: Scenario, client: str, database: Any, *, store_roo
 
 
 def run(scenario: Scenario, client: str, database: Any, *, reports: Path | None = REPORTS,
-        extra: list[Step] = (), label: str = "", suite: str = DEFAULT_SUITE,
+        extra: list[Step] = (), label: str = "", suite: str | None = None,
         supabase: SupabaseTarget | None = None) -> Run:
     """Run once (twice when the scenario guards determinism) and write the report. `database` must
     hold the scenario's app tables (`Server.new_database(label, app=...)`); `suite` is the module
-    of the client suite `client` comes from (default: the reference clients); `supabase` a remote
-    Supabase (default: the in-process gateway over `database`)."""
+    of the client suite `client` comes from (default: the file's `suite:`, else the reference
+    clients); `supabase` a remote Supabase (default: the in-process gateway over `database`)."""
     database.reset()
     with tempfile.TemporaryDirectory(prefix="dualsync-world-") as tmp:
         result = asyncio.run(run_async(scenario, client, database, store_root=Path(tmp) / "a",

@@ -26,7 +26,7 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
     name: (t.short, t.required, t.fields) for name, t in STEP_TYPES.items()}
 TOP = {"id": str, "title": str, "guards": list, "tags": list, "seed": Num((int,), low=0), "users": dict,
        "devices": dict, "steps": list, "expect": dict, "sweep": dict, "liveness_bound": Num(above=0),
-       "notes": str, "known": dict, "app": str, "needs": list}
+       "notes": str, "known": dict, "app": str, "suite": str, "needs": list}
 REQUIRED_TOP = ("id", "guards", "devices", "steps")
 
 
@@ -82,6 +82,7 @@ class Scenario:
     notes: str = ""
     known: dict[str, str] = dataclasses.field(default_factory=dict)  # client -> open finding
     app: str = ""  # the app profile its record types come from ("": the default, fitme)
+    suite: str = ""  # the client suite its `expect` names clients of ("": the reference clients)
     needs: list[str] = dataclasses.field(default_factory=list)  # backend capabilities it relies on
     source: str = "<scenario>"
     id_at: tuple[int, int] = (0, 0)  # line, column of the id in its file (0: not from a file)
@@ -94,7 +95,7 @@ class Scenario:
 
     def to_data(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id}
-        for name in ("title", "app", "needs", "guards", "tags", "seed", "users", "devices", "expect", "known",
+        for name in ("title", "app", "suite", "needs", "guards", "tags", "seed", "users", "devices", "expect", "known",
                      "sweep", "liveness_bound", "notes"):
             value = getattr(self, name)
             if value not in (None, "", [], {}) and not (name == "liveness_bound" and value == 600.0):

@@ -66,17 +66,18 @@ class Checker:
         if value in rule.refused:
             raise self.err(path, f"{value!r} is not allowed", f"write another value{why}")
 
-    def clients(self, mapping: dict, base: tuple) -> None:
-        known = known_clients()
+    def clients(self, mapping: dict, base: tuple, suite: str | None = None) -> None:
+        known = known_clients(suite)
         for name in mapping:
-            if name == "mutant:*" or name in known:
+            if name == "mutant:*" and not suite or name in known:
                 continue
-            raise self.err(base + (name,), f"unknown client {name!r}",
-                           "use legacy, coordinated, mutant:* (every mutant) or mutant:<name>"
-                           + _did_you_mean(name, known) + "; python -m dualsync.clients --list lists them")
+            fix = (f"use one of {', '.join(known)} (the clients of suite {suite})" if suite else
+                   "use legacy, coordinated, mutant:* (every mutant) or mutant:<name>")
+            raise self.err(base + (name,), f"unknown client {name!r}", fix + _did_you_mean(name, known)
+                           + ("" if suite else "; python -m dualsync.clients --list lists them"))
 
-    def expect(self, expect: dict, base: tuple) -> None:
-        self.clients(expect, base)
+    def expect(self, expect: dict, base: tuple, suite: str | None = None) -> None:
+        self.clients(expect, base, suite)
         for client, want in expect.items():
             if want == "pass":
                 continue
@@ -118,31 +119,47 @@ def build(text: str, source: str) -> dict[str, Any]:
     if not data["guards"]:
         raise c.err(("guards",), "is empty", "name the invariant(s) this scenario guards")
     steps = _Steps(c, devices, app).all(data["steps"])
-    c.expect(data.get("expect") or {}, ("expect",))
-    c.clients(data.get("known") or {}, ("known",))
+    suite = _suite(data.get("suite"), c)
+    c.expect(data.get("expect") or {}, ("expect",), suite)
+    c.clients(data.get("known") or {}, ("known",), suite)
     for client, reason in (data.get("known") or {}).items():
         c.value(reason, str, ("known", client))
     if data.get("sweep") is not None:
-        _sweep(data["sweep"], devices, len(steps), c)
+        _sweep(data["sweep"], devices, len(steps), c, suite)
     if not str(data["id"]).strip():
         raise c.err(("id",), "is empty", "name the scenario")
     return dict(id=str(data["id"]), guards=list(data["guards"]), devices=devices, steps=steps,
                 title=data.get("title", ""), tags=list(data.get("tags", [])), seed=data.get("seed", 0),
                 users=data.get("users") or {}, expect=data.get("expect") or {}, sweep=data.get("sweep"),
                 liveness_bound=float(data.get("liveness_bound", 600.0)), notes=data.get("notes", ""),
-                known=dict(data.get("known") or {}), app=data.get("app", ""),
+                known=dict(data.get("known") or {}), app=data.get("app", ""), suite=data.get("suite", ""),
                 needs=list(data.get("needs", [])), id_at=c.positions.get(("id",), (0, 0)))
 
 
-def known_clients() -> list[str]:
-    """Every selectable client, from the client registry (legacy, coordinated, mutant:<name>)."""
+def known_clients(suite: str | None = None) -> list[str]:
+    """Every selectable client of a client suite (default: the reference clients: legacy,
+    coordinated, mutant:<name>)."""
+    from dualsync.clients.api import DEFAULT_SUITE, load_suite
+    return [name for name, _desc, _predicted in load_suite(suite or DEFAULT_SUITE).catalogue()]
+
+
+def _suite(value: str | None, c: Checker) -> str | None:
+    """The client suite a file names (None: the reference clients), once it is known to load."""
+    if not value:
+        return None
     from dualsync.clients.api import load_suite
-    return [name for name, _desc, _predicted in load_suite().catalogue()]
+    try:
+        load_suite(value)
+    except ImportError as exc:
+        raise c.err(("suite",), f"{value!r} is not a client suite ({exc})",
+                    "name the importable module of a client suite (see dualsync.clients.api.ClientSuite)") from None
+    return value
 
 
-def check_client(value: str) -> str:
-    """A --client value: a reference client of the registry, or `cmd:ADAPTER` whose adapter
-    answers hello. Raises ValueError with the one-line fix."""
+def check_client(value: str, suite: str | None = None) -> str:
+    """A --client value: a reference client of the registry (or a client of `suite`, the suite a
+    scenario file names), or `cmd:ADAPTER` whose adapter answers hello. Raises ValueError with the
+    one-line fix."""
     if value.startswith("cmd:"):
         from dualsync.harness.external import AdapterFailure, describe
         try:
@@ -150,10 +167,11 @@ def check_client(value: str) -> str:
         except AdapterFailure as exc:
             raise ValueError(f"--client={value}: {exc}") from None
         return value
-    names = known_clients()
+    names = known_clients(suite)
     if value not in names:
-        raise ValueError(f"--client={value} is not a known client{_did_you_mean(value, names)}; "
-                         f"choose one of: {', '.join(names)}, or cmd:ADAPTER")
+        whose = f"a client of {suite}" if suite else "a known client"
+        raise ValueError(f"--client={value} is not {whose}{_did_you_mean(value, names)}; "
+                         f"choose one of: {', '.join(names)}" + ("" if suite else ", or cmd:ADAPTER"))
     return value
 
 
@@ -283,7 +301,7 @@ def _record_id(record_type: apps.RecordType, value: str, path: tuple, c: Checker
                     "write 1-255 printable ASCII characters, not starting with '_'")
 
 
-def _sweep(spec: dict, devices: dict, n_steps: int, c: Checker) -> None:
+def _sweep(spec: dict, devices: dict, n_steps: int, c: Checker, suite: str | None = None) -> None:
     for field, value in spec.items():
         if field not in SWEEP:
             raise c.err(("sweep", field), "unknown field", f"a sweep takes {', '.join(SWEEP)}"
@@ -300,7 +318,7 @@ def _sweep(spec: dict, devices: dict, n_steps: int, c: Checker) -> None:
     if spec.get("from_step", 0) >= max(n_steps, 1):
         raise c.err(("sweep", "from_step"), f"{spec['from_step']} is past the last step ({n_steps - 1})",
                     "start the sweep at a step of the file (counted from 0)")
-    c.expect(spec.get("expect") or {}, ("sweep", "expect"))
+    c.expect(spec.get("expect") or {}, ("sweep", "expect"), suite)
 
 
 def _did_you_mean(value: Any, choices) -> str:

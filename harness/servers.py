@@ -40,19 +40,33 @@ def postgres_spec(value: str | None) -> str:
 
 
 @contextlib.contextmanager
-def database(spec: str, label: str = "harness_cli") -> Iterator:
-    """A started server (its description on stderr) and a fresh database on it, both removed after."""
+def databases(spec: str, label: str = "harness_cli") -> Iterator:
+    """A started server and `of_app(app)`: the database of a scenario's app profile (`app:`;
+    "" the default), made on first use; all removed after."""
     from dualsync.fakes.postgres import ProviderError, start_server
     try:
         server = start_server(spec)
     except ProviderError as exc:
         raise UsageError(str(exc).replace("\n", "; ")) from None
     print(server.describe(), file=sys.stderr)
+    made: dict[str, object] = {}
+
+    def of_app(app: str = ""):
+        if app not in made:
+            made[app] = server.new_database(label, app=app or None)
+        return made[app]
     try:
-        db = server.new_database(label)
-        try:
-            yield db
-        finally:
-            server.drop_database(db)
+        yield of_app
     finally:
-        server.stop()
+        try:
+            for db in made.values():
+                server.drop_database(db)
+        finally:
+            server.stop()
+
+
+@contextlib.contextmanager
+def database(spec: str, label: str = "harness_cli") -> Iterator:
+    """A started server (its description on stderr) and a fresh database of the default app on it."""
+    with databases(spec, label) as of_app:
+        yield of_app()

@@ -76,7 +76,8 @@ class Backends:
             rt = self.app.type_named(record_type)
             deleted = bool(stored.get(self.app.deleted))
             opened = Opened(write_id=stored.get(env.name("marker", backend)), deleted=deleted,
-                            fields=None if deleted else {f: stored.get(f) for f in rt.fields if f in stored})
+                            fields=None if deleted else {f: _plain(kind, stored[f]) for f, kind in rt.fields.items()
+                                                         if stored.get(f) is not None})
         if opened.undecryptable:
             return {"undecryptable": True}
         return {"fields": opened.fields, "deleted": opened.deleted, "write_id": opened.write_id}
@@ -117,7 +118,7 @@ class Backends:
         write happened, so the row keeps its place (updated_at, change tag) and only a device
         whose cursor is still before it meets it. Only a sealed envelope can fail to open."""
         if self.app.envelope.kind != "sealed":
-            raise ValueError(f"app {self.app.name!r} stores plaintext: nothing there can fail to decrypt")
+            raise NotImplementedError(f"app {self.app.name!r} stores plaintext: nothing there can fail to decrypt")
         rt, time_col, tie = self.app.type_named(record_type), *self.app.cursor
         if backend == "supabase":
             now = dt.datetime.fromtimestamp(self.clock.now(), tz=dt.timezone.utc).isoformat()
@@ -143,6 +144,16 @@ class Backends:
 
     def delete_zone(self, user: str) -> None:
         self.cloudkit.user_delete_zone(user, self.app.zone)
+
+
+def _plain(kind: str, value: Any) -> Any:
+    """A plaintext column or field as its value reads on the wire: a null column is an absent field
+    (above), a CloudKit INT64 of a bool field a bool, a timestamp read from Postgres ISO text."""
+    if kind == "bool" and isinstance(value, int):
+        return bool(value)
+    if kind in ("date", "datetime") and hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
 
 
 def _ck_value(fields: dict, name: str) -> Any:

@@ -123,8 +123,10 @@ def _stale_reads(ledger: Ledger) -> list[Violation]:
         if not mine:
             continue
         got = ledger.attribute(key, e.value.get("got"))
-        if got is not mine[-1] and _ranked_before(ledger, got, mine[-1]) and not (
-                mine[-1].is_delete and e.value.get("got") is None):
+        if e.value.get("got") is None:  # reading nothing is seeing the latest delete made so far
+            deletes = [w for w in ledger.by_key.get(key, []) if w.is_delete and w.event.index < e.index]
+            got = max(deletes, key=ledger.rank) if deletes else None
+        if got is not mine[-1] and _ranked_before(ledger, got, mine[-1]):
             out.append(Violation("monotonic-read-your-writes", f"device {e.device} read "
                                  f"{e.value.get('got')!r} at {e.label()}, not its own "
                                  f"{mine[-1].describe()}", (mine[-1].event.index, e.index)))

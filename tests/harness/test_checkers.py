@@ -303,3 +303,16 @@ def test_liveness_bound_runs_from_the_heal_that_ended_the_faults():
     crash = (("fault", "A", "crash"), 0.0, {"point": "mid_persist"})
     v = C.check_liveness(story(before=[crash]).h, {})  # the first heal ended the only fault
     assert not v.ok and "took 7390s" in v.violations[0].message
+
+
+def test_a_read_of_nothing_after_a_later_delete_by_another_device_is_no_stale_read():
+    def story(deleted_by_b: bool) -> Story:
+        s = Story().write("A", "A1", "d1", {"steps": 1})
+        if deleted_by_b:
+            s.write("B", "B1", "d1", None)
+        s.tick()
+        s.h.append("ok", "A", "read", time=s.t, record_type="daily_logs", record_id="d1", got=None)
+        return s
+    assert C.check_monotonic_read_your_writes(story(True).h).ok
+    v = C.check_monotonic_read_your_writes(story(False).h)  # nothing deleted it: A's write is gone
+    assert not v.ok and "read None" in v.violations[0].message
