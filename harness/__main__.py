@@ -14,7 +14,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from dualsync.harness import runner, sweep
+from dualsync.harness import reporting, runner, sweep
 from dualsync.harness.scenario import ScenarioError, load
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "suites" / "scenarios"
@@ -47,61 +47,23 @@ def scenario_files(paths: list[str]) -> list[Path]:
 
 
 def cmd_main(args) -> int:
-    rows, surprises = [], 0
-    with database(args.postgres) as db:
-        for path in scenario_files(args.files):
-            scenario = load(path)
-            for client in ("legacy", "coordinated"):
-                result = runner.run(scenario, client, db)
-                ok, _why = result.judgement()
-                known = not ok and client in scenario.known
-                surprises += not ok and not known
-                rows.append(_row(result, "known" if known else ok))
-    print(_table(rows))
-    opened = sum(r[2] == "OPEN FINDING" for r in rows)
-    print(f"\n{len(rows) - surprises - opened} of {len(rows)} runs as the scenario files expect"
-          + (f"; {opened} open finding(s) (the scenario's `known`)" if opened else "")
-          + ("" if not surprises else f"; {surprises} NOT as expected (see the diagrams)"))
-    return 1 if surprises else 0
-
-
-def _row(result: runner.Run, ok: bool | str) -> tuple[str, ...]:
-    caught = ", ".join(f"{result.verdicts[n].number}:{n}" for n in result.violated) or "all hold"
-    shown = "OPEN FINDING" if ok == "known" else "yes" if ok else "NO"
-    return (result.scenario.id, result.client, shown, caught,
-            result.replay_command(), str(result.report or ""), _why(result))
-
-
-def _why(result: runner.Run) -> str:
-    """The first violation of the first invariant the scenario guards (else the first at all)."""
-    named = [n for n in result.scenario.guards if n in result.violated] or result.violated
-    if not named:
-        return ""
-    v = result.verdicts[named[0]]
-    return f"invariant {v.number} ({v.invariant}): {v.violations[0].message}"
-
-
-def _table(rows: list[tuple[str, ...]]) -> str:
-    head = ("scenario", "client", "as expected", "invariants violated", "replay", "diagram")
-    widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head[:4], widths))]
-    for r in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)))
-        lines.append(f"    replay: {r[4]}\n    diagram: {r[5]}" + (f"\n    why: {r[6]}" if r[6] else ""))
-    return "\n".join(lines)
+    from dualsync.harness.mainview import main_job  # the table, progress and reports live there
+    return main_job(args, database, scenario_files)
 
 
 def cmd_run(args) -> int:
-    bad = 0
+    bad, record = 0, reporting.Recorder("run", args)
     with database(args.postgres) as db:
         for path in scenario_files(args.files):
             result = runner.run(load(path), args.client, db)
             ok, why = result.judgement()
             bad += not ok
+            record.add(reporting.run_case(result, "passed" if ok else "failed", why, 0.0))
             print(f"{result.scenario.id} against {args.client}: "
                   f"{'as expected' if ok else 'NOT as expected'}\n{why}\n"
                   f"diagram: {result.report}\nreplay: {result.replay_command()}\n"
                   + (f"run saved as: {result.saved}\n" if result.saved else ""))
+    record.write(f"{len(record.cases) - bad} of {len(record.cases)} as expected", 1 if bad else 0)
     return 1 if bad else 0
 
 
@@ -116,10 +78,15 @@ def cmd_replay(args) -> int:
     ok, why = result.judgement()
     print(f"{scenario.id} against {args.client}{' with ' + args.inject if args.inject else ''}:\n{why}")
     print(f"diagram: {result.report}")
+    again = f"reproduced {args.times - len(prints) + 1} of {args.times} times ({len(prints)} distinct histories)"
     if args.times > 1:
-        print(f"reproduced {args.times - len(prints) + 1} of {args.times} times "
-              f"({len(prints)} distinct histories)")
-    return 0 if len(prints) == 1 else 2
+        print(again)
+    status = 0 if len(prints) == 1 else 2
+    record = reporting.Recorder("replay", args)
+    record.add(reporting.run_case(result, "error" if status else "passed" if ok else "failed",
+                                  why if not status else f"{again}\n{why}", 0.0))
+    record.write(again if args.times > 1 else ("as expected" if ok else "NOT as expected"), status)
+    return status
 
 
 def cmd_sweep(args) -> int:
@@ -142,18 +109,25 @@ def main(argv: list[str]) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("main", help="the verdict table: every scenario against legacy and coordinated")
     p.add_argument("files", nargs="*")
+    p.add_argument("--details", action="store_true", help="replay, diagram and full reason under every row")
+    reporting.add_options(p)
     p = sub.add_parser("run", help="run scenario files against one client")
     p.add_argument("files", nargs="*")
     p.add_argument("--client", default="coordinated")
+    reporting.add_options(p)
     p = sub.add_parser("replay", help="replay one scenario exactly")
     p.add_argument("file")
     p.add_argument("--client", default="coordinated")
     p.add_argument("--inject", default=None, help="a sweep label: crash:A:after_reply:supabase:0 ...")
     p.add_argument("--times", type=int, default=1)
+    reporting.add_options(p)
     p = sub.add_parser("sweep", help="the scenario at every fault point")
     p.add_argument("file")
     p.add_argument("--client", default="coordinated")
     args = ap.parse_args(argv)
+    if (bad := reporting.check(args)) is not None:
+        print(f"error: {bad}", file=sys.stderr)
+        return 2
     try:
         return {"main": cmd_main, "run": cmd_run, "replay": cmd_replay, "sweep": cmd_sweep}[args.cmd](args)
     except ScenarioError as exc:
