@@ -12,6 +12,7 @@ which `pip install -e .` in ./dualsync already exercises.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -71,10 +72,17 @@ def _run(cmd, cwd, timeout=240):
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+SKIP = shutil.ignore_patterns(".git", ".venv", ".cache", "build", "reports", "__pycache__", "*.egg-info",
+                              ".hypothesis", ".pytest_cache", "node_modules")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    done = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)], ROOT)
+    """Built from a copy of the tree: setuptools leaves build/ behind, and a stale build/lib from an
+    earlier build would put files deleted since into the wheel."""
+    out, src = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("src") / "dualsync"
+    shutil.copytree(ROOT, src, ignore=SKIP)
+    done = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)], src)
     if done.returncode != 0:
         pytest.fail(f"pip wheel failed:\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}")
     return next(out.glob("dualsync-*.whl"))
