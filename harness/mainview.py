@@ -94,8 +94,7 @@ CLIENTS = ("legacy", "coordinated")
 def main_job(args, database, scenario_files) -> int:
     """`main`: every scenario file against legacy and coordinated; exit 1 if any run surprised."""
     from dualsync.harness import reporting, runner
-    from dualsync.harness.scenario import load
-    scenarios = [load(path) for path in scenario_files(args.files)]  # a bad file stops us before any run
+    scenarios = scenario_files(args.files)  # loaded and checked: a bad file stops us before any run
     record = reporting.Recorder("main", args)
     table = Table([s.id for s in scenarios], list(CLIENTS), details=getattr(args, "details", False))
     with database(args.postgres) as db:

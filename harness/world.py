@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -65,6 +66,9 @@ class Device:
         self.world.history.persist(self.name, snapshot, time=self.world.clock.now(),
                                    by=_current_path.get())
 
+async def _value(result: Any) -> Any:  # in process a value, out of process an awaitable
+    return await result if inspect.isawaitable(result) else result
+
 
 class World:
     def __init__(self, *, client: str, database: Any, devices: dict[str, dict[str, Any]],
@@ -80,8 +84,8 @@ class World:
         self.device_user = {d: spec["user"] for d, spec in devices.items()}
         self.conductor.observers.append(CommitRecorder(self.backends, self.history, self.device_user))
         self.backends.gateway.before_commit = self.conductor.before_commit
-        self.devices = {d: Device(self, d, spec["user"], spec.get("skew", 0.0))
-                        for d, spec in devices.items()}
+        from dualsync.harness.external import make_device  # in process, or in another process
+        self.devices = {d: make_device(self, d, spec, Device) for d, spec in devices.items()}
         self.tasks: dict[str, asyncio.Task] = {}
         self.signed_up: set[str] = set()
         self.hits_at_heal: int | None = None  # fault points passed before faults healed
@@ -103,7 +107,7 @@ class World:
             t.cancel()
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         for d in self.devices.values():
-            await d.http.aclose()
+            await getattr(d, "aclose", d.http.aclose)()
         await self.backends.aclose()
 
     # Device operations: each is recorded as invoke + ok/fail/info.
@@ -185,9 +189,9 @@ class World:
                 await self._relaunch(d)
             # What the device showed for the record just before the edit: the version the
             # edit replaces, which a hybrid-logical policy must rank it after.
-            before = d.client.read(record_type, record_id)
-            wid = (d.client.delete(record_type, record_id) if fields is None
-                   else d.client.write(record_type, record_id, fields))
+            before = await _value(d.client.read(record_type, record_id))
+            wid = await _value(d.client.delete(record_type, record_id) if fields is None
+                               else d.client.write(record_type, record_id, fields))
         except (OSError, KeyError, ClientCrashed, ClientError) as exc:
             d.crashed = d.crashed or isinstance(exc, ClientCrashed)
             self.history.append("fail", device, "delete" if fields is None else "write",
@@ -196,13 +200,13 @@ class World:
             return None
         self.history.write(device, d.user, wid, record_type, record_id, fields,
                            time=self.clock.now(), device_time=d.clock.now(),
-                           after=d.client.read(record_type, record_id), before=before)
+                           after=await _value(d.client.read(record_type, record_id)), before=before)
         return wid
 
     async def read(self, device: str, record_type: str, record_id: str) -> None:
         client = self.device(device).client
         self.history.append("ok", device, "read", time=self.clock.now(), record_type=record_type,
-                            record_id=record_id, got=client.read(record_type, record_id))
+                            record_id=record_id, got=await _value(client.read(record_type, record_id)))
 
     # Conductor decisions and the environment.
 
@@ -317,6 +321,8 @@ class World:
             await asyncio.sleep(0)
             if self.conductor.active:
                 return False
+        if not all([await d.settled() for d in self.devices.values() if hasattr(d, "settled")]):
+            return False  # a device in another process settles on its own terms (harness.external)
         return before == (self.conductor.progress, len(self.history),
                           sum(t.done() for t in self.tasks.values()))
 
@@ -365,7 +371,6 @@ class World:
         out = {f"device:{n}": self._on_disk(d) for n, d in sorted(self.devices.items())}
         out.update(self.backends.final_state(self.users()))
         return out
-
 
     def _why(self, exc: BaseException) -> str:
         """An error as the history keeps it: without this run's temporary paths, so that a

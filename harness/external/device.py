@@ -1,0 +1,395 @@
+"""An external device: an app in another process, driven over the device protocol, seen by the
+World through the same attributes as an in-process `Device` (clock, storage, keychain, http,
+crashed, client).
+
+What the World changes on a device outside any command (its clock skew, a key it lacks, an armed
+disk fault) reaches the adapter as a notice, sent before the next line or reply it gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from dualsync.clients.api import ClientCrashed, ResolutionPolicy
+from dualsync.clients.errors import ClientError
+from dualsync.harness.clock import SkewedClock
+from dualsync.harness.external.hello import NETWORK_POINTS, command_of, describe
+from dualsync.harness.external.process import AdapterFailure, AdapterProcess, Killed, command_timeout
+from dualsync.harness.external.proxy import BackendProxy
+
+SETTLE_WINDOW = 0.03   # real seconds of silence after which a device waiting on the Conductor is settled
+PRODUCTION = {"supabase": "https://dualsync.supabase.co", "cloudkit": "https://api.apple-cloudkit.com"}
+DISK_FAULTS = {"EIO": "io_error", "ENOSPC": "no_space"}
+
+
+class AdapterError(ClientError):
+    """The adapter answered a command with an error: an observation, as a client's error is."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+class AdapterTransportError(httpx.TransportError):
+    """The app got no answer from a backend: the outcome is unknown (recorded as `info`)."""
+
+
+class ExternalKeychain:
+    """What the harness lets the device's keychain know; sent as a `keys` notice."""
+
+    def __init__(self) -> None:
+        self.lagging = False
+        self._known: dict[str, int] = {}
+
+
+class ExternalStorage:
+    """Disk faults for the adapter's own storage, as `disk` notices. `World.heal` re-initialises
+    a device's storage to disarm it, so calling `__init__()` again sends the disarm."""
+
+    def __init__(self, device: "ExternalDevice | None" = None):
+        if device is not None:
+            self.device = device
+        else:
+            self.device.notices.append({"disk": {"fault": "none"}})
+
+    def fail_next(self, fault: str, op: str = "write") -> None:
+        self.device.notices.append({"disk": {"fault": DISK_FAULTS.get(fault, fault), "op": op}})
+        self.device.refresh()
+
+    def lose_unflushed(self) -> None:
+        """A power cut: the adapter restores its last durable bytes and dies."""
+        if self.device.process is not None and self.device.process.alive:
+            self.device.process.exiting = True
+            self.device.process.killed = Killed("power cut")
+            self.device.process.send({"disk": {"fault": "lose_unsynced"}})
+
+
+class Auth:
+    user_id: str | None = None
+
+
+class ExternalDevice:
+    def __init__(self, world: Any, name: str, user: str, skew: float):
+        self.world, self.name, self.user = world, name, user
+        self.command = command_of(world.client_name)
+        self.info = describe(self.command)
+        self.clock = SkewedClock(world.clock, skew)
+        self.storage = ExternalStorage(self)
+        self.keychain = ExternalKeychain()
+        self.store_dir = Path(world.store_root) / name
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.store_path = str(self.store_dir)
+        self.http = httpx.AsyncClient(transport=world.conductor.transport(name))  # probes
+        self.crashed = False
+        self.client = ExternalClient(self)
+        self.process: AdapterProcess | None = None
+        self.proxies: dict[str, BackendProxy] = {}
+        self.urls: dict[str, str] = {}
+        self.notices: list[dict[str, Any]] = []
+        self.open_requests = 0
+        self.unstopped_sends = 0   # before_send stops not yet followed by their request
+        self.snapshot: dict[str, Any] | None = {}
+        self.snapshot_error: str | None = None
+        self._sent: dict[str, Any] = {}
+        self._starting: asyncio.Future | None = None
+        self.launching = 0  # a (re)launch is under way: not settled
+
+    # Process lifecycle.
+
+    async def running(self) -> AdapterProcess:
+        if self.process is not None and self.process.alive:
+            return self.process
+        if self.process is not None and self.process.failure:
+            raise self.process.failure
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._launch())
+        self.launching += 1
+        try:
+            await asyncio.shield(self._starting)
+        finally:
+            self._starting = None
+            self.launching -= 1
+        return self.process
+
+    async def _launch(self) -> None:
+        if not self.proxies:
+            for backend, base in PRODUCTION.items():
+                self.proxies[backend] = BackendProxy(base, lambda r, b=backend: self._request(b, r))
+                self.urls[backend] = await self.proxies[backend].start()
+        if self.process is not None:
+            if self.process.exiting and self.process.proc is not None:  # a power cut: let it finish
+                try:
+                    await asyncio.wait_for(self.process.proc.wait(), command_timeout())
+                except asyncio.TimeoutError:
+                    pass
+            await self.process.aclose()
+        self.process = AdapterProcess(self.name, self.command, self._event)
+        self._sent, self.unstopped_sends = {}, 0
+        await self.process.start()
+        hello = await self._checked("hello", {"protocols": [1]})
+        if hello.get("protocol") != 1:
+            raise self.process.fail(f"speaks protocol {hello.get('protocol')!r} at relaunch")
+        try:
+            await self._checked("configure", self._configuration())
+        except AdapterError as exc:  # it cannot start from this disk (a torn store): it stays down
+            self.snapshot_error = str(exc)
+            raise
+        self.refresh()
+        # What it loaded is what is on disk now (a power cut may have taken back later persists).
+        self.snapshot, self.snapshot_error = await self._checked("snapshot", {}), None
+
+    def _configuration(self) -> dict[str, Any]:
+        backends = self.world.backends
+        return {"device": self.name, "user": self.user, "store_dir": str(self.store_dir),
+                "seed": self.world.seed, "profile": self.info.get("profile", "fitme"),
+                "supabase": {"url": self.urls["supabase"], "anon_key": backends.anon_key},
+                "cloudkit": {"url": self.urls["cloudkit"], "container": backends.cloudkit.container_id,
+                             "environment": "development", "api_token": "api-token"},
+                "keys": {"secret": f"world:{self.world.seed}"},
+                "clock": {"now": self.clock.now(), "virtual": True},
+                "timeouts": {"command_s": command_timeout(), "settle_ms": SETTLE_WINDOW * 1000}}
+
+    async def _checked(self, cmd: str, args: dict[str, Any]) -> Any:
+        reply = await self.process.call(cmd, args, now=self.clock.now())
+        if not reply.get("ok"):
+            error = reply.get("error") or {}
+            if cmd == "hello":
+                raise self.process.fail(f"refused hello at relaunch: {error.get('message')}")
+            raise AdapterError(error.get("kind", "internal"), error.get("message", ""))
+        return reply.get("value")
+
+    async def relaunch(self) -> None:
+        """The app starts again on its store directory (after a crash, or as a restart)."""
+        self.launching += 1
+        try:
+            if self.process is not None and self.process.alive:
+                await self.process.aclose(graceful=True)
+            self.crashed = False
+            await self.running()
+        finally:
+            self.launching -= 1
+
+    async def aclose(self) -> None:
+        if self.process is not None:
+            await self.process.aclose()
+        for proxy in self.proxies.values():
+            await proxy.aclose()
+        await self.http.aclose()
+
+    def crash(self, point: str) -> None:
+        self.crashed = True
+        if self.process is not None:
+            self.process.kill(Killed(point))
+
+    # Commands.
+
+    async def call(self, cmd: str, **args: Any) -> Any:
+        process = await self.running()
+        self.refresh()
+        try:
+            reply = await process.call(cmd, args, now=self.clock.now())
+        except Killed as exc:
+            self.crashed = True
+            raise ClientCrashed(exc.point) from None
+        if reply.get("ok"):
+            return reply.get("value")
+        error = reply.get("error") or {}
+        kind, message = error.get("kind", "internal"), str(error.get("message", ""))
+        if kind == "transport":
+            raise AdapterTransportError(message)
+        raise AdapterError(kind, message)
+
+    def refresh(self) -> None:
+        """Send what changed on the harness's side since the adapter last heard: the clock, the
+        keys its keychain may hold, disk faults."""
+        process = self.process
+        if process is None or not process.alive:
+            return
+        now = self.clock.now()
+        if self._sent.get("clock") != now:
+            process.send({"clock": now})
+            self._sent["clock"] = now
+        uid = self.world.backends.user_ids.get(self.user)
+        if uid is not None:
+            keys = {"user_id": uid, "current": self.world.vault.current_version(uid),
+                    "known": self.keychain._known.get(uid) if self.keychain.lagging else None}
+            if self._sent.get("keys") != keys:
+                process.send({"keys": keys})
+                self._sent["keys"] = keys
+        while self.notices:
+            process.send(self.notices.pop(0))
+
+    # What the adapter says on its own.
+
+    def _event(self, m: dict[str, Any]) -> None:
+        event = m["event"]
+        if event == "persist":
+            self.snapshot, self.snapshot_error = m["snapshot"], None
+            by = m.get("path", "local")
+            self.world.history.persist(self.name, m["snapshot"], time=self.world.clock.now(),
+                                       by="" if by == "local" else by)
+        elif event == "fault_point":
+            if "fault_points" not in self.info["capabilities"]:
+                raise self.process.fail("stopped at a fault point without the fault_points capability")
+            if m["point"] == "before_send":
+                self.unstopped_sends += 1
+            try:
+                self.world.conductor.fault_point(self.name, m["point"], m.get("path") or "local")
+            except ClientCrashed as exc:
+                self.crash(exc.point)
+                return
+            self.refresh()
+            self.process.send({"resume": m["seq"]})
+        elif event == "sleep":
+            self.world.clock.advance(max(0.0, float(m["seconds"])))
+            self.refresh()
+            self.process.send({"resume": m["seq"]})
+        else:
+            raise self.process.fail(f"sent an unknown event {event!r}")
+
+    async def _request(self, backend: str, request: httpx.Request) -> httpx.Response | None:
+        """A request arrived at this device's port for `backend`: the Conductor decides."""
+        process = self.process
+        if process is None or not process.alive:
+            return None
+        self.open_requests += 1
+        process.last_activity = time.monotonic()
+        try:
+            if not self._stopped_before(backend, request):
+                return None
+            try:
+                response = await self.world.conductor.handle(self.name, request)
+            except httpx.TransportError:
+                return None
+            if not self._boundary("after_reply", backend):
+                return None
+            self.refresh()
+            return response
+        finally:
+            self.open_requests -= 1
+            process.last_activity = time.monotonic()
+
+    def _stopped_before(self, backend: str, request: httpx.Request) -> bool:
+        if "before_send" in self.info["fault_points"] and "fault_points" in self.info["capabilities"]:
+            if self.unstopped_sends <= 0:
+                self.process.fail(f"claims the fault point before_send but sent {request.method} "
+                                  f"{request.url.path} to {backend} without stopping there")
+                return False
+            self.unstopped_sends -= 1
+            return True
+        return self._boundary("before_send", backend)
+
+    def _boundary(self, point: str, backend: str) -> bool:
+        """An adapter that does not stop at a network fault point itself is crashed at its port."""
+        if point in self.info["fault_points"] and "fault_points" in self.info["capabilities"]:
+            return True
+        if point not in NETWORK_POINTS:
+            return True
+        try:
+            self.world.conductor.fault_point(self.name, point, backend)
+        except ClientCrashed as exc:
+            self.crash(exc.point)
+            return False
+        return True
+
+    # Quiescence.
+
+    async def settled(self) -> bool:
+        """Settled: no command pending, or every pending one waits on the Conductor and the
+        device has been silent for the settle window. A device with commands pending and no
+        request open is computing; silent for the command timeout, it is hung."""
+        process = self.process
+        if self.launching:
+            await asyncio.sleep(0.005)
+            return False
+        if process is None:
+            return True
+        if process.failure:
+            raise process.failure
+        if not process.pending:
+            return True
+        quiet = process.waiting_since()
+        if self.open_requests == 0:
+            if quiet > command_timeout():
+                raise process.fail(f"gave no reply in {command_timeout():g} s and sent nothing meanwhile")
+            await asyncio.sleep(min(SETTLE_WINDOW, 0.005 + quiet / 10))
+            return False
+        if quiet >= SETTLE_WINDOW:
+            return True
+        await asyncio.sleep(SETTLE_WINDOW - quiet)
+        return False
+
+
+class ExternalClient:
+    """The DeviceClient API over the protocol (every method awaitable)."""
+
+    def __init__(self, device: ExternalDevice):
+        self.device, self.name = device, device.name
+        p = device.info["policy"]
+        self.policy = ResolutionPolicy(p["order"], p.get("granularity", "record"),
+                                       bool(p.get("respects_needs_sync", True)),
+                                       p.get("stamps", "device_clock"))
+        self.auth = Auth()
+
+    async def sign_up(self, email: str, password: str) -> None:
+        await self._sign("sign_up", email, password)
+
+    async def sign_in(self, email: str, password: str) -> None:
+        await self._sign("sign_in", email, password)
+
+    async def _sign(self, cmd: str, email: str, password: str) -> None:
+        d = self.device
+        token = d.world.backends.cloudkit_sign_in(d.user, d.name)(email)
+        value = await d.call(cmd, email=email, password=password, cloudkit_web_auth_token=token)
+        uid = value.get("user_id") if isinstance(value, dict) else None
+        self.auth.user_id = uid or _user_id(d.world, email)
+
+    async def sign_out(self) -> None:
+        await self.device.call("sign_out")
+
+    async def write(self, record_type: str, record_id: str, fields: dict[str, Any]) -> str:
+        return (await self.device.call("write", type=record_type, id=record_id, fields=fields))["write_id"]
+
+    async def delete(self, record_type: str, record_id: str) -> str:
+        try:
+            return (await self.device.call("delete", type=record_type, id=record_id))["write_id"]
+        except AdapterError as exc:
+            if exc.kind == "not_found":
+                raise KeyError(str(exc)) from None
+            raise
+
+    async def read(self, record_type: str, record_id: str) -> dict[str, Any] | None:
+        return (await self.device.call("read", type=record_type, id=record_id))["fields"]
+
+    async def login_sync(self) -> None:
+        await self.device.call("login_sync")
+
+    async def sync(self, path: str) -> None:
+        await self.device.call("sync", path=path)
+
+    async def restart(self) -> None:
+        await self.device.relaunch()
+
+    async def fetch_snapshot(self) -> None:
+        try:
+            self.device.snapshot = await self.device.call("snapshot")
+            self.device.snapshot_error = None
+        except (AdapterError, ClientCrashed) as exc:
+            self.device.snapshot_error = str(exc)
+
+    def store_snapshot(self) -> dict[str, Any]:
+        """The store as the adapter last reported it (a persist event or a snapshot)."""
+        if self.device.snapshot_error:
+            raise AdapterError("store", self.device.snapshot_error)
+        return self.device.snapshot or {}
+
+
+def _user_id(world: Any, email: str) -> str | None:
+    with world.backends.database.connect() as conn:
+        row = conn.execute("select id::text from auth.users where email = %s", (email,)).fetchone()
+    return row[0] if row else None
