@@ -8,6 +8,7 @@ reports (--json, --junitxml) always hold the full text. The summary line comes l
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
 import textwrap
@@ -25,6 +26,19 @@ def width() -> int:
 
 def fit(text: str, room: int) -> str:
     return text if len(text) <= room else text[:max(room - 1, 0)] + "…"
+
+
+def wrap_command(command: str, room: int, indent: str) -> str:
+    """A shell command over lines ending in ` \\`, so it still pastes into a shell as one."""
+    lines, line = [], ""
+    for word in (shlex.quote(w) for w in shlex.split(command)):
+        if line and len(line) + 1 + len(word) > room - 2:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return f" \\\n{indent}".join(lines)
 
 
 def caught(violated: list[str], room: int) -> str:
@@ -64,9 +78,11 @@ class Table:
 
     def _details(self, case, full: bool) -> None:
         pad = " " * 8
-        for label in ("replay", "diagram"):
-            if case.fields.get(label):
-                print(f"{pad}{label}: {case.fields[label]}", file=self.out)
+        if case.fields.get("replay"):
+            print(f"{pad}replay: " + wrap_command(case.fields["replay"], self.cols - len(pad) - 8, pad + "  "),
+                  file=self.out)
+        if case.fields.get("diagram"):
+            print(f"{pad}diagram: {case.fields['diagram']}", file=self.out)
         if case.outcome == "passed" and not full:
             return
         why = case.details if full else case.message

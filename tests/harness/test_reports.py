@@ -102,3 +102,14 @@ def test_the_invariants_column_shortens_to_numbers_and_a_long_id_is_cut():
 def test_a_case_outcome_must_be_one_the_writers_know():
     with pytest.raises(ValueError):
         reporting.Case(name="x", group="y", outcome="xfail")
+
+
+def test_a_long_replay_command_wraps_into_lines_a_shell_still_reads_as_one():
+    import shlex
+    command = ("/a/long/checkout/dualsync py -m dualsync.harness replay "
+               "/tmp/some/deep/directory/with a space/scenario.yaml --client=mutant:blind-upsert")
+    command = shlex.join(shlex.split(command.replace("with a space", "'with a space'")))
+    wrapped = mainview.wrap_command(command, 60, "    ")
+    assert len(wrapped.splitlines()) > 1 and max(map(len, wrapped.splitlines())) <= 60
+    echoed = subprocess.run(["bash", "-c", "printf '%s\\n' " + wrapped], capture_output=True, text=True)
+    assert echoed.stdout.splitlines() == shlex.split(command)
