@@ -113,3 +113,29 @@ def test_a_long_replay_command_wraps_into_lines_a_shell_still_reads_as_one():
     assert len(wrapped.splitlines()) > 1 and max(map(len, wrapped.splitlines())) <= 60
     echoed = subprocess.run(["bash", "-c", "printf '%s\\n' " + wrapped], capture_output=True, text=True)
     assert echoed.stdout.splitlines() == shlex.split(command)
+
+
+def _case(group: str, client: str, outcome: str, why: str) -> reporting.Case:
+    return reporting.Case(name=f"{group}[{client}]", group=group, outcome=outcome, message=why.splitlines()[0],
+                          details=why, fields={"client": client, "violated": "2:no-lost-write",
+                                               "replay": f"./dualsync replay {group}.yaml --client={client}",
+                                               "diagram": f"reports/harness/{group}-{client}.html"})
+
+
+@pytest.mark.parametrize("details", [False, True])
+def test_the_table_streams_rows_and_shows_details_on_demand(details):
+    import io
+    out = io.StringIO()
+    long_why = "invariant 2 (no-lost-write): " + "the write of B was overwritten by A's stale copy " * 6
+    table = mainview.Table(["a-scenario", "b"], ["legacy", "coordinated"], out=out, details=details, total=2)
+    table.header()
+    table.row(_case("a-scenario", "legacy", "failed", long_why + "\nsecond line"))
+    assert "1/2 a-scenario" in out.getvalue()  # printed when the run finished, before the rest
+    table.row(_case("b", "coordinated", "passed", "every invariant holds"))
+    table.finish("1 of 2 runs as the scenario files expect; 1 NOT as expected (see the diagrams)", "hint")
+    text = out.getvalue()
+    assert max(map(len, text.splitlines())) <= 100
+    assert text.rstrip().splitlines()[-1].startswith("1 of 2 runs")
+    assert ("second line" in text) == details  # the full reason only on demand
+    assert ("b-coordinated.html" in text) == details  # passing runs' details only on demand
+    assert "a-scenario-legacy.html" in text and "--client=legacy" in text
