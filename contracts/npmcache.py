@@ -16,6 +16,14 @@ import subprocess
 import pytest
 
 
+def cache_dir(name: str) -> pathlib.Path:
+    """.cache/<name> in the checkout this module lives in, else (an installed wheel) in the current
+    directory: never inside site-packages."""
+    checkout = pathlib.Path(__file__).resolve().parents[1]
+    base = checkout if (checkout / "pyproject.toml").is_file() else pathlib.Path.cwd()
+    return base / ".cache" / name
+
+
 def install(cache: pathlib.Path, package: str, probe: str, tier: str) -> pathlib.Path:
     """`package` (name@version) under cache/node_modules unless `probe` (a path relative to
     node_modules) already exists; returns node_modules."""

@@ -87,9 +87,10 @@ class Table:
             return
         why = case.details if full else case.message
         if why and why != "every invariant holds":
-            lines = textwrap.wrap(why, self.cols - len(pad) - 5) or [""]
+            room = self.cols - len(pad) - 5
+            lines = [w for para in why.splitlines() for w in (textwrap.wrap(para, room) or [""])] or [""]
             if not full:
-                lines = [fit(lines[0] + (" …" if len(lines) > 1 else ""), self.cols - len(pad) - 5)]
+                lines = [fit(lines[0] + (" …" if len(lines) > 1 else ""), room)]
             print(f"{pad}why: " + f"\n{pad}     ".join(lines), file=self.out)
 
     def finish(self, summary: str, report_hint: str) -> None:

@@ -16,8 +16,7 @@ import pytest
 
 from dualsync.contracts import npmcache
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CACHE = ROOT / ".cache" / "cloudkitjs"
+CACHE = npmcache.cache_dir("cloudkitjs")
 PACKAGE = "tsl-apple-cloudkit@0.2.34"
 DRIVER = pathlib.Path(__file__).with_name("js") / "drive.js"
 

