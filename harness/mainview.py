@@ -110,16 +110,18 @@ CLIENTS = ("legacy", "coordinated")
 
 def main_job(args, database, scenario_files) -> int:
     """`main`: every scenario file against legacy and coordinated; exit 1 if any run surprised."""
-    from dualsync.harness import reporting, runner
+    from dualsync.harness import report_index, reporting, runner
     scenarios = scenario_files(args.files)  # loaded and checked: a bad file stops us before any run
     record = reporting.Recorder("main", args)
     table = Table([s.id for s in scenarios], list(CLIENTS), details=getattr(args, "details", False))
+    results = []
     with database(args.postgres) as db:
         table.header()
         for scenario in scenarios:
             for client in CLIENTS:
                 started = time.monotonic()
                 result = runner.run(scenario, client, db)
+                results.append(result)
                 ok, why = result.judgement()
                 outcome = "passed" if ok else "known" if client in scenario.known else "failed"
                 message = (f"open finding: {scenario.known[client]}" if outcome == "known"
@@ -136,7 +138,7 @@ def main_job(args, database, scenario_files) -> int:
     written = record.write(summary, status)
     hint = ("full text: " + ", ".join(map(str, written)) if written
             else "details: --details, or the full text with --json PATH / --junitxml PATH")
-    table.finish(summary, hint)
+    table.finish(summary, f"index of the diagrams: {report_index.write(runner.REPORTS, results)}\n{hint}")
     return status
 
 

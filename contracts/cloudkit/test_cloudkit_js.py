@@ -14,9 +14,10 @@ import subprocess
 
 import pytest
 
-from dualsync.contracts import npmcache
+from dualsync.contracts.npm import require_package
 
-CACHE = npmcache.cache_dir("cloudkitjs")
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".cache" / "cloudkitjs"
 PACKAGE = "tsl-apple-cloudkit@0.2.34"
 DRIVER = pathlib.Path(__file__).with_name("js") / "drive.js"
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.node
 
 
 def _install() -> pathlib.Path:
-    return npmcache.install(CACHE, PACKAGE, "tsl-apple-cloudkit/lib/index.js", "CloudKit JS tier")
+    return require_package("CloudKit JS tier", PACKAGE, "cloudkitjs", "tsl-apple-cloudkit/lib/index.js", cache=CACHE)
 
 
 @pytest.fixture(scope="module")

