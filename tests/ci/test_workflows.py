@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -67,3 +68,22 @@ def test_ci_pr_sh_refuses_an_unknown_stage_in_one_line():
     assert done.returncode == 2
     assert done.stderr.strip() == ("ci/pr.sh: unknown stage 'lint'; choose from: "
                                    "contracts scenarios corpus properties meta")
+
+
+def test_the_nightly_workflow_calls_the_campaign_with_options_it_accepts():
+    """The workflow and `dualsync campaign` live in different files; a renamed option breaks here."""
+    options = pytest.importorskip("dualsync.harness.campaign.options")
+    workflow = yaml.safe_load((ROOT / "ci" / "github" / "dualsync-nightly.yml").read_text())
+    runs = [step["run"] for job in workflow["jobs"].values() for step in job["steps"] if "run" in step]
+    command = next(r for r in runs if "dualsync campaign --" in r).replace("\\\n", " ")
+    words = shlex.split(command[command.index("dualsync campaign"):])[2:]
+    sample = {"$CLIENT": "coordinated", "$PROFILE": "stress", "$BUDGET": "30m", "$WORKERS": "2", "$SHARD": "1/4",
+              "$OUT": "out", "${SHARED_DB:-$OUT/example-db}": "out/example-db",
+              "$REPO:dualsync-example-db": "owner/app:dualsync-example-db"}
+    words = [sample.get(w, w) for w in words]
+    assert not [w for w in words if "$" in w], words
+    args = options.parser().parse_args(words)
+    assert (args.shard, args.db, args.live, args.github) == ("1/4", "out/example-db", False,
+                                                           "owner/app:dualsync-example-db")
+    merge = next(r for r in runs if "dualsync campaign merge" in r)
+    assert "--out reports/campaign/merged" in merge
