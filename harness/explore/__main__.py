@@ -131,10 +131,11 @@ def cmd_explore(args) -> int:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dualsync.harness.explore", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    from dualsync.fakes.cli import Parser  # one-line errors, exit 2
+    ap = Parser(prog="python -m dualsync.harness.explore", description=__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--postgres", default=None, help="embedded | docker | auto | postgresql://...")
-    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=Parser)
     p = sub.add_parser("kill-matrix")
     p.add_argument("clients", nargs="*", help="default: every client in the catalogue")
     p.add_argument("--profile", default="pr")

@@ -83,11 +83,12 @@ def test_kill_matrix_writes_reports(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["main", "--json", "."], ["kill-matrix", "--junitxml", "a-file/y.xml"],
-                                  ["replay", "x.yaml", "--junitxml", "a-file/y.xml"], ["run", "--json"]])
+                                  ["replay", "x.yaml", "--junitxml", "a-file/y.xml"], ["run", "--json"],
+                                  ["kill-matrix", "--junitxml"]])
 def test_an_unwritable_report_path_is_one_line_and_exit_2_before_any_run(tmp_path, args):
     (tmp_path / "a-file").write_text("")
     done = harness(*args, cwd=tmp_path, timeout=60)
-    assert done.returncode == 2
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "--json" in done.stderr or "--junitxml" in done.stderr
     assert "postgres:" not in done.stderr  # nothing started
 
