@@ -22,6 +22,9 @@ WORKERS="${PYTEST_WORKERS:-2}"
 
 say() { echo "ci/pr.sh: $*" >&2; }
 
+case "${1:-}" in
+  -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
+esac
 for stage in "$@"; do
   case " ${STAGES[*]} " in
     *" $stage "*) ;;
