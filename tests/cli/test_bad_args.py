@@ -37,6 +37,8 @@ HARNESS = {
     "replay missing file": (["replay", "nope.yaml"], "nope.yaml: file: no such file"),
     "sweep a directory": (["sweep", "suites"], "suites: file: is a directory"),
     "replay bad inject": (["replay", FILE, "--inject=bogus"], "--inject=bogus: not a sweep label"),
+    "replay inject no device": (["replay", FILE, "--inject=crash:Z:after_reply:supabase:0"], "no device 'Z'"),
+    "replay inject no point": (["replay", FILE, "--inject=crash:A:mid_air:supabase:0"], "not a fault point"),
     "replay no runs": (["replay", FILE, "--times", "0"], "--times=0"),
     "main bad postgres": (["main", "--postgres=nonsense"], "unknown postgres provider 'nonsense'"),
     "unknown command": (["bogus"], "invalid choice: 'bogus'"),
