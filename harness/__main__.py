@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from dualsync.fakes.cli import Parser
-from dualsync.harness import runner, sweep
+from dualsync.harness import report_index, runner, sweep
 from dualsync.harness.scenario import Scenario, ScenarioError, load, load_all
 from dualsync.harness.world import StepError
 
@@ -72,17 +72,19 @@ def check_args(args) -> None:
 
 
 def cmd_main(args) -> int:
-    rows, surprises = [], 0
+    rows, surprises, results = [], 0, []
     scenarios = scenario_files(args.files)
     with database(args.postgres) as db:
         for scenario in scenarios:
             for client in ("legacy", "coordinated"):
                 result = runner.run(scenario, client, db)
+                results.append(result)
                 ok, _why = result.judgement()
                 known = not ok and client in scenario.known
                 surprises += not ok and not known
                 rows.append(_row(result, "known" if known else ok))
     print(_table(rows))
+    print(f"\nindex of the diagrams: {report_index.write(runner.REPORTS, results)}")
     opened = sum(r[2] == "OPEN FINDING" for r in rows)
     print(f"\n{len(rows) - surprises - opened} of {len(rows)} runs as the scenario files expect"
           + (f"; {opened} open finding(s) (the scenario's `known`)" if opened else "")

@@ -166,9 +166,11 @@ def _devices(spec: dict, c: Checker) -> dict[str, dict[str, Any]]:
             raise c.err(("devices", name), "needs a user", f"write `{name}: {{user: alice}}`")
         for field, value in dev.items():
             if field not in DEVICE:
-                raise c.err(("devices", name, field), "unknown field", "a device takes user and skew (seconds)")
+                raise c.err(("devices", name, field), "unknown field",
+                            "a device takes user, skew (seconds) and page_size (rows per Supabase page)")
             c.value(value, DEVICE[field], ("devices", name, field))
-        out[name] = {"user": dev["user"], "skew": float(dev.get("skew", 0))}
+        out[name] = {"user": dev["user"], "skew": float(dev.get("skew", 0)),
+                     **({"page_size": dev["page_size"]} if "page_size" in dev else {})}
     return out
 
 
