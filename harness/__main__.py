@@ -52,17 +52,16 @@ def scenario_files(paths: list[str]) -> list[Scenario]:
 def check_args(args) -> None:
     """Everything the command line says, checked before a server starts."""
     from dualsync.fakes.postgres import spec_from_env, validate
-    from dualsync.harness.scenario_checks import known_clients
+    from dualsync.harness.scenario_checks import check_client
     try:
         args.postgres = validate(args.postgres or spec_from_env())
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    client = getattr(args, "client", None)
-    if client is not None and client.startswith("cmd:"):
-        raise UsageError(f"--client={client}: external client adapters are not available yet; "
-                         "use coordinated, legacy or mutant:<name>")
-    if client is not None and client not in known_clients():
-        raise UsageError(f"--client={client} is not a known client; choose one of: {', '.join(known_clients())}")
+    if getattr(args, "client", None) is not None:
+        try:
+            check_client(args.client)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     if getattr(args, "times", 1) < 1:
         raise UsageError(f"--times={args.times}: give a number of runs of at least 1")
     if getattr(args, "inject", None):

@@ -188,14 +188,14 @@ def save_run(result: Run, directory: Path) -> Path:
     return save(saved, directory / f"{stem}.yaml")
 
 
-def launcher() -> list[str]:
-    """How to run `python -m dualsync.harness` from the current directory: the checkout's
+def launcher(module: str = "dualsync.harness") -> list[str]:
+    """How to run `python -m MODULE` from the current directory in a plain shell: the checkout's
     `dualsync` script (it has the venv), else this very interpreter (an installed package)."""
     script = Path(__file__).resolve().parent.parent / "dualsync"
     if script.is_file() and os.access(script, os.X_OK):
         rel = os.path.relpath(script)
-        return [str(script) if rel.startswith("..") else f"./{rel}", "py", "-m", "dualsync.harness"]
-    return [sys.executable, "-m", "dualsync.harness"]
+        return [str(script) if rel.startswith("..") else f"./{rel}", "py", "-m", module]
+    return [sys.executable, "-m", module]
 
 
 def _relative(source: str) -> str:
