@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def worker(seed: int, examples: int) -> dict:
     """One worker: its own Postgres, `examples` examples of the machine on coordinated."""
-    from dualsync.harness.__main__ import database
+    from dualsync.harness.servers import database
     from dualsync.harness.explore.profiles import explore
     with database("embedded") as db:
         explore("coordinated", db, "pr", shrink=False, max_examples=2)  # warm imports, schema cache
@@ -42,7 +42,7 @@ def _workers(n: int, examples: int, seed: int) -> list[dict]:
 
 
 def _schedules(quick: bool) -> Figure:
-    from dualsync.harness.__main__ import database
+    from dualsync.harness.servers import database
     from dualsync.harness.explore import exhaustive
     with database("embedded") as db:
         r = exhaustive.explore(exhaustive.SCOPES["login-vs-push"], "legacy", db,
