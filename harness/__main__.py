@@ -156,9 +156,9 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     args.postgres = getattr(args, "postgres", None)
     try:
-        check_args(args)
         if (bad := reporting.check(args)) is not None:
             raise UsageError(bad)
+        check_args(args)
         return {"main": cmd_main, "run": cmd_run, "replay": cmd_replay, "sweep": cmd_sweep}[args.cmd](args)
     except (ScenarioError, UsageError, StepError) as exc:
         print(f"error: {exc}", file=sys.stderr)

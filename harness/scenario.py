@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from dualsync.harness.steps import COUNT, OPERATIONS, PATHS, RECORD_STEPS, SECONDS, SKIP, STEP_TYPES, Num
+from dualsync.harness.steps import (COUNT, FAULT_POINTS, OPERATIONS, PATHS, RECORD_STEPS, SECONDS, SKIP, STEP_TYPES,
+                                    Num)
 
 ANY = object()  # a field that takes any value
 # step name -> (shorthand field for the scalar form, required fields, {field: allowed values|type}),
@@ -35,7 +36,7 @@ SWEEP = {"devices": list, "kinds": list, "from_step": Num((int,), low=0), "expec
 # page_size: rows per Supabase pull page (the client default is 100), so paging can be reached.
 DEVICE = {"user": str, "skew": Num(), "page_size": Num(types=(int,), low=1, why="a page holds at least one row")}
 # re-exported for the checks and the exploration: the step table's derived lists
-__all__ = ["COUNT", "DEVICE", "OPERATIONS", "PATHS", "RECORD_STEPS", "REQUIRED_TOP", "SECONDS", "SKIP", "STEPS",
+__all__ = ["COUNT", "DEVICE", "FAULT_POINTS", "OPERATIONS", "PATHS", "RECORD_STEPS", "REQUIRED_TOP", "SECONDS", "SKIP", "STEPS",
            "SWEEP", "SWEEP_KINDS", "TOP", "Num", "Scenario", "ScenarioError", "Step", "dumps", "load", "load_all",
            "loads", "save"]
 
