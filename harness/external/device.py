@@ -63,10 +63,10 @@ class ExternalStorage:
 
     def lose_unflushed(self) -> None:
         """A power cut: the adapter restores its last durable bytes and dies."""
-        if self.device.process is not None and self.device.process.alive:
-            self.device.process.exiting = True
-            self.device.process.killed = Killed("power cut")
-            self.device.process.send({"disk": {"fault": "lose_unsynced"}})
+        process = self.device.process
+        if process is not None and process.alive:
+            process.send({"disk": {"fault": "lose_unsynced"}})  # it exits once its disk is restored
+            process.exiting, process.killed = True, Killed("power cut")
 
 
 class Auth:
