@@ -68,6 +68,9 @@ class Behaviour:
     # After a fetch from nil (expired token), records the zone no longer lists still count as
     # held there: a zone deleted and re-created by another device never gets them back.
     unlisted_kept: bool = False
+    # A CloudKit change-tag conflict is "resolved" by taking the server record's tag and saving the
+    # pending local edit over it, unmerged, whatever the server record holds.
+    ck_conflict_overwrites: bool = False
 
 
 COORDINATED = Behaviour()

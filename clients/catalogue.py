@@ -80,6 +80,11 @@ VARIANTS: tuple[Variant, ...] = (
             "zone no longer lists still count as held there", "convergence", unlisted_kept=True),
     _mutant("expired-token-skips", "an expired sync token is replaced by the zone's current token instead of "
             "refetching from scratch", "no skipped row", skip_on_expired_token=True),
+    # Issue 15's mutants. Each prediction was written (and committed) before the mutant first ran.
+    _mutant("ck-conflict-overwrites", "a CloudKit change-tag conflict is settled by taking the server "
+            "record's tag and saving the pending local edit over it unread, though the server record may "
+            "be newer; the newer write's author re-uploads it when it next pulls", "backend history",
+            ck_conflict_overwrites=True),
 )
 
 BY_NAME = {v.name: v for v in VARIANTS}

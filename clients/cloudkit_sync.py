@@ -286,6 +286,9 @@ class CloudKitSyncService:
         body = await self._op("records/lookup", {"records": [{"recordName": n} for n in names], "zoneID": {"zoneName": ZONE}})
         for item in self._list(body, "records", len(names)):
             if isinstance(item, dict) and not item.get("serverErrorCode"):
+                if self.behaviour.ck_conflict_overwrites:
+                    self._replace_unreadable(store, item)  # the seeded bug: ours wins, unread
+                    continue
                 failure = self._live(store, item, apply)
                 if isinstance(failure, DecryptFailed) and not self.behaviour.stall_on_unreadable_conflict:
                     self._replace_unreadable(store, item)

@@ -14,19 +14,25 @@ import contextlib
 import sys
 from pathlib import Path
 
+from dualsync.fakes.cli import Parser
 from dualsync.harness import runner, sweep
-from dualsync.harness.scenario import ScenarioError, load
+from dualsync.harness.scenario import Scenario, ScenarioError, load, load_all
+from dualsync.harness.world import StepError
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "suites" / "scenarios"
 
 
+class UsageError(Exception):
+    """Bad input found before anything started: one line, exit 2."""
+
+
 @contextlib.contextmanager
-def database(spec: str | None):
-    from dualsync.fakes.postgres import ProviderError, spec_from_env, start_server
+def database(spec: str):
+    from dualsync.fakes.postgres import ProviderError, start_server
     try:
-        server = start_server(spec or spec_from_env())
+        server = start_server(spec)
     except ProviderError as exc:
-        sys.exit(str(exc))
+        raise UsageError(str(exc).replace("\n", "; ")) from None
     print(server.describe(), file=sys.stderr)
     try:
         db = server.new_database("harness_cli")
@@ -38,19 +44,39 @@ def database(spec: str | None):
         server.stop()
 
 
-def scenario_files(paths: list[str]) -> list[Path]:
-    files = [Path(p) for p in paths] or sorted(SCENARIOS.glob("*.yaml"))
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        sys.exit(f"no such scenario file: {', '.join(missing)}")
-    return files
+def scenario_files(paths: list[str]) -> list[Scenario]:
+    """Every file loaded and validated (two sharing an id refused) before any server starts."""
+    return load_all([Path(p) for p in paths] or sorted(SCENARIOS.glob("*.yaml")))
+
+
+def check_args(args) -> None:
+    """Everything the command line says, checked before a server starts."""
+    from dualsync.fakes.postgres import spec_from_env, validate
+    from dualsync.harness.scenario_checks import known_clients
+    try:
+        args.postgres = validate(args.postgres or spec_from_env())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    client = getattr(args, "client", None)
+    if client is not None and client.startswith("cmd:"):
+        raise UsageError(f"--client={client}: external client adapters are not available yet; "
+                         "use coordinated, legacy or mutant:<name>")
+    if client is not None and client not in known_clients():
+        raise UsageError(f"--client={client} is not a known client; choose one of: {', '.join(known_clients())}")
+    if getattr(args, "times", 1) < 1:
+        raise UsageError(f"--times={args.times}: give a number of runs of at least 1")
+    if getattr(args, "inject", None):
+        try:
+            sweep.step_for(args.inject)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
 
 
 def cmd_main(args) -> int:
     rows, surprises = [], 0
+    scenarios = scenario_files(args.files)
     with database(args.postgres) as db:
-        for path in scenario_files(args.files):
-            scenario = load(path)
+        for scenario in scenarios:
             for client in ("legacy", "coordinated"):
                 result = runner.run(scenario, client, db)
                 ok, _why = result.judgement()
@@ -93,9 +119,10 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 def cmd_run(args) -> int:
     bad = 0
+    scenarios = scenario_files(args.files)
     with database(args.postgres) as db:
-        for path in scenario_files(args.files):
-            result = runner.run(load(path), args.client, db)
+        for scenario in scenarios:
+            result = runner.run(scenario, args.client, db)
             ok, why = result.judgement()
             bad += not ok
             print(f"{result.scenario.id} against {args.client}: "
@@ -116,10 +143,18 @@ def cmd_replay(args) -> int:
     ok, why = result.judgement()
     print(f"{scenario.id} against {args.client}{' with ' + args.inject if args.inject else ''}:\n{why}")
     print(f"diagram: {result.report}")
+    if result.saved:
+        print(f"run saved as: {result.saved}")
     if args.times > 1:
         print(f"reproduced {args.times - len(prints) + 1} of {args.times} times "
               f"({len(prints)} distinct histories)")
-    return 0 if len(prints) == 1 else 2
+    print("as expected" if ok else f"NOT as expected: the file expects {_wanted(result)}")
+    return 0 if ok and len(prints) == 1 else 1
+
+
+def _wanted(result: runner.Run) -> str:
+    want = result.expected
+    return f"{result.client} to pass" if want == "pass" else f"{', '.join(want)} violated by {result.client}"
 
 
 def cmd_sweep(args) -> int:
@@ -136,10 +171,13 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["kill-matrix"]:  # exploration lives in harness.explore; same entry point for users
         from dualsync.harness.explore.__main__ import main as explore_main
         return explore_main(argv)
-    ap = argparse.ArgumentParser(prog="python -m dualsync.harness", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--postgres", default=None, help="embedded | docker | auto | postgresql://...")
-    sub = ap.add_subparsers(dest="cmd", required=True)
+    postgres = argparse.ArgumentParser(add_help=False)  # before or after the command
+    postgres.add_argument("--postgres", default=argparse.SUPPRESS, help="embedded | docker | auto | "
+                          "postgresql://... (default: DUALSYNC_POSTGRES, else embedded)")
+    ap = Parser(prog="python -m dualsync.harness", description=__doc__, parents=[postgres],
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=Parser)
+    sub.add_parser = _with_parents(sub.add_parser, postgres)
     p = sub.add_parser("main", help="the verdict table: every scenario against legacy and coordinated")
     p.add_argument("files", nargs="*")
     p = sub.add_parser("run", help="run scenario files against one client")
@@ -154,12 +192,21 @@ def main(argv: list[str]) -> int:
     p.add_argument("file")
     p.add_argument("--client", default="coordinated")
     args = ap.parse_args(argv)
+    args.postgres = getattr(args, "postgres", None)
     try:
+        check_args(args)
         return {"main": cmd_main, "run": cmd_run, "replay": cmd_replay, "sweep": cmd_sweep}[args.cmd](args)
-    except ScenarioError as exc:
+    except (ScenarioError, UsageError, StepError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
+def _with_parents(add_parser, parent):
+    def add(name, **kw):
+        return add_parser(name, parents=[parent], **kw)
+    return add
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from dualsync.fakes import stops  # SIGTERM/SIGINT: servers stopped, one line, 128+signal
+    sys.exit(stops.run(main, sys.argv[1:]))

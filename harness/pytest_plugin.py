@@ -3,7 +3,9 @@
     --client=coordinated (default) | legacy | mutant:<name>     (or DUALSYNC_CLIENT)
 
 Load it from the root conftest.py (`pytest_plugins = ["dualsync.harness.pytest_plugin"]`) next to the
-Postgres plugin; suites/scenarios/conftest.py turns each scenario file into test items with it.
+Postgres plugin. Scenario files become test items where a conftest says so (suites/scenarios/conftest.py
+calls `collect_scenario_file`) and wherever the command line names them: a *.yaml file given as an
+argument, or the *.yaml files directly inside a folder given as one, from any directory.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import pytest
 from dualsync.harness.scenario import Scenario, ScenarioError, load
 
 DEFAULT_CLIENT = "coordinated"
+_CLAIMED = pytest.StashKey[set]()     # scenario files already turned into items (conftest or argument)
+_IDS = pytest.StashKey[dict]()        # scenario id -> the file that has it, across the session
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -96,7 +100,7 @@ def _run_sweep(scenario: Scenario, dualsync_client: str, pg_database) -> None:
 
 def _failure(result, why: str) -> str:
     return (f"{result.scenario.id} against {result.client} (seed {result.scenario.seed}):\n{why}\n"
-            f"diagram: {result.report}\nrun saved as: {result.saved}\n"
+            f"diagram: {result.report}\n" + (f"run saved as: {result.saved}\n" if result.saved else "") +
             f"replay: {result.replay_command()}")
 
 
@@ -108,6 +112,12 @@ class ScenarioFile(pytest.File):
             scenario = load(self.path)
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from None
+        ids = self.config.stash.setdefault(_IDS, {})
+        other = ids.setdefault(scenario.id, self.path)
+        if other != self.path:  # two files, one id: they would overwrite each other's report
+            line, col = scenario.id_at
+            raise self.CollectError(f"{self.path}:{line}:{col}: id: {scenario.id!r} is also the id of {other}; "
+                                    "give each scenario its own id (reports are named by it)")
         item = pytest.Function.from_parent(self, name=scenario.id, callobj=_bind(_run_scenario, scenario))
         from dualsync.harness.external import expectation_key
         reason = scenario.known.get(expectation_key(client_option(self.config)))
@@ -137,5 +147,25 @@ def _bind(fn, scenario: Scenario):
 def collect_scenario_file(file_path: Path, parent) -> ScenarioFile | None:
     """For a conftest's pytest_collect_file: scenario files are *.yaml next to it."""
     if file_path.suffix in (".yaml", ".yml") and not file_path.name.startswith("_"):
+        claimed = parent.config.stash.setdefault(_CLAIMED, set())
+        if file_path in claimed:  # a conftest and the command line both name it
+            return None
+        claimed.add(file_path)
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_collect_file(file_path: Path, parent):
+    """A scenario file named on the command line, or inside a folder named there, from anywhere."""
+    if file_path.suffix in (".yaml", ".yml") and _named(parent.config, file_path):
+        return collect_scenario_file(file_path, parent)
+    return None
+
+
+def _named(config: pytest.Config, file_path: Path) -> bool:
+    here = config.invocation_params.dir
+    for arg in config.args:
+        given = (here / arg.split("::")[0]).resolve()
+        if given == file_path.resolve() or given.is_dir() and given == file_path.resolve().parent:
+            return True
+    return False

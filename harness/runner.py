@@ -12,6 +12,7 @@ import dataclasses
 import os
 import re
 import shlex
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,7 @@ class Run:
         return True, "\n".join(self.verdicts[n].explain() for n in want)
 
     def replay_command(self) -> str:
-        cmd = ["python", "-m", "dualsync.harness", "replay", _relative(self.scenario.source),
-               f"--client={self.client}"]
+        cmd = launcher() + ["replay", _relative(self.scenario.source), f"--client={self.client}"]
         if self.label:
             cmd.append(f"--inject={self.label}")
         return shlex.join(cmd)
@@ -185,6 +185,16 @@ def save_run(result: Run, directory: Path) -> Path:
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{s.id}-{result.client}" + (f"-{result.label}" if result.label else ""))
     result.history.save(_mkdir(directory) / f"{stem}.history.jsonl")
     return save(saved, directory / f"{stem}.yaml")
+
+
+def launcher() -> list[str]:
+    """How to run `python -m dualsync.harness` from the current directory: the checkout's
+    `dualsync` script (it has the venv), else this very interpreter (an installed package)."""
+    script = Path(__file__).resolve().parent.parent / "dualsync"
+    if script.is_file() and os.access(script, os.X_OK):
+        rel = os.path.relpath(script)
+        return [str(script) if rel.startswith("..") else f"./{rel}", "py", "-m", "dualsync.harness"]
+    return [sys.executable, "-m", "dualsync.harness"]
 
 
 def _relative(source: str) -> str:

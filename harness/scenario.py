@@ -1,8 +1,12 @@
 """Scenario files: a scenario is data. The format is documented in suites/scenarios/README.md.
 
-`load` validates a file and raises `ScenarioError` naming the file, the line, the field and the
-fix; `save` writes a scenario back so that `load(save(s)) == s`. Hand-written scenarios and the
-shrunk failures exploration finds are the same format.
+`load` validates a file and raises `ScenarioError` naming the file, line and column, the field, the
+problem and the fix; `save` writes a scenario back so that `load(save(s)) == s`. Hand-written
+scenarios and the shrunk failures exploration finds are the same format.
+
+The schema lives here, as data: `STEPS` (every step, its scalar shorthand, required fields and the
+rule of each field), `TOP`, `SWEEP`, `ID_RULES`. `scenario_checks` applies it; `scenario_yaml` reads
+the text strictly (a repeated key is an error, YAML's own complaint is kept).
 """
 
 from __future__ import annotations
@@ -14,13 +18,28 @@ from typing import Any
 import yaml
 
 from dualsync.clients.api import FAULT_POINTS, ROUTES
-from dualsync.harness.checkers.verdict import INVARIANTS
 
 PATHS = ("supabase", "cloudkit")
 ANY = object()  # a field that takes any value
 
+
+@dataclasses.dataclass(frozen=True)
+class Num:
+    """A number field: its types and bounds (finite always; `above` is an exclusive lower bound)."""
+    types: tuple[type, ...] = (int, float)
+    low: float | None = None
+    high: float | None = None
+    above: float | None = None
+    refused: tuple[Any, ...] = ()
+    why: str = ""
+
+
+SECONDS = Num(low=0, why="time only moves forward")
+COUNT = Num((int,), low=-1, refused=(0,), why="-1 applies to every match, n >= 1 to the first n")
+SKIP = Num((int,), low=0)
+
 # step name -> (shorthand field for the scalar form, required fields, {field: allowed values|type})
-_TARGET = {"device": str, "path": PATHS, "match": str, "count": int, "skip": int}
+_TARGET = {"device": str, "path": PATHS, "match": str, "count": COUNT, "skip": SKIP}
 STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
     "sign_up": ("device", ("device",), {"device": str}),
     "sign_in": ("device", ("device",), {"device": str, "wait": bool, "as": str}),
@@ -34,17 +53,17 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
     "read": (None, ("device", "type", "id"), {"device": str, "type": tuple(ROUTES), "id": str}),
     "hold": (None, ("as",), {**_TARGET, "as": str, "at": ("request", "reply", "commit")}),
     "release": ("names", ("names",), {"names": list}),
-    "delay": (None, ("seconds",), {**_TARGET, "seconds": (int, float)}),
-    "fail": (None, (), {**_TARGET, "status": int, "ck_error": str, "ck_item_error": str,
-                        "retry_after": (int, float), "error": ("timeout", "drop")}),
+    "delay": (None, ("seconds",), {**_TARGET, "seconds": SECONDS}),
+    "fail": (None, (), {**_TARGET, "status": Num((int,), 100, 599), "ck_error": str, "ck_item_error": str,
+                        "retry_after": SECONDS, "error": ("timeout", "drop")}),
     "lose_reply": (None, (), dict(_TARGET)),
     "crash": (None, ("device", "point"), {"device": str, "point": FAULT_POINTS,
                                           "path": PATHS + ("local",),
-                                          "count": int, "skip": int}),
+                                          "count": COUNT, "skip": SKIP}),
     "disk": (None, ("device", "fault"), {"device": str, "op": ("write", "fsync", "rename"),
                                          "fault": ("io_error", "no_space", "lose_unsynced")}),
-    "advance": ("seconds", ("seconds",), {"seconds": (int, float)}),
-    "skew": (None, ("device", "seconds"), {"device": str, "seconds": (int, float)}),
+    "advance": ("seconds", ("seconds",), {"seconds": SECONDS}),
+    "skew": (None, ("device", "seconds"), {"device": str, "seconds": Num()}),
     "probe": (None, ("device", "token"), {"device": str, "path": PATHS,
                                           "token": ("forged", "expired", "other_user")}),
     "corrupt": (None, ("user", "type", "id"), {"user": str, "type": tuple(ROUTES), "id": str,
@@ -55,17 +74,31 @@ STEPS: dict[str, tuple[str | None, tuple[str, ...], dict[str, Any]]] = {
     "settle": (None, (), {}),
     "heal": (None, (), {}),
 }
-TOP = {"id": str, "title": str, "guards": list, "tags": list, "seed": int, "users": dict,
-       "devices": dict, "steps": list, "expect": dict, "sweep": dict, "liveness_bound": (int, float),
+TOP = {"id": str, "title": str, "guards": list, "tags": list, "seed": Num((int,), low=0), "users": dict,
+       "devices": dict, "steps": list, "expect": dict, "sweep": dict, "liveness_bound": Num(above=0),
        "notes": str, "known": dict}
 REQUIRED_TOP = ("id", "guards", "devices", "steps")
 
 
+SWEEP_KINDS = ("crash", "lose_reply")
+SWEEP = {"devices": list, "kinds": list, "from_step": Num((int,), low=0), "expect": dict}
+DEVICE = {"user": str, "skew": Num()}
+# Steps that name a record, and what its id must look like per type: a type that syncs through
+# Supabase is a row of a table keyed by uuid; a CloudKit-only type's id is its recordName.
+RECORD_STEPS = ("write", "delete", "read", "corrupt")
+ID_RULES = {t: "uuid" if "supabase" in paths else "record_name" for t, paths in ROUTES.items()}
+# Steps that start a device operation (a task `wait` can name: its `as`, else `op:device[/path]`).
+OPERATIONS = ("sign_up", "sign_in", "sign_out", "login_sync", "sync")
+
+
 class ScenarioError(ValueError):
-    def __init__(self, source: str, line: int | None, field: str, problem: str, fix: str):
-        where = f"{source}:{line}" if line else source
+    """`file:line:col: field: problem; fix`, one line."""
+
+    def __init__(self, source: str, line: int | None, field: str, problem: str, fix: str,
+                 col: int | None = None):
+        where = source + (f":{line}" if line else "") + (f":{col}" if line and col else "")
         super().__init__(f"{where}: {field}: {problem}; {fix}")
-        self.source, self.line, self.field = source, line, field
+        self.source, self.line, self.col, self.field = source, line, col, field
 
 
 @dataclasses.dataclass
@@ -100,6 +133,7 @@ class Scenario:
     notes: str = ""
     known: dict[str, str] = dataclasses.field(default_factory=dict)  # client -> open finding
     source: str = "<scenario>"
+    id_at: tuple[int, int] = (0, 0)  # line, column of the id in its file (0: not from a file)
 
     def expected_for(self, client: str) -> str | list[str] | None:
         """"pass", the invariants that must be violated, or None when the file says nothing."""
@@ -120,21 +154,34 @@ class Scenario:
 
 def load(path: str | Path) -> Scenario:
     path = Path(path)
-    return loads(path.read_text(), source=str(path))
+    try:
+        text = path.read_text()
+    except IsADirectoryError:
+        raise ScenarioError(str(path), None, "file", "is a directory", "give a scenario file (*.yaml)") from None
+    except FileNotFoundError:
+        raise ScenarioError(str(path), None, "file", "no such file", "check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), None, "file", f"cannot be read ({exc})", "give a readable UTF-8 file") from None
+    return loads(text, source=str(path))
 
 
 def loads(text: str, source: str = "<scenario>") -> Scenario:
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ScenarioError(source, mark.line + 1 if mark else None, "yaml", str(exc).split("\n")[0],
-                            "fix the YAML syntax") from None
-    lines = _lines(node)
-    if not isinstance(data, dict):
-        raise ScenarioError(source, 1, "file", "is not a mapping", "start with `id: ...`")
-    return _build(data, lines, source)
+    from dualsync.harness import scenario_checks
+    return Scenario(**scenario_checks.build(text, source), source=source)
+
+
+def load_all(paths: list[str | Path]) -> list[Scenario]:
+    """Load every file, refusing two that share an id (they would share one report)."""
+    out, first = [], {}
+    for path in paths:
+        scenario = load(path)
+        if scenario.id in first:
+            raise ScenarioError(scenario.source, scenario.id_at[0], "id",
+                                f"{scenario.id!r} is also the id of {first[scenario.id]}",
+                                "give each scenario its own id (reports are named by it)", scenario.id_at[1])
+        first[scenario.id] = scenario.source
+        out.append(scenario)
+    return out
 
 
 def save(scenario: Scenario, path: str | Path) -> Path:
@@ -145,111 +192,3 @@ def save(scenario: Scenario, path: str | Path) -> Path:
 
 def dumps(scenario: Scenario) -> str:
     return yaml.safe_dump(scenario.to_data(), sort_keys=False, default_flow_style=None, width=100)
-
-
-def _build(data: dict, lines: dict[tuple, int], source: str) -> Scenario:
-    def err(path: tuple, problem: str, fix: str):
-        return ScenarioError(source, lines.get(path) or lines.get(path[:1]), ".".join(map(str, path)),
-                             problem, fix)
-
-    for name in data:
-        if name not in TOP:
-            raise err((name,), "unknown field", f"use one of {', '.join(TOP)}")
-        _check_type(data[name], TOP[name], (name,), err)
-    for name in REQUIRED_TOP:
-        if name not in data:
-            raise err((name,), "missing", f"every scenario needs {', '.join(REQUIRED_TOP)}")
-    devices = _devices(data, err)
-    steps = [_step(raw, i, devices, data, lines, err) for i, raw in enumerate(data["steps"])]
-    _check_guards(data, err)
-    _check_expect(data.get("expect", {}), err)
-    return Scenario(id=str(data["id"]), guards=list(data["guards"]), devices=devices, steps=steps,
-                    title=data.get("title", ""), tags=list(data.get("tags", [])),
-                    seed=data.get("seed", 0), users=data.get("users") or {},
-                    expect=data.get("expect") or {}, sweep=data.get("sweep"),
-                    liveness_bound=float(data.get("liveness_bound", 600.0)),
-                    notes=data.get("notes", ""), known=dict(data.get("known") or {}), source=source)
-
-
-def _devices(data: dict, err) -> dict[str, dict[str, Any]]:
-    out = {}
-    for name, spec in data["devices"].items():
-        if not isinstance(spec, dict) or "user" not in spec:
-            raise err(("devices", name), "needs a user", f"write `{name}: {{user: alice}}`")
-        extra = set(spec) - {"user", "skew"}
-        if extra:
-            raise err(("devices", name), f"unknown field(s) {', '.join(sorted(extra))}",
-                      "a device takes user and skew (seconds)")
-        out[str(name)] = {"user": str(spec["user"]), "skew": float(spec.get("skew", 0))}
-    return out
-
-
-def _step(raw: Any, i: int, devices: dict, data: dict, lines: dict, err) -> Step:
-    path = ("steps", i)
-    op, value = (raw, None) if isinstance(raw, str) else (
-        next(iter(raw.items())) if isinstance(raw, dict) and len(raw) == 1 else (None, None))
-    if op not in STEPS:
-        raise err(path, f"unknown step {raw!r}" if op else "a step is one `name: arguments` pair",
-                  f"use one of {', '.join(STEPS)}")
-    short, required, fields = STEPS[op]
-    args = dict(value) if isinstance(value, dict) else ({short: value} if value is not None else {})
-    if short == "names" and short in args and not isinstance(args[short], list):
-        args[short] = [args[short]]
-    for name, v in args.items():
-        if name not in fields:
-            raise err(path + (op, name), "unknown argument", f"{op} takes {', '.join(fields) or 'nothing'}")
-        _check_type(v, fields[name], path + (op, name), err)
-    for name in required:
-        if name not in args:
-            raise err(path + (op,), f"missing {name}", f"{op} needs {', '.join(required)}")
-    if "device" in args and args["device"] not in devices:
-        raise err(path + (op, "device"), f"no device {args['device']!r}",
-                  f"declare it under devices (known: {', '.join(devices)})")
-    if op == "fail" and not {"status", "ck_error", "ck_item_error", "error"} & set(args):
-        raise err(path + (op,), "says nothing about how to fail",
-                  "give status, ck_error, ck_item_error or error")
-    return Step(op, args, lines.get(path, 0))
-
-
-def _check_type(value: Any, rule: Any, path: tuple, err) -> None:
-    if rule is ANY:
-        return
-    if isinstance(rule, tuple) and all(isinstance(r, str) for r in rule):
-        if value not in rule:
-            raise err(path, f"{value!r} is not allowed", f"use one of {', '.join(rule)}")
-        return
-    types = rule if isinstance(rule, tuple) else (rule,)
-    if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-        names = " or ".join(t.__name__ for t in types)
-        raise err(path, f"expected {names}, got {type(value).__name__} {value!r}", f"write a {names}")
-
-
-def _check_guards(data: dict, err) -> None:
-    for i, g in enumerate(data["guards"]):
-        if g not in INVARIANTS:
-            raise err(("guards", i), f"unknown invariant {g!r}", f"use one of {', '.join(INVARIANTS)}")
-    if not data["guards"]:
-        raise err(("guards",), "is empty", "name the invariant(s) this scenario guards")
-
-
-def _check_expect(expect: dict, err) -> None:
-    for client, want in expect.items():
-        if want == "pass":
-            continue
-        if not isinstance(want, list) or not want or any(w not in INVARIANTS for w in want):
-            raise err(("expect", client), f"{want!r} is not an expected verdict",
-                      "write `pass`, or the list of invariants that must be violated")
-
-
-def _lines(node: yaml.Node | None, path: tuple = ()) -> dict[tuple, int]:
-    """1-based line of every mapping key and sequence item, by its path in the data."""
-    out: dict[tuple, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            out[path + (k.value,)] = k.start_mark.line + 1
-            out.update(_lines(v, path + (k.value,)))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            out[path + (i,)] = v.start_mark.line + 1
-            out.update(_lines(v, path + (i,)))
-    return out

@@ -13,9 +13,7 @@ from collections import Counter
 from typing import Any
 
 from dualsync.harness import runner
-from dualsync.harness.scenario import Scenario, Step
-
-KINDS = ("crash", "lose_reply")
+from dualsync.harness.scenario import SWEEP_KINDS as KINDS, Scenario, Step
 
 
 @dataclasses.dataclass
@@ -29,6 +27,9 @@ class SweepReport:
         """`pass`: every injected run passes. A list: some injected run violates all of it (a
         mutant need only lose data at one fault point for the sweep to have teeth)."""
         head = f"{self.scenario.id} sweep against {self.client}: {len(self.runs)} fault points"
+        if not self.runs:  # a sweep that injected nothing tested nothing: never green
+            return False, (f"{head}: the sweep tested nothing; check its devices, kinds and from_step "
+                           f"in {self.scenario.source}")
         if want != "pass":
             hit = [r for r in self.runs if all(w in r.violated for w in want)]
             if hit:

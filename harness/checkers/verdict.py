@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-# The nine no-loss invariants of the design notes, by number, in the words reports use.
+# The no-loss invariants of the design notes (nine) and the backend-history invariant (10), by
+# number, in the words reports use.
 INVARIANTS = {
     "convergence": 1,
     "no-lost-write": 2,
@@ -15,6 +16,7 @@ INVARIANTS = {
     "no-resurrection-no-phantom": 7,
     "isolation": 8,
     "liveness": 9,
+    "backend-history": 10,
 }
 
 

@@ -17,7 +17,7 @@ from hypothesis import reject, strategies as st
 from hypothesis.control import current_build_context
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from dualsync.clients.api import FAULT_POINTS
+from dualsync.clients.api import FAULT_POINTS, ROUTES
 from dualsync.harness.explore.moves import IDS_PER_TYPE, PATHS, RECORD_TYPES, Driver
 from dualsync.harness.checkers.verdict import INVARIANTS
 from dualsync.harness.explore.session import Outcome, Session
@@ -212,6 +212,23 @@ class SyncMachine(RuleBasedStateMachine):
             {"advance": lambda: d.advance(seconds),
              "skew": lambda: d.skew(device, -seconds if second_form else seconds),
              "delete_zone": lambda: d.delete_zone(user)}[kind]()
+
+    # Damage a pull must survive (a row sealed with a key the puller lacks, a row rotted at rest
+    # ahead of good ones), each as one targeted move (`Driver.rotated_write`, `rot_behind`): a
+    # rule of its own, so hypothesis's rule swarm gives some examples many of them, others none.
+    @precondition(_any_signed)
+    @rule(data=st.data(), path=st.sampled_from(PATHS), rotate=st.booleans())
+    def damage(self, data, path: str, rotate: bool) -> None:
+        device = data.draw(st.sampled_from(self.signed()), label="device")
+        peers = self._peers(device)
+        if not peers:
+            return
+        peer = data.draw(st.sampled_from(peers), label="peer")
+        routed = [t for t in self.types if path in ROUTES[t]] or \
+            [t for t in RECORD_TYPES if path in ROUTES[t]]
+        record_type = data.draw(st.sampled_from(routed), label="type")
+        move = self.driver.rotated_write if rotate else self.driver.rot_behind
+        move(device, peer, record_type, path)
 
     def _peers(self, device: str) -> list[str]:
         user = self.driver.user(device)

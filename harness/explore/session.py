@@ -26,7 +26,7 @@ from dualsync.harness.world import World
 # each step, and a failure seen early stops the example before its remaining steps are paid for.
 TOKEN_HORIZON = 3000.0  # seconds; applied with the page cap (see corpus.PAGE_TAG)
 _SCRATCH = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-PER_STEP = ("no-lost-unsynced-edit", "monotonic-read-your-writes", "isolation")
+PER_STEP = ("no-lost-unsynced-edit", "monotonic-read-your-writes", "isolation", "backend-history")
 
 
 @dataclasses.dataclass

