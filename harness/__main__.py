@@ -59,9 +59,12 @@ def check_args(args) -> None:
         raise UsageError(str(exc)) from None
     client = getattr(args, "client", None)
     if client is not None and client.startswith("cmd:"):
-        raise UsageError(f"--client={client}: external client adapters are not available yet; "
-                         "use coordinated, legacy or mutant:<name>")
-    if client is not None and client not in known_clients():
+        from dualsync.harness.external import AdapterFailure, describe
+        try:
+            describe(client[4:].strip())  # the adapter's hello, before any server starts
+        except AdapterFailure as exc:
+            raise UsageError(f"--client={client}: {exc.headline}") from None
+    elif client is not None and client not in known_clients():
         raise UsageError(f"--client={client} is not a known client; choose one of: {', '.join(known_clients())}")
     if getattr(args, "times", 1) < 1:
         raise UsageError(f"--times={args.times}: give a number of runs of at least 1")

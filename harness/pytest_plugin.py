@@ -49,7 +49,7 @@ def client_option(config: pytest.Config) -> str:
         try:
             describe(value[4:].strip())  # the adapter's hello: refused here, not at each scenario
         except AdapterFailure as exc:
-            raise pytest.UsageError(f"--client={value}: {exc}") from None
+            raise pytest.UsageError(f"--client={value}: {exc.headline}") from None
         return value
     names = known_clients()
     if value not in names:

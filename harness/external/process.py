@@ -27,6 +27,12 @@ LINE_LIMIT = 1 << 24  # a store snapshot is one line
 class AdapterFailure(StepError):
     """The adapter broke the protocol; the run cannot go on with it."""
 
+    @property
+    def headline(self) -> str:
+        """The report's first line, with a pointer to the rest (for one-line usage errors)."""
+        first, _, rest = str(self).partition("\n")
+        return first + ("; set DUALSYNC_PROTOCOL_TRACE=FILE to see every line" if rest else "")
+
 
 class Killed(Exception):
     """The harness killed the process on purpose (a crash at a fault point, a power cut)."""
