@@ -19,7 +19,8 @@ from dualsync.clients.api import ClientCrashed, ResolutionPolicy
 from dualsync.clients.errors import ClientError
 from dualsync.harness.clock import SkewedClock
 from dualsync.harness.external.hello import NETWORK_POINTS, command_of, describe
-from dualsync.harness.external.process import AdapterFailure, AdapterProcess, Killed, command_timeout
+from dualsync.harness.external.process import (AdapterFailure, AdapterProcess, Killed, command_timeout,
+                                               launch_timeout)
 from dualsync.harness.external.proxy import BackendProxy
 
 SETTLE_WINDOW = 0.03   # real seconds of silence after which a device waiting on the Conductor is settled
@@ -155,7 +156,11 @@ class ExternalDevice:
                 "timeouts": {"command_s": command_timeout(), "settle_ms": SETTLE_WINDOW * 1000}}
 
     async def _checked(self, cmd: str, args: dict[str, Any]) -> Any:
-        reply = await self.process.call(cmd, args, now=self.clock.now())
+        try:
+            reply = await asyncio.wait_for(self.process.call(cmd, args, now=self.clock.now()),
+                                           launch_timeout())
+        except asyncio.TimeoutError:
+            raise self.process.fail(f"gave no answer to {cmd} in {launch_timeout():g} s") from None
         if not reply.get("ok"):
             error = reply.get("error") or {}
             if cmd == "hello":
@@ -189,13 +194,19 @@ class ExternalDevice:
     # Commands.
 
     async def call(self, cmd: str, **args: Any) -> Any:
-        process = await self.running()
-        self.refresh()
         try:
+            process = await self.running()
+            self.refresh()
             reply = await process.call(cmd, args, now=self.clock.now())
         except Killed as exc:
             self.crashed = True
             raise ClientCrashed(exc.point) from None
+        except AdapterFailure:
+            if asyncio.current_task() in self.world.tasks.values():
+                # A World operation records any exception as the client's failure; this one is
+                # the harness's. The operation stays pending, and the World's settle raises it.
+                await asyncio.get_running_loop().create_future()
+            raise
         if reply.get("ok"):
             return reply.get("value")
         error = reply.get("error") or {}

@@ -54,6 +54,11 @@ def command_timeout() -> float:
     return float(os.environ.get("DUALSYNC_COMMAND_TIMEOUT", "30"))
 
 
+def launch_timeout() -> float:
+    """For hello and configure: starting an interpreter on a loaded machine takes a while."""
+    return max(command_timeout(), 30.0)
+
+
 class AdapterProcess:
     def __init__(self, device: str, command: str, on_event: Callable[[dict[str, Any]], None]):
         self.device, self.command, self.on_event = device, command, on_event

@@ -1,0 +1,80 @@
+"""Adapters that break the device protocol: each ends its run with one report naming the device,
+the command and the last exchanges; no process and no port is left behind; the next run goes on."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from dualsync.harness import runner
+from dualsync.harness.external import AdapterFailure, describe
+from dualsync.harness.scenario import loads
+from dualsync.harness.world import StepError
+
+BAD = Path(__file__).resolve().parent / "adapters" / "bad_adapter.py"
+SCENARIO = """
+id: bad-adapter
+guards: [no-lost-write]
+devices:
+  A: {user: alice}
+steps:
+  - sign_in: A
+  - write: {device: A, type: daily_logs, id: 0b000000-0000-4000-8000-000000000001, fields: {steps: 1}}
+"""
+
+
+def client(mode: str) -> str:
+    return f"cmd:{sys.executable} {BAD} {mode}"
+
+
+def _leftovers() -> tuple[set[int], set[int]]:
+    me = psutil.Process()
+    listening = {c.laddr.port for c in me.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN}
+    return {p.pid for p in me.children(recursive=True)}, listening
+
+
+CASES = {
+    "crash": "exited with status 3",
+    "hang": "gave no reply in 1 s",
+    "not_json": "printed a line that is not a JSON object: 'signing up alice now'",
+    "late": "gave no reply in 1 s",
+    "twice": "which is no pending command's (late or duplicate)",
+    "unhonoured": "claims the fault point before_send but sent POST /auth/v1/signup",
+}
+
+
+@pytest.mark.parametrize("mode", CASES)
+def test_a_bad_adapter_is_reported_with_its_device_command_and_exchanges(mode, pg_database, tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.setenv("DUALSYNC_COMMAND_TIMEOUT", "1")
+    before = _leftovers()
+    with pytest.raises(StepError) as caught:
+        runner.run(loads(SCENARIO, "bad.yaml"), client(mode), pg_database, reports=tmp_path)
+    report = str(caught.value)
+    # Where it is noticed: at the sign-in, or (a second answer after the first) at the next step.
+    assert f"bad.yaml:{8 if mode == 'twice' else 7}: step {1 if mode == 'twice' else 0}" in report, report
+    assert f"device A: adapter '{sys.executable} {BAD} {mode}'" in report, report
+    assert CASES[mode] in report, report
+    assert "last exchanges:" in report and '-> {"id":4,"cmd":"sign_up"' in report, report
+    if mode != "twice":  # twice: sign_up had its answer; nothing is pending any more
+        assert "sign_up (id 4)" in report, report
+    if mode == "crash":
+        assert "bad adapter: giving up" in report, "the adapter's stderr tail is not in the report"
+    assert _leftovers() == before, "a process or a listening port outlived the run"
+    # The next run goes on as if nothing happened.
+    monkeypatch.delenv("DUALSYNC_COMMAND_TIMEOUT")
+    good = runner.run(loads(SCENARIO, "good.yaml"), "cmd:python -m dualsync.clients.adapter coordinated",
+                      pg_database, reports=tmp_path)
+    assert good.judgement()[0]
+
+
+def test_another_protocol_version_is_refused_before_any_run(monkeypatch):
+    with pytest.raises(AdapterFailure) as caught:
+        describe(client("protocol")[4:])
+    report = str(caught.value)
+    assert "speaks protocol 2; this harness speaks 1" in report, report
+    assert '-> {"id": 1, "cmd": "hello"' in report and '<- {"id": 1, "ok": true' in report, report
+    assert not psutil.Process().children(recursive=True)
