@@ -103,19 +103,29 @@ class ExternalDevice:
     # Process lifecycle.
 
     async def running(self) -> AdapterProcess:
-        if self.process is not None and self.process.alive:
-            return self.process
-        if self.process is not None and self.process.failure:
-            raise self.process.failure
         if self._starting is None:
-            self._starting = asyncio.ensure_future(self._launch())
+            if self.process is not None and self.process.alive:
+                return self.process
+            if self.process is not None and self.process.failure:
+                raise self.process.failure
+            if self.process is None:  # the first launch: start the other devices' adapters too,
+                for peer in self.world.devices.values():  # in parallel (nothing they do is observable)
+                    if isinstance(peer, ExternalDevice) and peer.process is None and peer._starting is None:
+                        peer._start()
+            if self._starting is None:
+                self._start()
         self.launching += 1
         try:
             await asyncio.shield(self._starting)
         finally:
-            self._starting = None
+            if self._starting is not None and self._starting.done():
+                self._starting = None
             self.launching -= 1
         return self.process
+
+    def _start(self) -> None:
+        self._starting = asyncio.ensure_future(self._launch())
+        self._starting.add_done_callback(lambda f: f.cancelled() or f.exception())  # read it later
 
     async def _launch(self) -> None:
         if not self.proxies:
@@ -315,7 +325,7 @@ class ExternalDevice:
         device has been silent for the settle window. A device with commands pending and no
         request open is computing; silent for the command timeout, it is hung."""
         process = self.process
-        if self.launching:
+        if self.launching or (self._starting is not None and not self._starting.done()):
             await asyncio.sleep(0.005)
             return False
         if process is None:
