@@ -280,6 +280,7 @@ class ExternalDevice:
             return None
         self.open_requests += 1
         process.last_activity = time.monotonic()
+        process.activity.set()
         try:
             if not self._stopped_before(backend, request):
                 return None
@@ -338,11 +339,11 @@ class ExternalDevice:
         if self.open_requests == 0:
             if quiet > command_timeout():
                 raise process.fail(f"gave no reply in {command_timeout():g} s and sent nothing meanwhile")
-            await asyncio.sleep(min(SETTLE_WINDOW, 0.005 + quiet / 10))
+            await process.next_activity(min(1.0, command_timeout() - quiet + 0.01))
             return False
         if quiet >= SETTLE_WINDOW:
             return True
-        await asyncio.sleep(SETTLE_WINDOW - quiet)
+        await process.next_activity(SETTLE_WINDOW - quiet)
         return False
 
 

@@ -69,6 +69,7 @@ class AdapterProcess:
         self.failure: AdapterFailure | None = None
         self.killed: Killed | None = None
         self.last_activity = time.monotonic()
+        self.activity = asyncio.Event()  # set by every line from the adapter
         self.proc: asyncio.subprocess.Process | None = None
         self._ids = 0
         self.exiting = False  # a shutdown was asked for: exit is expected
@@ -116,6 +117,14 @@ class AdapterProcess:
     def waiting_since(self) -> float:
         return time.monotonic() - self.last_activity
 
+    async def next_activity(self, timeout: float) -> None:
+        """Until the adapter says something (or `timeout` real seconds pass)."""
+        self.activity.clear()
+        try:
+            await asyncio.wait_for(self.activity.wait(), max(0.0, timeout))
+        except asyncio.TimeoutError:
+            pass
+
     # Receiving.
 
     async def _read(self) -> None:
@@ -128,6 +137,7 @@ class AdapterProcess:
             if not raw:
                 break
             self.last_activity = time.monotonic()
+            self.activity.set()
             line = raw.decode("utf-8", "replace").rstrip("\n")
             self._log("<-", line)
             try:
@@ -237,5 +247,5 @@ class AdapterProcess:
         trace = os.environ.get("DUALSYNC_PROTOCOL_TRACE")  # every line, for adapter authors
         if trace:
             with open(trace, "a") as out:
-                out.write(f"{self.device} {direction} {line}\n")
+                out.write(f"{time.monotonic():.4f} {self.device} {direction} {line}\n")
         self.exchanges.append(f"{direction} {line[:160]}{'...' if len(line) > 160 else ''}")
