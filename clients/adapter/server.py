@@ -286,11 +286,13 @@ class Adapter:
         return self.client.store_snapshot()
 
     def cmd_decode(self, type: str, id: str, backend: str, row: dict[str, Any], user_id: str = "") -> dict:
-        """Open a backend's copy: a Supabase row ({payload, key_version}) or a CloudKit record's
-        fields ({payload: {value}, keyVersion: {value}}), with every key the user has."""
+        """Open a backend's copy: a Supabase row ({payload, key_version}) or a CloudKit record as
+        Web Services returns it ({recordName, fields: {payload: {value}, keyVersion: {value}}}),
+        with every key the user has."""
         if backend == "cloudkit":
-            payload = (row.get("payload") or {}).get("value")
-            version = (row.get("keyVersion") or {}).get("value")
+            fields = row.get("fields") or {}
+            payload = (fields.get("payload") or {}).get("value")
+            version = (fields.get("keyVersion") or {}).get("value")
         else:
             payload, version = row.get("payload"), row.get("key_version")
         uid = user_id or self.client.auth.user_id

@@ -17,6 +17,8 @@ import pytest
 
 from dualsync.clients.adapter.protocol import CAPABILITIES
 from dualsync.clients.api import FAULT_POINTS, ROUTES
+from dualsync.clients.cloudkit_sync import ZONE
+from dualsync.harness.backends import _ck_value
 from dualsync.harness.external import describe
 from dualsync.harness.external.process import argv_of
 from dualsync.harness.world import World
@@ -102,6 +104,13 @@ def test_decode_names_the_write_a_backend_row_holds(adapter, pg_database, tmp_pa
         await world.sign_in("A")
         wid = await a.client.write(DAILY, IDS[2], {"date": "2026-03-02", "steps": 1})
         await a.client.sync("supabase")
+        await a.client.sync("cloudkit")
+        ck = world.backends.cloudkit.db("alice").zones[ZONE].records[IDS[2]]
+        record = {"recordName": IDS[2], "recordType": ck.type, "fields": {
+            "payload": {"value": _ck_value(ck.fields, "payload"), "type": "BYTES"},
+            "keyVersion": {"value": _ck_value(ck.fields, "keyVersion"), "type": "INT64"}}}
+        from_ck = await a.call("decode", type=DAILY, id=IDS[2], backend="cloudkit", row=record,
+                               user_id=world.backends.user_ids["alice"])
         with world.backends.database.connect() as conn:
             payload, version = conn.execute("select payload, key_version from public.daily_logs "
                                             "where id = %s", (IDS[2],)).fetchone()
@@ -111,9 +120,10 @@ def test_decode_names_the_write_a_backend_row_holds(adapter, pg_database, tmp_pa
         garbage = await a.call("decode", type=DAILY, id=IDS[2], backend="supabase",
                                row={"payload": "bm90IGEgcGF5bG9hZA==", "key_version": version},
                                user_id=world.backends.user_ids["alice"])
-        return wid, opened, garbage
-    wid, opened, garbage = drive(pg_database, tmp_path, adapter, body)
+        return wid, opened, from_ck, garbage
+    wid, opened, from_ck, garbage = drive(pg_database, tmp_path, adapter, body)
     assert opened["write_id"] == wid and opened["fields"] == {"date": "2026-03-02", "steps": 1}
+    assert from_ck["write_id"] == wid and from_ck["fields"] == opened["fields"], from_ck
     assert garbage == {"undecryptable": True}
 
 
