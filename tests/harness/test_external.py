@@ -11,6 +11,7 @@ import pytest
 
 from dualsync.harness import runner, sweep
 from dualsync.harness.external import describe, missing_capabilities
+from dualsync.harness.external.decoder import Decoder
 from dualsync.harness.scenario import load
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "suites" / "scenarios"
@@ -103,3 +104,26 @@ def test_a_crash_mid_persist_has_teeth_out_of_process(pg_database):
     label, step = chosen["mid_persist"]
     run = runner.run(scenario, client, pg_database, reports=None, extra=[step], label=label)
     assert "no-lost-write" in run.violated, f"{label}: {run.violated}"
+
+
+def _commits(run):
+    return [(e.process, e.value["record_id"], e.value["write_id"], e.value["decryptable"])
+            for e in run.history.commits()]
+
+
+def test_the_ledger_opens_backend_rows_through_the_adapters_decode(pg_database, monkeypatch):
+    """Attribution without the harness's codec: every commit and every final backend row is
+    opened by the adapter's `decode`, and gives the ledger what the reference codec gives it."""
+    scenario = load(SCENARIOS / "deep-sync-002.yaml")
+    inside = runner.run(scenario, "legacy", pg_database, reports=None)
+    asked, real = [], Decoder.open
+    monkeypatch.setattr(Decoder, "open", lambda self, *a: asked.append(a[4]) or real(self, *a))
+    outside = runner.run(scenario, adapter("legacy"), pg_database, reports=None)
+    assert set(asked) == {e.process for e in inside.history.commits()}, asked
+    assert _commits(outside) == _commits(inside)
+    assert any(not decryptable for *_x, decryptable in _commits(outside)), "no rotten row was seen"
+    assert outside.final == inside.final
+    # And it is really what the ledger reads: a decoder that opens nothing changes the verdicts.
+    monkeypatch.setattr(Decoder, "open", lambda self, *a: {"undecryptable": True})
+    blind = runner.run(scenario, adapter("legacy"), pg_database, reports=None)
+    assert _commits(blind) != _commits(inside) and blind.violated != inside.violated
