@@ -78,3 +78,29 @@ def test_another_protocol_version_is_refused_before_any_run(monkeypatch):
     assert "speaks protocol 2; this harness speaks 1" in report, report
     assert '-> {"id": 1, "cmd": "hello"' in report and '<- {"id": 1, "ok": true' in report, report
     assert not psutil.Process().children(recursive=True)
+
+
+def test_scenarios_needing_what_an_adapter_does_not_declare_are_skipped_with_the_reason(pg_database):
+    """An adapter that declares no capabilities is not run against scenarios that move time, run
+    one operation while another is pending, fault the disk or rotate keys; each skip says which
+    capability is missing and why the scenario needs it."""
+    from dualsync.harness.external import missing_capabilities
+    from dualsync.harness.pytest_plugin import _run_scenario
+    from dualsync.harness.scenario import load
+
+    scenarios = Path(__file__).resolve().parents[2] / "suites" / "scenarios"
+    plain = client("crash")  # declares no capability; never reached: the skip comes first
+    expect = {"clock-skew.yaml": "virtual_time (a device clock is skewed)",
+              "deep-sync-001.yaml": "concurrent_commands (login_sync runs while others are pending)",
+              "disk-faults.yaml": "disk_faults (a disk fault is injected)",
+              "key-rotation.yaml": "key_rotation (a key is rotated)"}
+    for name, why in expect.items():
+        missing = missing_capabilities(load(scenarios / name), plain)
+        assert why in missing, (name, missing)
+        assert missing_capabilities(load(scenarios / name), "legacy") == []  # in process: all
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        _run_scenario(load(scenarios / "clock-skew.yaml"), plain, pg_database)
+    assert "the adapter lacks virtual_time" in str(skipped.value)
+    # The Python adapter declares all of them: nothing is skipped for it.
+    full = "cmd:python -m dualsync.clients.adapter coordinated"
+    assert all(not missing_capabilities(load(scenarios / n), full) for n in expect)
