@@ -198,7 +198,7 @@ class ExternalDevice:
         try:
             process = await self.running()
             self.refresh()
-            reply = await process.call(cmd, args, now=self.clock.now())
+            reply = await self._watched(process, process.call(cmd, args, now=self.clock.now()))
         except Killed as exc:
             self.crashed = True
             raise ClientCrashed(exc.point) from None
@@ -215,6 +215,17 @@ class ExternalDevice:
         if kind == "transport":
             raise AdapterTransportError(message)
         raise AdapterError(kind, message)
+
+    async def _watched(self, process: AdapterProcess, call) -> dict[str, Any]:
+        """A command's reply; the adapter is hung when it sends nothing for the command timeout
+        while no request of it waits on the Conductor (even when no settle is watching)."""
+        future = asyncio.ensure_future(call)
+        while not future.done():
+            await asyncio.wait({future}, timeout=0.5)
+            if (not future.done() and self.open_requests == 0
+                    and process.waiting_since() > command_timeout()):
+                process.fail(f"gave no reply in {command_timeout():g} s and sent nothing meanwhile")
+        return future.result()
 
     def refresh(self) -> None:
         """Send what changed on the harness's side since the adapter last heard: the clock, the

@@ -39,6 +39,7 @@ def _leftovers() -> tuple[set[int], set[int]]:
 CASES = {
     "crash": "exited with status 3",
     "hang": "gave no reply in 1 s",
+    "hang_write": "gave no reply in 1 s",
     "not_json": "printed a line that is not a JSON object: 'signing up alice now'",
     "late": "gave no reply in 1 s",
     "twice": "which is no pending command's (late or duplicate)",
@@ -54,12 +55,19 @@ def test_a_bad_adapter_is_reported_with_its_device_command_and_exchanges(mode, p
     with pytest.raises(StepError) as caught:
         runner.run(loads(SCENARIO, "bad.yaml"), client(mode), pg_database, reports=tmp_path)
     report = str(caught.value)
-    # Where it is noticed: at the sign-in, or (a second answer after the first) at the next step.
-    assert f"bad.yaml:{8 if mode == 'twice' else 7}: step {1 if mode == 'twice' else 0}" in report, report
+    # Where it is noticed: at the sign-in; the hung write at the write; a second answer right
+    # after the first at the sign-in or, when the sign-in had already settled, at the next step.
+    where = {"hang_write": ("bad.yaml:8: step 2 (write)",),
+             "twice": ("bad.yaml:7: step 1 (sign_in)", "bad.yaml:8: step 2 (write)")}.get(
+                 mode, ("bad.yaml:7: step 1 (sign_in)",))
+    assert report.startswith(where), report
     assert f"device A: adapter '{sys.executable} {BAD} {mode}'" in report, report
     assert CASES[mode] in report, report
-    assert "last exchanges:" in report and '-> {"id":4,"cmd":"sign_up"' in report, report
-    if mode != "twice":  # twice: sign_up had its answer; nothing is pending any more
+    last = '-> {"id":6,"cmd":"write"' if mode == "hang_write" else '-> {"id":4,"cmd":"sign_up"'
+    assert "last exchanges:" in report and last in report, report
+    if mode == "hang_write":  # the read before the edit, then the write
+        assert "write (id 6)" in report, report
+    elif mode != "twice":  # twice: sign_up had its answer; nothing is pending any more
         assert "sign_up (id 4)" in report, report
     if mode == "crash":
         assert "bad adapter: giving up" in report, "the adapter's stderr tail is not in the report"

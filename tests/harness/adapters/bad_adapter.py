@@ -2,6 +2,7 @@
 
 crash        exits with status 3 when asked to sign up
 hang         never answers sign_up, and says nothing
+hang_write   signs up, then never answers a write (a step the World awaits directly)
 not_json     prints a line of prose to stdout
 late         answers sign_up after 3 s (the tests set the command timeout to 1 s)
 twice        answers sign_up twice
@@ -43,6 +44,12 @@ for line in sys.stdin:
     elif cmd == "shutdown":
         say({"id": cid, "ok": True, "value": None})
         sys.exit(0)
+    elif cmd == "read" and MODE == "hang_write":
+        say({"id": cid, "ok": True, "value": {"fields": None}})
+    elif cmd == "write" and MODE == "hang_write":
+        time.sleep(600)
+    elif cmd == "sign_up" and MODE == "hang_write":
+        say({"id": cid, "ok": True, "value": {"user_id": "00000000-0000-4000-8000-00000000000a"}})
     elif cmd == "sign_up" and MODE == "crash":
         print("bad adapter: giving up", file=sys.stderr)
         sys.exit(3)
