@@ -63,7 +63,12 @@ class ExternalDevice:
     def __init__(self, world: Any, name: str, user: str, skew: float):
         self.world, self.name, self.user = world, name, user
         self.command = command_of(world.client_name)
-        self.info = describe(self.command)
+        self.broken: AdapterFailure | None = None
+        try:
+            self.info = describe(self.command)
+        except AdapterFailure as exc:  # raised at its first use, so the World still closes cleanly
+            self.broken, self.info = exc, {"capabilities": [], "fault_points": [],
+                                           "policy": {"order": "arrival"}}
         self.clock = SkewedClock(world.clock, skew)
         self.storage = ExternalStorage(self)
         self.keychain = ExternalKeychain()
@@ -91,6 +96,8 @@ class ExternalDevice:
     # Process lifecycle.
 
     async def running(self) -> AdapterProcess:
+        if self.broken is not None:
+            raise self.broken
         if self._starting is None:
             if self.process is not None and self.process.alive:
                 return self.process
@@ -328,6 +335,8 @@ class ExternalDevice:
         device has been silent for the settle window. A device with commands pending and no
         request open is computing; silent for the command timeout, it is hung."""
         process = self.process
+        if self.broken is not None:
+            raise self.broken
         if self.launching or (self._starting is not None and not self._starting.done()):
             await asyncio.sleep(0.005)
             return False

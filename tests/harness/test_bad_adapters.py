@@ -31,9 +31,17 @@ def client(mode: str) -> str:
 
 
 def _leftovers() -> tuple[set[int], set[int]]:
+    """Our processes (the embedded Postgres's own backends aside) and our listening ports."""
     me = psutil.Process()
     listening = {c.laddr.port for c in me.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN}
-    return {p.pid for p in me.children(recursive=True)}, listening
+    return {p.pid for p in me.children(recursive=True) if _name(p) != "postgres"}, listening
+
+
+def _name(p: psutil.Process) -> str:
+    try:
+        return p.name()
+    except psutil.NoSuchProcess:
+        return "postgres"  # gone already, so not left behind
 
 
 CASES = {
@@ -79,13 +87,14 @@ def test_a_bad_adapter_is_reported_with_its_device_command_and_exchanges(mode, p
     assert good.judgement()[0]
 
 
-def test_another_protocol_version_is_refused_before_any_run(monkeypatch):
+def test_another_protocol_version_is_refused_before_any_run():
+    before = _leftovers()
     with pytest.raises(AdapterFailure) as caught:
         describe(client("protocol")[4:])
     report = str(caught.value)
     assert "speaks protocol 2; this harness speaks 1" in report, report
     assert '-> {"id": 1, "cmd": "hello"' in report and '<- {"id": 1, "ok": true' in report, report
-    assert not psutil.Process().children(recursive=True)
+    assert _leftovers() == before
 
 
 def test_scenarios_needing_what_an_adapter_does_not_declare_are_skipped_with_the_reason(pg_database):
@@ -112,3 +121,15 @@ def test_scenarios_needing_what_an_adapter_does_not_declare_are_skipped_with_the
     # The Python adapter declares all of them: nothing is skipped for it.
     full = "cmd:python -m dualsync.clients.adapter coordinated"
     assert all(not missing_capabilities(load(scenarios / n), full) for n in expect)
+
+
+def test_an_adapter_refused_at_hello_ends_the_run_cleanly(pg_database, tmp_path):
+    """Driven without the up-front check (a World built directly), an adapter of another protocol
+    version ends the run at its first step with the same report, and the World still closes."""
+    describe.cache_clear()
+    before = _leftovers()
+    with pytest.raises(StepError) as caught:
+        runner.run(loads(SCENARIO, "bad.yaml"), client("protocol"), pg_database, reports=tmp_path)
+    assert str(caught.value).startswith("bad.yaml:7: step 1 (sign_in): adapter"), str(caught.value)
+    assert "speaks protocol 2; this harness speaks 1" in str(caught.value)
+    assert _leftovers() == before
