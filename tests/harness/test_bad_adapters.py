@@ -133,3 +133,26 @@ def test_an_adapter_refused_at_hello_ends_the_run_cleanly(pg_database, tmp_path)
     assert str(caught.value).startswith("bad.yaml:7: step 1 (sign_in): adapter"), str(caught.value)
     assert "speaks protocol 2; this harness speaks 1" in str(caught.value)
     assert _leftovers() == before
+
+
+def test_the_leftover_check_sees_a_live_adapter_and_its_ports(pg_database, tmp_path):
+    """The check above can fail: while a World runs, its adapter processes and ports are seen."""
+    import asyncio
+
+    from dualsync.harness.world import World
+
+    before = _leftovers()
+
+    async def run():
+        pg_database.reset()
+        world = World(client="cmd:python -m dualsync.clients.adapter coordinated", database=pg_database,
+                      store_root=tmp_path, devices={"A": {"user": "alice"}})
+        try:
+            await world.devices["A"].running()
+            return _leftovers()
+        finally:
+            await world.aclose()
+    processes, ports = asyncio.run(run())
+    assert processes - before[0], "no adapter process was seen while the World ran"
+    assert len(ports - before[1]) == 2, "the device's two backend ports were not seen"
+    assert _leftovers() == before
