@@ -38,9 +38,9 @@ class Decoder:
         self._call("hello", {"protocols": [PROTOCOL_VERSION]})
         dead = "http://127.0.0.1:9"  # it never sends a request
         self._call("configure", {"device": "ledger", "user": "ledger", "store_dir": store_dir,
-                                 "supabase": {"url": dead, "anon_key": ""},
-                                 "cloudkit": {"url": dead, "container": "", "environment": "development",
-                                              "api_token": ""},
+                                 "supabase": {"url": dead, "anon_key": "unused-by-the-decoder"},
+                                 "cloudkit": {"url": dead, "container": "iCloud.com.fitme.app",
+                                              "environment": "development", "api_token": "api-token"},
                                  "keys": {"secret": secret}, "clock": {"now": 0.0, "virtual": True},
                                  "timeouts": {"command_s": launch_timeout()}})
 

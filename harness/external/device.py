@@ -297,6 +297,9 @@ class ExternalDevice:
                 response = await self.world.conductor.handle(self.name, request)
             except httpx.TransportError:
                 return None
+            except AdapterFailure as exc:  # the ledger's decoder broke while recording a commit
+                process._fail_with(exc)
+                return None
             if not self._boundary("after_reply", backend):
                 return None
             self.refresh()

@@ -135,3 +135,17 @@ def test_the_ledger_opens_backend_rows_through_the_adapters_decode(pg_database, 
     monkeypatch.setattr(Decoder, "open", lambda self, *a: {"undecryptable": True})
     blind = runner.run(scenario, adapter("legacy"), pg_database, reports=None)
     assert _commits(blind) != _commits(inside) and blind.violated != inside.violated
+
+
+def test_a_broken_decoder_ends_the_run_with_its_report(pg_database, monkeypatch):
+    from dualsync.harness.external import AdapterFailure
+    from dualsync.harness.world import StepError
+
+    def broken(self, *args):
+        raise AdapterFailure("the ledger's decoder (adapter 'x') refused decode: boom")
+    monkeypatch.setattr(Decoder, "open", broken)
+    before = _children()
+    with pytest.raises(StepError) as caught:
+        runner.run(load(SCENARIOS / "deep-sync-001.yaml"), adapter("coordinated"), pg_database, reports=None)
+    assert "the ledger's decoder (adapter 'x') refused decode: boom" in str(caught.value)
+    assert _children() <= before
