@@ -149,3 +149,30 @@ def test_a_broken_decoder_ends_the_run_with_its_report(pg_database, monkeypatch)
         runner.run(load(SCENARIOS / "deep-sync-001.yaml"), adapter("coordinated"), pg_database, reports=None)
     assert "the ledger's decoder (adapter 'x') refused decode: boom" in str(caught.value)
     assert _children() <= before
+
+
+def test_a_delayed_request_out_of_process_waits_on_the_virtual_clock(pg_database, tmp_path):
+    """No scenario file delays a request; a World does it directly: the request reaches the
+    backend only once the settle has moved virtual time to its due time, and the sync completes."""
+    import asyncio
+
+    from dualsync.harness.world import World
+
+    async def drive():
+        pg_database.reset()
+        world = World(client=adapter("coordinated"), database=pg_database, store_root=tmp_path,
+                      devices={"A": {"user": "alice"}})
+        try:
+            await world.sign_in("A")
+            await world.write("A", "profiles", "0d000000-0000-4000-8000-000000000001", {"goal": "gain"})
+            world.decide("delay", device="A", path="supabase", match="/rest/v1/profiles", seconds=5)
+            start = world.clock.now()
+            await world.sync("A", "supabase")
+            return world.history, world.clock.now() - start
+        finally:
+            await world.aclose()
+    history, elapsed = asyncio.run(drive())
+    assert elapsed >= 5, elapsed
+    assert any(e.f == "decide:delay" for e in history)
+    assert [e.type for e in history if e.f == "sync"][-1] == "ok"
+    assert any(e.type == "commit" and e.value["record_id"].startswith("0d") for e in history)
