@@ -20,7 +20,7 @@ from typing import Any, Callable
 import httpx
 
 from dualsync import clients
-from dualsync.clients.adapter.protocol import PROTOCOL_VERSION
+from dualsync.clients.adapter.protocol import CAPABILITIES, PROTOCOL_VERSION
 from dualsync.clients.api import FAULT_POINTS, Hooks
 from dualsync.clients.catalogue import variant
 from dualsync.clients.codec import open_record
@@ -30,8 +30,6 @@ from dualsync.clients.storage import FaultyStorage
 
 _path: contextvars.ContextVar[str] = contextvars.ContextVar("path", default="")
 PRODUCTION_HOSTS = {"supabase": "dualsync.supabase.co", "cloudkit": "api.apple-cloudkit.com"}
-CAPABILITIES = ["concurrent_commands", "virtual_time", "fault_points", "decode", "key_rotation",
-                "disk_faults"]
 
 
 class CommandError(Exception):
@@ -227,7 +225,7 @@ class Adapter:
                   "respects_needs_sync": p.respects_needs_sync, "stamps": p.stamps}
         return {"protocol": PROTOCOL_VERSION, "profile": "fitme",
                 "client": f"python reference {self.variant}", "expect_as": self.variant,
-                "capabilities": CAPABILITIES, "fault_points": list(FAULT_POINTS), "policy": policy}
+                "capabilities": list(CAPABILITIES), "fault_points": list(FAULT_POINTS), "policy": policy}
 
     def cmd_configure(self, **a: Any) -> None:
         store_dir = Path(a["store_dir"])
