@@ -48,7 +48,7 @@ class Device {
     this.config = config;
     this.name = config.device;
     this.keychain = new Keychain((config.keys || {}).secret ?? 'dualsync');
-    this.file = new StoreFile(config.store_dir, this.name, (point) => this.faultPoint(point, 'local'));
+    this.file = new StoreFile(config.store_dir, this.name, (point, p) => this.faultPoint(point, p));
     this.settingsFile = new SettingsFile(config.store_dir);
     this.cursors = new Cursors(this);
     this.store = this.file.load();
@@ -67,7 +67,7 @@ class Device {
   async persist(store, p) {
     store.write_seq = Math.max(store.write_seq, this.store.write_seq);
     store.session = this.store.session;
-    await this.file.persist(store);
+    await this.file.persist(store, p);
     this.host.event('persist', { path: p, snapshot: snapshotOf(store) });
   }
 

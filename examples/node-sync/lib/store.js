@@ -49,7 +49,7 @@ const pending = (store, p) => Object.values(store.records).flatMap((rows) => Obj
   .filter((r) => pendingPaths(r).includes(p));
 
 class StoreFile {
-  // `faultPoint(name)` is awaited at mid_persist (the temp file is half written).
+  // `faultPoint(name, path)` is awaited at mid_persist (the temp file is half written).
   constructor(dir, device, faultPoint) {
     this.dir = dir;
     this.file = path.join(dir, 'store.json');
@@ -82,20 +82,21 @@ class StoreFile {
   }
 
   // Persists are serialized: a write made during a sync never interleaves with the sync's persist.
-  persist(store) {
+  // `p`: whose persist this is (a sync path, or local), named at the mid_persist fault point.
+  persist(store, p = 'local') {
     const data = JSON.stringify(store);
-    const run = this.queue.then(() => this._write(data));
+    const run = this.queue.then(() => this._write(data, p));
     this.queue = run.catch(() => {});
     return run;
   }
 
-  async _write(data) {
+  async _write(data, p) {
     fs.mkdirSync(this.dir, { recursive: true });
     const temp = `${this.file}.tmp`;
     const fd = fs.openSync(temp, 'w');
     try {
       fs.writeSync(fd, data.slice(0, data.length >> 1));
-      await this.faultPoint('mid_persist');
+      await this.faultPoint('mid_persist', p);
       fs.writeSync(fd, data.slice(data.length >> 1));
       fs.fsyncSync(fd);
     } finally {
