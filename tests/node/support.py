@@ -17,7 +17,7 @@ def rid() -> str:
     return f"00000000-0000-4000-8000-{next(_ids):012d}"
 
 
-async def until_persist_or_quiet(device: ProtocolDevice, after: int, quiet_s: float = 0.3) -> None:
+async def until_persist_or_quiet(device: ProtocolDevice, after: int, quiet_s: float = 0.15) -> None:
     """Done when the device persists (an event past index `after`) or nothing else happened for
     `quiet_s`: for a client that persists only once both paths are done, there is nothing to
     wait for, and the held path simply goes second."""

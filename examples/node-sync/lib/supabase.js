@@ -26,19 +26,29 @@ function failure(what, error, status) {
 class SupabasePath {
   constructor(device) {
     this.device = device;
+    this._client = null;
+  }
+
+  // Built on first use: a device that never talks to Supabase (the harness's decoder) needs no
+  // project URL or key.
+  get client() {
+    if (this._client) return this._client;
+    const { device } = this;
     const storage = {
       getItem: (k) => (device.store.session.supabase_auth || {})[k] ?? null,
       setItem: (k, v) => { device.store.session.supabase_auth = { ...(device.store.session.supabase_auth || {}), [k]: v }; },
       removeItem: (k) => { const s = { ...(device.store.session.supabase_auth || {}) }; delete s[k]; device.store.session.supabase_auth = s; },
     };
-    const { config } = device;
-    this.client = createClient(config.supabase.url, config.supabase.anon_key, {
+    const { url, anon_key: anonKey } = device.config.supabase;
+    if (!url || !anonKey) throw new AppError('invalid', 'configure.supabase needs url and anon_key');
+    this._client = createClient(url, anonKey, {
       auth: { storage, persistSession: true, autoRefreshToken: false, detectSessionInUrl: false },
       global: { fetch: device.fetchFor('supabase') },
       // The sync path never opens Realtime; on Node 20 (no global WebSocket) supabase-js wants a
       // transport named up front, so it gets one that refuses to connect.
       realtime: { transport: NoWebSocket },
     });
+    return this._client;
   }
 
   async userId() {
