@@ -71,6 +71,20 @@ class Behaviour:
     # A CloudKit change-tag conflict is "resolved" by taking the server record's tag and saving the
     # pending local edit over it, unmerged, whatever the server record holds.
     ck_conflict_overwrites: bool = False
+    # A conflicting CloudKit record sealed with a key version this device's keychain lacks yet is
+    # taken for bit rot and replaced by the pending local edit.
+    missing_key_taken_for_rot: bool = False
+    # The Supabase pull pages on `updated_at > last` alone: rows sharing the timestamp of a page's
+    # last row (one bulk upload, one transaction) are skipped.
+    keyset_by_time_only: bool = False
+    # Signing out marks every pending edit as uploaded (the upload queue is cleared with the session).
+    sign_out_clears_queue: bool = False
+    # A pulled copy that wins keeps the local record's fields it lacks (a field-union merge under a
+    # record-level policy).
+    merge_keeps_local_fields: bool = False
+    # A pulled tombstone removes the record from the store instead of keeping the tombstone, so a
+    # stale live copy arriving on the other path later is taken as new.
+    pulled_delete_forgets: bool = False
 
 
 COORDINATED = Behaviour()

@@ -1,7 +1,7 @@
 """Every selectable reference client: the shipped app, the remediation, and the seeded-bug mutants.
 
 A mutant is `coordinated` with one realistic sync bug switched on. Each entry names the bug in one
-line and the invariant (DESIGN.md, "The no-loss invariants") a suite must catch it by.
+line and the invariant (docs/DESIGN.md, "The invariants") a suite must catch it by.
 """
 
 from __future__ import annotations
@@ -85,6 +85,20 @@ VARIANTS: tuple[Variant, ...] = (
             "record's tag and saving the pending local edit over it unread, though the server record may "
             "be newer; the newer write's author re-uploads it when it next pulls", "backend history",
             ck_conflict_overwrites=True),
+    _mutant("missing-key-taken-for-rot", "a change-tag conflict with a CloudKit record sealed with a key "
+            "version the device's keychain lacks yet is handled like bit rot: the pending local edit, "
+            "maybe older, replaces the newer record", "backend history", missing_key_taken_for_rot=True),
+    _mutant("keyset-by-time-only", "the Supabase pull pages on updated_at alone (updated_at > last): rows "
+            "of one bulk upload sharing the timestamp of a page's last row are skipped", "no skipped row",
+            keyset_by_time_only=True),
+    _mutant("sign-out-clears-queue", "signing out clears the upload queue: edits not yet uploaded are "
+            "marked synced and never leave the device", "no lost write", sign_out_clears_queue=True),
+    _mutant("merge-keeps-local-fields", "a pulled copy that wins is merged field by field into the local "
+            "record: fields the newer write does not have survive from the older one", "convergence",
+            merge_keeps_local_fields=True),
+    _mutant("pulled-delete-forgets", "a tombstone pulled from one backend removes the record from the store; "
+            "a stale live copy pulled from the other backend then comes back", "monotonic read-your-writes",
+            pulled_delete_forgets=True),
 )
 
 BY_NAME = {v.name: v for v in VARIANTS}

@@ -16,7 +16,7 @@ from dualsync.clients.api import ROUTES
 from dualsync.clients.behaviour import Behaviour
 from dualsync.clients.codec import Incoming, open_record, seal_record
 from dualsync.clients.crypto import Keychain
-from dualsync.clients.errors import BackendError, BackendGarbage, ClientError, DecryptFailed
+from dualsync.clients.errors import BackendError, BackendGarbage, ClientError, DecryptFailed, KeyUnavailable
 from dualsync.clients.merge import forget_remote
 from dualsync.clients.store import LocalRecord, LocalStore
 from dualsync.clients.wire import Wire, error_body, retry_after_of
@@ -290,7 +290,9 @@ class CloudKitSyncService:
                     self._replace_unreadable(store, item)  # the seeded bug: ours wins, unread
                     continue
                 failure = self._live(store, item, apply)
-                if isinstance(failure, DecryptFailed) and not self.behaviour.stall_on_unreadable_conflict:
+                unreadable = (DecryptFailed, KeyUnavailable) if self.behaviour.missing_key_taken_for_rot \
+                    else DecryptFailed
+                if isinstance(failure, unreadable) and not self.behaviour.stall_on_unreadable_conflict:
                     self._replace_unreadable(store, item)
 
     def _replace_unreadable(self, store: LocalStore, item: dict) -> None:

@@ -103,6 +103,11 @@ class ReferenceClient:
     async def sign_out(self) -> None:
         await self.auth.sign_out()
         self.cloudkit.web_auth_token = None
+        if self.behaviour.sign_out_clears_queue:  # the seeded bug: the queue goes with the session
+            for table in self.store.records.values():
+                for record in table.values():
+                    for path in record.pending_paths():
+                        record.remote[path] = {**record.remote.get(path, {}), "write_id": record.write_id}
         self._persist(self.store)
 
     # -- local edits --------------------------------------------------------------------------

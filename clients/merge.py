@@ -22,6 +22,11 @@ def apply_incoming(store: LocalStore, incoming: Incoming, path: str, behaviour: 
     if behaviour.drop_tombstones and remote.deleted:
         return False
     take = local is None or (local.write_id != remote.write_id and _remote_wins(local, remote, path, behaviour))
+    if take and remote.deleted and behaviour.pulled_delete_forgets:
+        store.records[remote.record_type].pop(remote.record_id, None)  # the seeded bug: no tombstone
+        return True
+    if take and behaviour.merge_keeps_local_fields and local is not None and local.fields and remote.fields:
+        remote.fields = {**local.fields, **remote.fields}  # the seeded bug: a field-union merge
     if take:
         remote.remote = dict(local.remote) if local else {}
         remote.queued_op = "delete" if remote.deleted else "save"

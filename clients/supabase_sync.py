@@ -169,7 +169,7 @@ class SupabaseSyncService:
 
     async def _page(self, table: str, position: dict | None) -> list[dict]:
         params = {"select": "*", "order": "updated_at.asc,id.asc", "limit": str(self.page_size)}
-        if position and position["id"] is None:
+        if position and (position["id"] is None or self.behaviour.keyset_by_time_only):
             params["updated_at"] = f'gt.{position["updated_at"]}'
         elif position:
             ts, rid = position["updated_at"], position["id"]

@@ -82,7 +82,8 @@ REQUIRED_TOP = ("id", "guards", "devices", "steps")
 
 SWEEP_KINDS = ("crash", "lose_reply")
 SWEEP = {"devices": list, "kinds": list, "from_step": Num((int,), low=0), "expect": dict}
-DEVICE = {"user": str, "skew": Num()}
+# page_size: rows per Supabase pull page (the client default is 100), so paging can be reached.
+DEVICE = {"user": str, "skew": Num(), "page_size": Num(types=(int,), low=1, why="a page holds at least one row")}
 # Steps that name a record, and what its id must look like per type: a type that syncs through
 # Supabase is a row of a table keyed by uuid; a CloudKit-only type's id is its recordName.
 RECORD_STEPS = ("write", "delete", "read", "corrupt")

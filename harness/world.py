@@ -39,7 +39,7 @@ class StepError(RuntimeError):
 class Device:
     """One install of the client under test, with its own store directory and clock."""
 
-    def __init__(self, world: "World", name: str, user: str, skew: float):
+    def __init__(self, world: "World", name: str, user: str, skew: float, page_size: int | None = None):
         self.world, self.name, self.user = world, name, user
         self.clock = SkewedClock(world.clock, skew)
         self.storage = FaultyStorage()
@@ -53,7 +53,8 @@ class Device:
             clock=self.clock, hooks=Hooks(fault_point=self._fault_point, on_persist=self._on_persist),
             storage=self.storage, keychain=self.keychain, seed=world.seed,
             supabase_url=world.backends.supabase_url, supabase_key=world.backends.anon_key,
-            cloudkit_api_token="api-token", cloudkit_sign_in=world.backends.cloudkit_sign_in(user, name))
+            cloudkit_api_token="api-token", cloudkit_sign_in=world.backends.cloudkit_sign_in(user, name),
+            **({"page_size": page_size} if page_size else {}))
 
     def _fault_point(self, name: str, **ctx: Any) -> None:
         if ctx.get("backend"):
@@ -116,7 +117,7 @@ class World:
                      path: str = "", wait: bool = True, name: str | None = None) -> None:
         d = self.device(device)
         process = f"{device}/{path}" if path else device
-        task = asyncio.ensure_future(self._op(d, process, f, call, path))
+        task = asyncio.ensure_future(self._op(d, process, f, call, path, self.history.step))
         self.tasks[name or f"{f}:{process}"] = task
         if wait:
             await self.settle()
@@ -125,9 +126,9 @@ class World:
                 raise StepError(f"{f} on {process} is blocked (held: {held}); release what it waits "
                                 "for, or run it with wait: false")
 
-    async def _op(self, d: Device, process: str, f: str, call, path: str) -> None:
+    async def _op(self, d: Device, process: str, f: str, call, path: str, started: int) -> None:
         token = _current_path.set(path)
-        self.history.append("invoke", process, f, time=self.clock.now())
+        self.history.append_at(started, "invoke", process, f, time=self.clock.now())
         try:
             if d.crashed:
                 await self._relaunch(d)

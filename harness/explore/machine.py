@@ -18,7 +18,7 @@ from hypothesis.control import current_build_context
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from dualsync.clients.api import FAULT_POINTS, ROUTES
-from dualsync.harness.explore.moves import IDS_PER_TYPE, PATHS, RECORD_TYPES, Driver
+from dualsync.harness.explore.moves import IDS_PER_TYPE, ITEM_ERRORS, PATHS, RECORD_TYPES, Driver
 from dualsync.harness.checkers.verdict import INVARIANTS
 from dualsync.harness.explore.session import Outcome, Session
 from dualsync.harness.scenario import Step
@@ -29,6 +29,12 @@ FAULTS = ("offline", "transient", "item_error", "lose_reply", "crash", "refuse_r
           "sign_out", "probe")
 CHANGES = ("advance", "skew", "corrupt", "rotate_key", "delete_zone")
 TOKENS = ("forged", "expired", "other_user")
+# Per example, on or off: small Supabase pull pages (1-3 rows) on every device but the first;
+# devices after the first on an older app version that writes fewer fields per record.
+DIMENSIONS = ("paging", "field_sets")
+# Targeted moves for classes of bug random single moves seldom line up (Driver: bulk,
+# sign_out_pending, delete_crossing).
+TARGETS = ("bulk", "sign_out_pending", "delete_crossing")
 
 
 @dataclasses.dataclass
@@ -80,6 +86,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.hows: list[str] = []
         self.faults: list[str] = []
         self.changes: list[str] = []
+        self.targets: list[str] = []
 
     # Swarm testing (Groce et al.): each example switches on only a few record types, kinds of
     # concurrency, faults and changes, so the ones it has meet each other often instead of being
@@ -89,18 +96,27 @@ class SyncMachine(RuleBasedStateMachine):
                 hows=st.lists(st.sampled_from(HOWS), min_size=1, max_size=2, unique=True),
                 faults=st.lists(st.sampled_from(FAULTS), min_size=1, max_size=3, unique=True),
                 changes=st.lists(st.sampled_from(CHANGES), min_size=1, max_size=2, unique=True),
-                other_user=st.booleans())
+                other_user=st.booleans(),
+                dims=st.lists(st.sampled_from(DIMENSIONS), max_size=2, unique=True),
+                page=st.integers(1, 3),
+                aims=st.lists(st.sampled_from(TARGETS), min_size=1, max_size=2, unique=True))
     def world(self, seed: int, n: int, types: list, hows: list, faults: list, changes: list,
-              other_user: bool) -> None:
+              other_user: bool, dims: list, page: int, aims: list) -> None:
         self.types, self.hows, self.faults, self.changes = types, hows, faults, changes
+        self.targets = aims
         cfg = self.config
         cfg.examples += 1
         names = "ABCD"[: max(2, min(n, cfg.max_devices))]
         devices = {d: {"user": "alice"} for d in names}
+        if "paging" in dims:
+            for d in names[1:]:
+                devices[d]["page_size"] = page
         if other_user:  # isolation needs a neighbour; every device costs quiescence time
             devices[OTHER_USER_DEVICE] = {"user": "bob"}
         self.session = Session(cfg.client, cfg.database, devices, seed=seed, ck_page=cfg.ck_page)
         self.driver = Driver(self.session)
+        if "field_sets" in dims:
+            self.driver.narrow = set(names[1:])
         # The user starts on one device. Every other move needs someone signed in: were the
         # sign-in rule the only way in, hypothesis's rule swarm (which switches each rule off in
         # some examples) would leave a third of all examples without a single step.
@@ -179,7 +195,7 @@ class SyncMachine(RuleBasedStateMachine):
         d = self.driver
         {"offline": lambda: d.offline(device, which + 1),
          "transient": lambda: d.transient(device, path, which),
-         "item_error": lambda: d.item_error(device),
+         "item_error": lambda: d.item_error(device, ITEM_ERRORS[which]),
          "lose_reply": lambda: d.lose_reply(device, path),
          "crash": lambda: d.crash(device, point, path),
          "refuse_refresh": lambda: d.refuse_refresh(device),
@@ -213,6 +229,43 @@ class SyncMachine(RuleBasedStateMachine):
              "skew": lambda: d.skew(device, -seconds if second_form else seconds),
              "delete_zone": lambda: d.delete_zone(user)}[kind]()
 
+    # Two devices' edits of one record meeting in a pull (`Driver.collide`): a race with no
+    # Conductor decision, the one every merge must get right.
+    @precondition(_any_signed)
+    @rule(data=st.data(), path=st.sampled_from(PATHS), mine_first=st.booleans())
+    def collide(self, data, path: str, mine_first: bool) -> None:
+        device = data.draw(st.sampled_from(self.signed()), label="device")
+        peers = self._peers(device)
+        if not peers:
+            return
+        peer = data.draw(st.sampled_from(peers), label="peer")
+        record_type = data.draw(st.sampled_from(self._routed(path)), label="type")
+        slot = data.draw(st.integers(0, IDS_PER_TYPE - 1), label="slot")
+        self.driver.collide(device, peer, record_type, slot, path, mine_first)
+
+    @precondition(_any_signed)
+    @rule(data=st.data(), path=st.sampled_from(PATHS), slot=st.integers(0, IDS_PER_TYPE - 1))
+    def targeted(self, data, path: str, slot: int) -> None:
+        device = data.draw(st.sampled_from(self.signed()), label="device")
+        kind = data.draw(st.sampled_from(self.targets), label="kind")
+        d, peers = self.driver, self._peers(device)
+        if kind == "bulk":
+            d.bulk(device, data.draw(st.sampled_from(self._routed(path)), label="type"), path)
+            return
+        if not peers:
+            return
+        peer = data.draw(st.sampled_from(peers), label="peer")
+        if kind == "sign_out_pending":
+            d.sign_out_pending(device, peer, data.draw(st.sampled_from(self.types), label="type"), slot)
+        else:
+            both = [t for t in RECORD_TYPES if len(ROUTES[t]) == 2]
+            d.delete_crossing(device, peer, data.draw(st.sampled_from(both), label="type"), path)
+
+    def _routed(self, path: str) -> list[str]:
+        """The example's record types that travel on `path` (any that does, if none of them)."""
+        return ([t for t in self.types if path in ROUTES[t]]
+                or [t for t in RECORD_TYPES if path in ROUTES[t]])
+
     # Damage a pull must survive (a row sealed with a key the puller lacks, a row rotted at rest
     # ahead of good ones), each as one targeted move (`Driver.rotated_write`, `rot_behind`): a
     # rule of its own, so hypothesis's rule swarm gives some examples many of them, others none.
@@ -224,9 +277,7 @@ class SyncMachine(RuleBasedStateMachine):
         if not peers:
             return
         peer = data.draw(st.sampled_from(peers), label="peer")
-        routed = [t for t in self.types if path in ROUTES[t]] or \
-            [t for t in RECORD_TYPES if path in ROUTES[t]]
-        record_type = data.draw(st.sampled_from(routed), label="type")
+        record_type = data.draw(st.sampled_from(self._routed(path)), label="type")
         move = self.driver.rotated_write if rotate else self.driver.rot_behind
         move(device, peer, record_type, path)
 

@@ -35,8 +35,18 @@ def record_id(record_type: str, slot: int, user: str = "alice") -> str:
     return f"{RECORD_TYPES.index(record_type) + 1:x}{slot:07x}-{tag:04x}-4000-8000-0000000e4e00"
 
 
-def fields_for(record_type: str, n: int) -> dict[str, Any]:
-    """Fields of the n-th edit: the value itself names the edit, so a lost one is visible."""
+BULK_SLOTS = 3  # a bulk upload: more rows of one table in one request than a small pull page holds
+ITEM_ERRORS = ("THROTTLED", "ZONE_BUSY", "TRY_AGAIN_LATER")  # per-record errors inside a 200
+# What an older app version writes of each record type: the fields it knows.
+NARROW = {"profiles": ("display_name",), "photos": ("file_name",), "daily_logs": ("steps",),
+          "weekly_snapshots": ("workouts",), "cardio_sessions": ("minutes",)}
+
+
+def fields_for(record_type: str, n: int, narrow: bool = False) -> dict[str, Any]:
+    """Fields of the n-th edit: the value itself names the edit, so a lost one is visible. A
+    `narrow` edit (an older app version) writes only the fields `NARROW` names."""
+    if narrow:
+        return {k: v for k, v in fields_for(record_type, n).items() if k in NARROW[record_type]}
     return {"profiles": {"display_name": f"name {n}", "goal": "maintain"},
             "photos": {"file_name": f"p{n}.heic", "caption": f"caption {n}"},
             "daily_logs": {"date": "2026-03-02", "steps": n},
@@ -53,6 +63,7 @@ class Driver:
         self._edits = itertools.count(1)
         self._names = itertools.count(1)
         self.corrupted: dict[tuple[str, str, str], None] = {}  # (user, type, id), in order
+        self.narrow: set[str] = set()  # devices on an older app version (fewer fields per record)
 
     @property
     def world(self):
@@ -85,7 +96,7 @@ class Driver:
     def write(self, device: str, record_type: str, slot: int) -> None:
         rid = record_id(record_type, slot, self.user(device))
         self.do("write", device=device, type=record_type, id=rid,
-                fields=fields_for(record_type, next(self._edits)))
+                fields=fields_for(record_type, next(self._edits), device in self.narrow))
 
     def live(self, device: str) -> list[tuple[str, str]]:
         """(type, id) of every record the device can delete now."""
@@ -140,10 +151,10 @@ class Driver:
         if then_sync:
             self.sync(device, path)
 
-    def item_error(self, device: str) -> None:
-        """CloudKit answers 200 with a THROTTLED error on every record of the next save."""
+    def item_error(self, device: str, code: str = "THROTTLED") -> None:
+        """CloudKit answers 200 with a per-record error (`code`) on every record of the next save."""
         self.do("fail", device=device, path="cloudkit", match="records/modify",
-                ck_item_error="THROTTLED", retry_after=5)
+                ck_item_error=code, retry_after=5)
         self.sync(device, "cloudkit")
 
     def lose_reply(self, device: str, path: str) -> None:
@@ -222,6 +233,53 @@ class Driver:
 
     def rotate_key(self, user: str, device: str) -> None:
         self.do("rotate_key", user=user, device=device)
+
+    def collide(self, device: str, peer: str, record_type: str, slot: int, path: str,
+                mine_first: bool) -> None:
+        """Two devices edit one record; the peer pushes its edit, then `device` syncs with its own
+        edit still pending, so its pull meets the peer's (older than its own, or newer)."""
+        if peer not in self.signed_in:
+            self.sign_in(peer)
+        order = [device, peer] if mine_first else [peer, device]
+        for d in order:
+            self.write(d, record_type, slot)
+        self.sync(peer, path)
+        self.sync(device, path)
+
+    def bulk(self, device: str, record_type: str, path: str) -> None:
+        """Several rows of one table in one upload (one transaction: one server timestamp)."""
+        for slot in range(BULK_SLOTS):
+            self.write(device, record_type, slot)
+        self.sync(device, path)
+
+    def sign_out_pending(self, device: str, peer: str, record_type: str, slot: int) -> None:
+        """`device` edits, signs out before uploading, `peer` edits the same record and syncs it
+        everywhere, then `device` signs in again (and runs the login sync)."""
+        self.write(device, record_type, slot)
+        self.sign_out(device)
+        if peer in self.signed_in:
+            self.write(peer, record_type, slot)
+            for path in ROUTES[record_type]:
+                self.sync(peer, path)
+        self.sign_in(device)
+
+    def delete_crossing(self, device: str, peer: str, record_type: str, path: str) -> None:
+        """`peer` gets a record on `path` only, so it is stale on the other path; `device` deletes
+        the record and pushes the delete on `path`; `peer` pulls `path`, then the other path,
+        which still holds the live copy."""
+        other = PATHS[1 - PATHS.index(path)]
+        if peer not in self.signed_in:
+            self.sign_in(peer)
+        self.write(device, record_type, 0)
+        self.sync(device, path)
+        self.sync(device, other)
+        self.sync(peer, path)
+        rid = record_id(record_type, 0, self.user(device))
+        if (record_type, rid) in self.live(device):
+            self.delete(device, record_type, rid)
+            self.sync(device, path)
+        self.sync(peer, path)
+        self.sync(peer, other)
 
     # Targeted damage: the whole sequence a decrypt failure needs to matter, as one move. Drawn
     # apart (a key rotates, its device writes and pushes, a lagging peer pulls; or two rows land,

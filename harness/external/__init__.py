@@ -10,8 +10,9 @@ from dualsync.harness.external.process import AdapterFailure
 
 def make_device(world, name: str, spec: dict, in_process: type):
     """The World's device `name`: in process, or for a `cmd:` client an adapter process."""
-    kind = ExternalDevice if is_external(world.client_name) else in_process
-    return kind(world, name, spec["user"], spec.get("skew", 0.0))
+    if is_external(world.client_name):
+        return ExternalDevice(world, name, spec["user"], spec.get("skew", 0.0))
+    return in_process(world, name, spec["user"], spec.get("skew", 0.0), spec.get("page_size"))
 
 
 __all__ = ["make_device", "ExternalDevice", "AdapterFailure", "describe", "expectation_key", "is_external",
