@@ -9,7 +9,7 @@ const codec = require('./codec');
 const { ROUTES, pending } = require('./store');
 
 const TABLES = Object.keys(ROUTES).filter((t) => ROUTES[t].includes('supabase'));
-const PAGE = 100;
+const PAGE = 100;         // rows per pull request; configure.page_size overrides it (not in protocol v1)
 const LOOKBACK_S = 10;   // fixed: re-read this much server time behind the cursor (late commits)
 
 class NoWebSocket {
@@ -78,6 +78,11 @@ class SupabasePath {
 
   // -- pull ---------------------------------------------------------------------------------
 
+  pageSize() {
+    const n = this.device.config.page_size;
+    return Number.isInteger(n) && n > 0 ? n : PAGE;
+  }
+
   async pull(store, merge) {
     const user = await this.userId();
     for (const table of TABLES) await this._pullTable(store, table, merge, user);
@@ -107,7 +112,7 @@ class SupabasePath {
         if (!failedAt) keep = { updated_at: row.updated_at, id: row.id };
       }
       if (rows.length) position = { updated_at: rows[rows.length - 1].updated_at, id: rows[rows.length - 1].id };
-      if (rows.length < PAGE) break;
+      if (rows.length < this.pageSize()) break;
     }
     // ...and the shipped cursor moves to the end of the page anyway (DEEP-SYNC-002); the fixed
     // one never passes the oldest row that failed to open, so it is fetched again next time.
@@ -117,7 +122,7 @@ class SupabasePath {
 
   async _page(table, position) {
     let query = this.client.from(table).select('*').order('updated_at', { ascending: true })
-      .order('id', { ascending: true }).limit(PAGE);
+      .order('id', { ascending: true }).limit(this.pageSize());
     if (position && position.id === null) {
       query = query.gt('updated_at', position.updated_at);
     } else if (position) {
