@@ -1,6 +1,7 @@
-"""The case study's finding scenario files through the harness, with the Node client as an
-external device (`--client=cmd:node examples/node-sync/adapter.js <variant>`): `legacy` declares
-`expect_as: legacy` and must show each file's expected violations, `fixed` must pass them all."""
+"""Scenario files through the harness, with the Node client as an external device
+(`--client=cmd:node examples/node-sync/adapter.js <variant>`): the case study's finding files,
+where `legacy` (which declares `expect_as: legacy`) must show each file's expected violations and
+`fixed` must pass, and the files that found bugs in `fixed`."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from tests.node.conftest import ADAPTER, ROOT
 
 pytestmark = pytest.mark.node
 
-FINDINGS = sorted((ROOT / "suites" / "scenarios").glob("deep-sync-00*.yaml"))
+SCENARIOS = ROOT / "suites" / "scenarios"
+FINDINGS = sorted(SCENARIOS.glob("deep-sync-00*.yaml"))
+# Files that once failed on `fixed` (the bug they found in node-sync is fixed; they stay here).
+REGRESSIONS = [SCENARIOS / "ck-conflict-under-key-rotation.yaml"]
+CASES = [(p, v) for p in FINDINGS for v in ("legacy", "fixed")] + [(p, "fixed") for p in REGRESSIONS]
 
 
-@pytest.mark.parametrize("variant", ["legacy", "fixed"])
-@pytest.mark.parametrize("path", FINDINGS, ids=[p.stem for p in FINDINGS])
-def test_finding_scenario_through_the_harness(node_modules, pg_database, path: pathlib.Path, variant: str):
+@pytest.mark.parametrize(("path", "variant"), CASES, ids=[f"{p.stem}-{v}" for p, v in CASES])
+def test_scenario_through_the_harness(node_modules, pg_database, path: pathlib.Path, variant: str):
     from dualsync.harness import runner
     from dualsync.harness.scenario import load
 
