@@ -21,7 +21,6 @@ ADAPTER = PROJECT / "adapter.js"
 SECRET = "node-tier"
 PASSWORD = "s3cret-pass"
 
-pytestmark = pytest.mark.node
 
 
 @pytest.fixture(scope="session")
