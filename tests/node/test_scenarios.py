@@ -15,8 +15,9 @@ pytestmark = pytest.mark.node
 
 SCENARIOS = ROOT / "suites" / "scenarios"
 FINDINGS = sorted(SCENARIOS.glob("deep-sync-00*.yaml"))
-# Files that once failed on `fixed` (the bug they found in node-sync is fixed; they stay here).
-REGRESSIONS = [SCENARIOS / "ck-conflict-under-key-rotation.yaml"]
+# Files that once failed on `fixed` (the bug they found in node-sync is fixed; they stay here), and
+# the one that exercises the disk_faults capability node-sync claims.
+REGRESSIONS = [SCENARIOS / "ck-conflict-under-key-rotation.yaml", SCENARIOS / "disk-faults.yaml"]
 CASES = [(p, v) for p in FINDINGS for v in ("legacy", "fixed")] + [(p, "fixed") for p in REGRESSIONS]
 
 
