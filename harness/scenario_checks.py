@@ -165,7 +165,7 @@ def check_client(value: str, suite: str | None = None) -> str:
         try:
             describe(value[4:].strip())
         except AdapterFailure as exc:
-            raise ValueError(f"--client={value}: {exc}") from None
+            raise ValueError(f"--client={value}: {exc.headline}") from None
         return value
     names = known_clients(suite)
     if value not in names:

@@ -47,6 +47,7 @@ class Backends:
         self.capabilities = {"supabase": self.supabase.capabilities,
                              "cloudkit": frozenset(CLOUDKIT_CAPABILITIES)}
         self.user_ids: dict[str, str] = {}  # scenario user -> Supabase user id (the key owner)
+        self.decoder: Any = None  # harness.external.decoder.Decoder for an adapter that decodes
 
     @property
     def supabase_url(self) -> str:
@@ -70,6 +71,8 @@ class Backends:
         env = self.app.envelope
         if env.kind == "sealed":
             uid = self.user_ids.get(user, user)
+            if self.decoder is not None:  # an external adapter's own `decode`: the app's codec
+                return self.decoder.open(self.keys, uid, record_type, record_id, backend, stored)
             opened = self.keys.decode(uid, record_type, record_id, stored.get(env.name("payload", backend)),
                                       stored.get(env.name("key_version", backend)))
         else:
