@@ -25,7 +25,6 @@ class Device:
     def __init__(self, world: Any, name: str, user: str, skew: float, page_size: int | None = None):
         self.world, self.name, self.user = world, name, user
         self.clock = SkewedClock(world.clock, skew)
-        self.keys_lagging = False
         self.store_path = str(world.store_root / name / "store.json")
         Path(self.store_path).parent.mkdir(parents=True, exist_ok=True)
         self.http = httpx.AsyncClient(transport=world.conductor.transport(name))

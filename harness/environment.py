@@ -61,13 +61,13 @@ class Environment:
         for d in self.devices.values():
             if d.user == user and d.name != device:
                 d.client.lag_keys(uid, old)
-                d.keys_lagging = True
+                self.keys_lagging.add(d.name)
                 self.history.append("note", d.name, "keychain", time=self.clock.now(), known=old)
 
     def _keychains_catch_up(self) -> None:
         for d in self.devices.values():
-            if d.keys_lagging:
-                d.keys_lagging = False
+            if d.name in self.keys_lagging:
+                self.keys_lagging.discard(d.name)
                 d.client.catch_up_keys()
                 self.history.append("note", d.name, "keychain", time=self.clock.now(), known=None)
 

@@ -53,6 +53,7 @@ class World(DeviceOperations, Environment, Settling):
         self.devices = {d: make_device(self, d, spec, Device) for d, spec in devices.items()}
         self.tasks: dict[str, asyncio.Task] = {}
         self.signed_up: set[str] = set()
+        self.keys_lagging: set[str] = set()  # devices whose keychain has not caught up since a rotation
         self.hits_at_heal: int | None = None  # fault points passed before faults healed
         self.history.append("note", "world", "setup", time=self.clock.now(), client=client,
                             seed=seed, devices=self.device_user, routes=self.app.routes,
