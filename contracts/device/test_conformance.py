@@ -16,8 +16,11 @@ from typing import Any
 import pytest
 
 from dualsync.clients.adapter.protocol import CAPABILITIES
-from dualsync.clients.api import FAULT_POINTS, ROUTES
-from dualsync.clients.cloudkit_sync import ZONE
+from dualsync.apps import load as load_app
+from dualsync.clients.api import FAULT_POINTS
+
+APP = load_app()  # the case-study profile the default adapters implement
+ROUTES, ZONE = APP.routes, APP.zone
 from dualsync.harness.backends import _ck_value
 from dualsync.harness.external import describe
 from dualsync.harness.external.process import argv_of
