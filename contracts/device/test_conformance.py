@@ -15,16 +15,16 @@ from typing import Any
 
 import pytest
 
-from dualsync.clients.adapter.protocol import CAPABILITIES
 from dualsync.apps import load as load_app
+from dualsync.clients.adapter.protocol import CAPABILITIES
 from dualsync.clients.api import FAULT_POINTS
-
-APP = load_app()  # the case-study profile the default adapters implement
-ROUTES, ZONE = APP.routes, APP.zone
-from dualsync.harness.backends import _ck_value
+from dualsync.harness.backends.reading import _ck_value
 from dualsync.harness.external import describe
 from dualsync.harness.external.process import argv_of
 from dualsync.harness.world import World
+
+APP = load_app()  # the case-study profile the default adapters implement
+ROUTES, ZONE = APP.routes, APP.zone
 
 DAILY = "daily_logs"
 IDS = [f"c0000000-0000-4000-8000-00000000000{i}" for i in range(1, 6)]
