@@ -95,7 +95,7 @@ def cmd_run(args) -> int:
 
 def cmd_replay(args) -> int:
     scenario = load(args.file)
-    extra = [sweep.step_for(args.inject)] if args.inject else []
+    extra = [_injected(args.inject, scenario)] if args.inject else []
     prints, result = set(), None
     with database(args.postgres) as db:
         for _ in range(args.times):
@@ -117,6 +117,24 @@ def cmd_replay(args) -> int:
                                   f"{again}\n{why}" if len(prints) > 1 else why, 0.0))
     record.write(f"{verdict}; {again}" if args.times > 1 else verdict, 0 if ok and len(prints) == 1 else 1)
     return 0 if ok and len(prints) == 1 else 1
+
+
+def _injected(label: str, scenario: Scenario):
+    """The step a sweep label names, checked against the scenario: a label that could never
+    fire would replay the plain scenario and call it the injected one."""
+    from dualsync.harness.scenario import FAULT_POINTS, PATHS
+    step = sweep.step_for(label)
+    a = step.args
+    if a["device"] not in scenario.devices:
+        raise UsageError(f"--inject={label}: no device {a['device']!r} in {scenario.source} "
+                         f"(devices: {', '.join(scenario.devices)})")
+    paths = PATHS + ("local",) if step.op == "crash" else PATHS
+    if a["path"] not in paths:
+        raise UsageError(f"--inject={label}: {a['path']!r} is not a path; use one of {', '.join(paths)}")
+    if step.op == "crash" and a["point"] not in FAULT_POINTS:
+        raise UsageError(f"--inject={label}: {a['point']!r} is not a fault point; use one of "
+                         f"{', '.join(FAULT_POINTS)}")
+    return step
 
 
 def _wanted(result: runner.Run) -> str:

@@ -66,7 +66,9 @@ _interrupted: list[bool] = []  # a KeyboardInterrupt (Ctrl-C or a stop signal) e
 
 
 def pytest_keyboard_interrupt(excinfo) -> None:
-    _interrupted.append(True)
+    # pytest ends a run with collection errors by raising its own KeyboardInterrupt subclass
+    if not isinstance(excinfo.value, pytest.Session.Interrupted):
+        _interrupted.append(True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
