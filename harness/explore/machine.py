@@ -2,8 +2,12 @@
 
 Several devices of one user and one device of another user. Rules are grouped so that each kind
 of move (an edit, a sync, a race, a fault, a clock or key change) is drawn about as often as any
-other. The per-persist invariants are checked after every step; the rest after quiescence in
-`teardown`. Every failure is recorded with the program that produced it (as scenario steps), so
+other; targeted rules (a collision of two devices' edits, damage a pull must survive, and the
+bug classes of `TARGETS`) play in one move a sequence random single moves seldom line up. Per
+example, swarm switches turn on a few kinds of each, and dimensions (`DIMENSIONS`: small pull
+pages, older app versions writing fewer fields). The per-persist invariants (and backend history)
+are checked after every step; the rest after quiescence in `teardown`, with determinism on a
+sample (`Config.determinism`). Every failure is recorded with the program that produced it (as scenario steps), so
 the shrunk failure hypothesis ends on can be written to the corpus.
 """
 
