@@ -1,7 +1,7 @@
 """Every selectable reference client: the shipped app, the remediation, and the seeded-bug mutants.
 
 A mutant is `coordinated` with one realistic sync bug switched on. Each entry names the bug in one
-line and the invariant (DESIGN.md, "The no-loss invariants") a suite must catch it by.
+line and the invariant (docs/DESIGN.md, "The invariants") a suite must catch it by.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from dualsync.fakes.cli import Parser
-from dualsync.harness import runner, sweep
+from dualsync.harness import report_index, runner, sweep
 from dualsync.harness.scenario import Scenario, ScenarioError, load, load_all
 from dualsync.harness.world import StepError
 
@@ -52,17 +52,16 @@ def scenario_files(paths: list[str]) -> list[Scenario]:
 def check_args(args) -> None:
     """Everything the command line says, checked before a server starts."""
     from dualsync.fakes.postgres import spec_from_env, validate
-    from dualsync.harness.scenario_checks import known_clients
+    from dualsync.harness.scenario_checks import check_client
     try:
         args.postgres = validate(args.postgres or spec_from_env())
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    client = getattr(args, "client", None)
-    if client is not None and client.startswith("cmd:"):
-        raise UsageError(f"--client={client}: external client adapters are not available yet; "
-                         "use coordinated, legacy or mutant:<name>")
-    if client is not None and client not in known_clients():
-        raise UsageError(f"--client={client} is not a known client; choose one of: {', '.join(known_clients())}")
+    if getattr(args, "client", None) is not None:
+        try:
+            check_client(args.client)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     if getattr(args, "times", 1) < 1:
         raise UsageError(f"--times={args.times}: give a number of runs of at least 1")
     if getattr(args, "inject", None):
@@ -73,17 +72,19 @@ def check_args(args) -> None:
 
 
 def cmd_main(args) -> int:
-    rows, surprises = [], 0
+    rows, surprises, results = [], 0, []
     scenarios = scenario_files(args.files)
     with database(args.postgres) as db:
         for scenario in scenarios:
             for client in ("legacy", "coordinated"):
                 result = runner.run(scenario, client, db)
+                results.append(result)
                 ok, _why = result.judgement()
                 known = not ok and client in scenario.known
                 surprises += not ok and not known
                 rows.append(_row(result, "known" if known else ok))
     print(_table(rows))
+    print(f"\nindex of the diagrams: {report_index.write(runner.REPORTS, results)}")
     opened = sum(r[2] == "OPEN FINDING" for r in rows)
     print(f"\n{len(rows) - surprises - opened} of {len(rows)} runs as the scenario files expect"
           + (f"; {opened} open finding(s) (the scenario's `known`)" if opened else "")

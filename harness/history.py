@@ -21,6 +21,9 @@ TYPES = OPERATION_TYPES + OTHER_TYPES
 NOT_OBSERVED = object()  # a value the recorder did not look at (unlike None: looked, saw nothing)
 
 
+AFTER_STEPS = 1_000_000  # History.step once the program's steps are done: quiescence
+
+
 @dataclasses.dataclass(frozen=True)
 class Event:
     """One observation. `process` is the lane it belongs to: a device ("A"), one sync path of a
@@ -39,9 +42,14 @@ class Event:
         return self.process.split("/", 1)[0]
 
     def label(self) -> str:
-        """How an explanation names this event: "step 14 (A/cloudkit persist)"."""
-        where = f"step {self.step}" if self.step >= 0 else f"event {self.index}"
-        return f"{where} ({self.process} {self.f})"
+        """How an explanation names this event: "step 14 (A/cloudkit persist)", numbered as in the
+        scenario file (its first step is step 1), or "quiescence (...)" after the last step."""
+        return f"{self.where()} ({self.process} {self.f})"
+
+    def where(self) -> str:
+        if self.step >= AFTER_STEPS:
+            return "quiescence"
+        return f"step {self.step + 1}" if self.step >= 0 else f"event {self.index}"
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -52,7 +60,7 @@ class History:
 
     def __init__(self, events: Iterable[Event] = ()):
         self._events: list[Event] = list(events)
-        self.step = -1  # the scenario step being executed; stamped on every event
+        self.step = -1  # the scenario step being executed (0 = the file's first); stamped on every event
 
     def __iter__(self) -> Iterator[Event]:
         return iter(self._events)
@@ -73,6 +81,15 @@ class History:
         ev = Event(len(self._events), type, process, f, float(time), self.step, _plain(value))
         self._events.append(ev)
         return ev
+
+    def append_at(self, step: int, type: str, process: str, f: str, **kw: Any) -> Event:
+        """`append`, stamped with `step` instead of the step in progress: an operation's invoke
+        names the step that started it, though a `wait: false` one starts running later."""
+        current, self.step = self.step, step
+        try:
+            return self.append(type, process, f, **kw)
+        finally:
+            self.step = current
 
     # Typed helpers so every caller spells the events the same way.
 

@@ -31,11 +31,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="skip the fault-point sweep items of scenario files")
 
 
-def known_clients() -> list[str]:
-    from dualsync import clients
-    return [name for name, _desc, _inv in clients.catalogue()]
-
-
 def client_option(config: pytest.Config) -> str:
     """The one place --client is resolved; misuse is a UsageError that says the fix."""
     try:
@@ -44,18 +39,11 @@ def client_option(config: pytest.Config) -> str:
         raise pytest.UsageError("the harness plugin is not loaded: add \"dualsync.harness.pytest_plugin\" to "
                                 "pytest_plugins in the root conftest.py, or run pytest -p "
                                 "dualsync.harness.pytest_plugin") from None
-    if value.startswith("cmd:"):
-        from dualsync.harness.external import AdapterFailure, describe
-        try:
-            describe(value[4:].strip())  # the adapter's hello: refused here, not at each scenario
-        except AdapterFailure as exc:
-            raise pytest.UsageError(f"--client={value}: {exc}") from None
-        return value
-    names = known_clients()
-    if value not in names:
-        raise pytest.UsageError(f"--client={value} is not a known client; choose one of: "
-                                f"{', '.join(names)}")
-    return value
+    from dualsync.harness.scenario_checks import check_client
+    try:
+        return check_client(value)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -139,7 +127,13 @@ class ScenarioFile(pytest.File):
 
 def _bind(fn, scenario: Scenario):
     def item(dualsync_client, pg_database):
-        fn(scenario, dualsync_client, pg_database)
+        from dualsync.harness.world import StepError
+        try:
+            fn(scenario, dualsync_client, pg_database)
+            return
+        except StepError as exc:  # a step the file asks for cannot be done: its one line, no traceback
+            message = str(exc)
+        pytest.fail(message, pytrace=False)
     item.__name__ = fn.__name__
     return item
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from dualsync.harness import checkers, swimlane
 from dualsync.harness.checkers import Verdict
-from dualsync.harness.history import History
+from dualsync.harness.history import AFTER_STEPS, History
 from dualsync.harness.scenario import Scenario, Step
 from dualsync.harness.world import StepError, World
 
@@ -130,9 +130,9 @@ async def run_async(scenario: Scenario, client: str, database: Any, *, store_roo
             try:
                 await execute(world, step)
             except StepError as exc:
-                raise StepError(f"{scenario.source}:{step.line}: step {i - len(extra)} "
+                raise StepError(f"{scenario.source}:{step.line}: step {i - len(extra) + 1} "
                                 f"({step.op}): {exc}") from None
-        world.history.step = len(scenario.steps)
+        world.history.step = AFTER_STEPS
         final = await world.quiesce()
     finally:
         await world.aclose()
@@ -167,7 +167,8 @@ def write_report(result: Run, reports: Path) -> Path:
     result.report = swimlane.write(reports / f"{stem}.html", result.history,
                                    result.verdicts.values(),
                                    title=f"{result.scenario.id} against {result.client}",
-                                   seed=result.scenario.seed, replay=result.replay_command())
+                                   seed=result.scenario.seed, replay=result.replay_command(),
+                                   **swimlane.details(result))
     if result.violated:
         result.saved = save_run(result, reports)
     return result.report
@@ -187,14 +188,14 @@ def save_run(result: Run, directory: Path) -> Path:
     return save(saved, directory / f"{stem}.yaml")
 
 
-def launcher() -> list[str]:
-    """How to run `python -m dualsync.harness` from the current directory: the checkout's
+def launcher(module: str = "dualsync.harness") -> list[str]:
+    """How to run `python -m MODULE` from the current directory in a plain shell: the checkout's
     `dualsync` script (it has the venv), else this very interpreter (an installed package)."""
     script = Path(__file__).resolve().parent.parent / "dualsync"
     if script.is_file() and os.access(script, os.X_OK):
         rel = os.path.relpath(script)
-        return [str(script) if rel.startswith("..") else f"./{rel}", "py", "-m", "dualsync.harness"]
-    return [sys.executable, "-m", "dualsync.harness"]
+        return [str(script) if rel.startswith("..") else f"./{rel}", "py", "-m", module]
+    return [sys.executable, "-m", module]
 
 
 def _relative(source: str) -> str:

@@ -27,8 +27,8 @@ class Checker:
             if path[:n] in self.positions:
                 line, col = self.positions[path[:n]]
                 break
-        else:
-            line, col = None, None
+        else:  # nothing to point at (a missing field): the top of the file
+            line, col = 1, 1
         return ScenarioError(self.source, line, ".".join(map(str, path)) or "file", problem, fix, col)
 
     def line(self, path: tuple) -> int:
@@ -81,6 +81,7 @@ class Checker:
                 raise self.err(base + (client,), f"{want!r} is not an expected verdict",
                                "write `pass`, or the list of invariants that must be violated")
             for i, name in enumerate(want):
+                self.value(name, str, base + (client, i))
                 if name not in INVARIANTS:
                     raise self.err(base + (client, i), f"unknown invariant {name!r}",
                                    f"use one of {', '.join(INVARIANTS)}" + _did_you_mean(name, INVARIANTS))
@@ -108,8 +109,6 @@ def build(text: str, source: str) -> dict[str, Any]:
     _strings(c, data, "tags", None)
     if not data["guards"]:
         raise c.err(("guards",), "is empty", "name the invariant(s) this scenario guards")
-    if not data["steps"]:
-        raise c.err(("steps",), "is empty", "list the steps the scenario runs")
     steps = _Steps(c, devices).all(data["steps"])
     c.expect(data.get("expect") or {}, ("expect",))
     c.clients(data.get("known") or {}, ("known",))
@@ -130,6 +129,23 @@ def known_clients() -> list[str]:
     """Every selectable client, from the client registry (legacy, coordinated, mutant:<name>)."""
     from dualsync.clients.catalogue import VARIANTS
     return [v.name for v in VARIANTS]
+
+
+def check_client(value: str) -> str:
+    """A --client value: a reference client of the registry, or `cmd:ADAPTER` whose adapter
+    answers hello. Raises ValueError with the one-line fix."""
+    if value.startswith("cmd:"):
+        from dualsync.harness.external import AdapterFailure, describe
+        try:
+            describe(value[4:].strip())
+        except AdapterFailure as exc:
+            raise ValueError(f"--client={value}: {exc}") from None
+        return value
+    names = known_clients()
+    if value not in names:
+        raise ValueError(f"--client={value} is not a known client{_did_you_mean(value, names)}; "
+                         f"choose one of: {', '.join(names)}, or cmd:ADAPTER")
+    return value
 
 
 def _strings(c: Checker, data: dict, field: str, allowed) -> None:
@@ -268,7 +284,7 @@ def _sweep(spec: dict, devices: dict, n_steps: int, c: Checker) -> None:
             if value not in allowed:
                 raise c.err(("sweep", field, i), f"{value!r} is not {what or 'a sweep kind'}",
                             f"use one of {', '.join(allowed)}" + _did_you_mean(value, allowed))
-    if spec.get("from_step", 0) >= n_steps:
+    if spec.get("from_step", 0) >= max(n_steps, 1):
         raise c.err(("sweep", "from_step"), f"{spec['from_step']} is past the last step ({n_steps - 1})",
                     "start the sweep at a step of the file (counted from 0)")
     c.expect(spec.get("expect") or {}, ("sweep", "expect"))

@@ -117,7 +117,7 @@ class World:
                      path: str = "", wait: bool = True, name: str | None = None) -> None:
         d = self.device(device)
         process = f"{device}/{path}" if path else device
-        task = asyncio.ensure_future(self._op(d, process, f, call, path))
+        task = asyncio.ensure_future(self._op(d, process, f, call, path, self.history.step))
         self.tasks[name or f"{f}:{process}"] = task
         if wait:
             await self.settle()
@@ -126,9 +126,9 @@ class World:
                 raise StepError(f"{f} on {process} is blocked (held: {held}); release what it waits "
                                 "for, or run it with wait: false")
 
-    async def _op(self, d: Device, process: str, f: str, call, path: str) -> None:
+    async def _op(self, d: Device, process: str, f: str, call, path: str, started: int) -> None:
         token = _current_path.set(path)
-        self.history.append("invoke", process, f, time=self.clock.now())
+        self.history.append_at(started, "invoke", process, f, time=self.clock.now())
         try:
             if d.crashed:
                 await self._relaunch(d)

@@ -7,14 +7,14 @@ where node or npm is missing or the install cannot reach the registry.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 
 import pytest
+
+from dualsync.contracts.npm import require_package
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "cloudkitjs"
@@ -25,20 +25,7 @@ pytestmark = pytest.mark.node
 
 
 def _install() -> pathlib.Path:
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"CloudKit JS tier: {tool} is not installed (apt-get install nodejs npm)")
-    modules = CACHE / "node_modules"
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "w") as lock:            # xdist workers install once
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (modules / "tsl-apple-cloudkit" / "lib" / "index.js").exists():
-            cmd = ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--no-save",
-                   "--prefix", str(CACHE), PACKAGE]
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
-            if done.returncode != 0:
-                pytest.skip(f"CloudKit JS tier: `{' '.join(cmd)}` failed: {done.stderr.strip()[-300:]}")
-    return modules
+    return require_package("CloudKit JS tier", PACKAGE, "cloudkitjs", "tsl-apple-cloudkit/lib/index.js", cache=CACHE)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,23 @@
 // on stdin/stdout. Usage: node adapter.js legacy|fixed. Logs go to stderr; stdout carries only
 // protocol lines.
 const readline = require('readline');
+const path = require('path');
+
+// The npm packages: from a node_modules next to this file, NODE_PATH, or the test tier's cache
+// (.cache/node-sync, filled by `npm ci --ignore-scripts`); otherwise say how to install them.
+function findPackages() {
+  const names = ['@supabase/supabase-js', 'tsl-apple-cloudkit'];
+  const missing = () => names.filter((n) => { try { require.resolve(n); return false; } catch (e) { return true; } });
+  if (!missing().length) return;
+  const cache = path.resolve(__dirname, '..', '..', '.cache', 'node-sync', 'node_modules');
+  process.env.NODE_PATH = [process.env.NODE_PATH, cache].filter(Boolean).join(path.delimiter);
+  require('module').Module._initPaths();
+  if (missing().length) {
+    process.stderr.write(`node-sync: npm packages ${missing().join(', ')} are not installed: run \`npm ci --ignore-scripts\` in ${__dirname}\n`);
+    process.exit(2);
+  }
+}
+findPackages();
 const { AppError } = require('./lib/errors');
 const { Device, VARIANTS } = require('./lib/device');
 const codec = require('./lib/codec');
@@ -52,6 +69,9 @@ if (!VARIANTS[variant]) {
   process.exit(2);
 }
 const host = new Host();
+// virtual_time: the whole process reads the device clock, so the SDKs judge expiry (supabase-js's
+// access token, CloudKit JS) by the same clock as the app's stamps and the backends' virtual time.
+Date.now = () => Math.round(host.clock * 1000);
 const device = new Device(variant, host);
 let configured = false;
 
@@ -64,13 +84,13 @@ function need(args, ...names) {
 async function decode(args) {
   need(args, 'type', 'id', 'backend', 'row');
   const { row } = args;
-  const user = device.userId;
+  const user = args.user_id || device.userId;
   if (!user) throw new AppError('not_signed_in', 'decode needs the signed-in user (whose keys sealed the payload)');
   let payload;
   let version;
   if (args.backend === 'supabase') { payload = row.payload; version = row.key_version; }
   else if (args.backend === 'cloudkit') {
-    const f = row.fields || {};
+    const f = (row.fields && typeof row.fields === 'object' ? row.fields : row) || {};   // the record, or its fields
     payload = f.payload && f.payload.value;
     version = f.keyVersion && f.keyVersion.value;
   } else throw new AppError('invalid', `backend must be supabase or cloudkit, not ${JSON.stringify(args.backend)}`);
@@ -91,7 +111,8 @@ const COMMANDS = {
       setImmediate(() => process.exit());
       throw new AppError('protocol_version', `node-sync speaks protocol ${PROTOCOL}; offered ${JSON.stringify(offered)}`);
     }
-    return { protocol: PROTOCOL, profile: 'fitme', client: `node-sync ${variant}`, capabilities: CAPABILITIES,
+    return { protocol: PROTOCOL, profile: 'fitme', client: `node-sync ${variant}`,
+      expect_as: variant === 'legacy' ? 'legacy' : 'coordinated', capabilities: CAPABILITIES,
       fault_points: FAULT_POINTS, policy: VARIANTS[variant].policy };
   },
   configure: async (args) => {
@@ -99,10 +120,11 @@ const COMMANDS = {
     if (args.clock && typeof args.clock.now === 'number') host.clock = args.clock.now;
     device.configure(args);
     configured = true;
+    earlyKeys.splice(0).forEach(keysNotice);
     return null;
   },
-  sign_up: async (args) => { need(args, 'email', 'password'); await device.signUp(args); return null; },
-  sign_in: async (args) => { need(args, 'email', 'password'); await device.signIn(args); return null; },
+  sign_up: async (args) => { need(args, 'email', 'password'); return device.signUp(args); },
+  sign_in: async (args) => { need(args, 'email', 'password'); return device.signIn(args); },
   sign_out: async () => { await device.signOut(); return null; },
   write: async (args) => ({ write_id: await device.write(args.type, args.id, args.fields) }),
   delete: async (args) => ({ write_id: await device.delete(args.type, args.id) }),
@@ -111,14 +133,21 @@ const COMMANDS = {
   login_sync: async () => { await device.loginSync(); return null; },
   snapshot: async () => device.snapshot(),
   decode,
-  keys: async (args) => {
-    need(args, 'user_id', 'current', 'known');
-    device.keychain.current[args.user_id] = args.current;
-    device.keychain.known[args.user_id] = args.known;
-    return null;
-  },
   shutdown: async () => { setImmediate(() => process.exit(0)); return null; },
 };
+
+// {"keys": {user_id, current, known}}: the user's newest key version, and how far this device's
+// keychain has synced (null: it keeps up).
+const earlyKeys = [];
+function keysNotice(keys) {
+  if (!configured) { earlyKeys.push(keys); return; }
+  if (typeof keys.user_id !== 'string' || !Number.isInteger(keys.current)) {
+    host.log(`keys notice without user_id/current: ${JSON.stringify(keys)}`);
+    return;
+  }
+  device.keychain.current[keys.user_id] = keys.current;
+  device.keychain.known[keys.user_id] = Number.isInteger(keys.known) ? keys.known : keys.current;
+}
 
 async function handle(msg) {
   const { id } = msg;
@@ -149,6 +178,8 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   }
   if (msg && typeof msg.resume === 'number') host.resume(msg.resume);
   else if (msg && typeof msg.clock === 'number') host.clock = msg.clock;
+  else if (msg && msg.keys && typeof msg.keys === 'object') keysNotice(msg.keys);
+  else if (msg && msg.disk) host.log('disk notices need the disk_faults capability, which node-sync does not claim; ignored');
   else if (msg && msg.cmd !== undefined) handle(msg);
   else host.send({ id: (msg && msg.id) ?? null, ok: false, error: { kind: 'bad_command', message: 'neither a command, a resume nor a clock', transient: false } });
 }).on('close', () => process.exit());

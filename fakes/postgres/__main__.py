@@ -6,9 +6,9 @@ and every synced table with its RLS policies, then stops the server.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from ..cli import Parser
 from . import ProviderError, spec_from_env, start_server, validate
 
 POLICIES = """
@@ -41,7 +41,7 @@ def describe(spec: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dualsync.fakes.postgres", description=__doc__.splitlines()[0])
+    ap = Parser(prog="python -m dualsync.fakes.postgres", description=__doc__.splitlines()[0])
     ap.add_argument("command", choices=["describe"])
     ap.add_argument("--postgres", default=None, help="embedded | docker | auto | postgresql://... (env DUALSYNC_POSTGRES)")
     args = ap.parse_args(argv)

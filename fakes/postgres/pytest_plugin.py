@@ -21,7 +21,6 @@ from . import ProviderError, Server, spec_from_env, start_server, validate
 
 WORKER_KEY = "dualsync_postgres"
 _STATE = pytest.StashKey[Server]()
-_INTERRUPTED = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,6 +38,7 @@ def provider_spec(config: pytest.Config) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _interrupted.clear()
     spec = provider_spec(config)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
@@ -51,15 +51,18 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    session.config.stash[_INTERRUPTED] = exitstatus == pytest.ExitCode.INTERRUPTED
+_interrupted: list[bool] = []  # a KeyboardInterrupt (Ctrl-C or a stop signal) ended the session
+
+
+def pytest_keyboard_interrupt(excinfo) -> None:
+    _interrupted.append(True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     server = config.stash.get(_STATE, None)
     if server is not None:
         server.stop()
-    if config.stash.get(_INTERRUPTED, False) and not hasattr(config, "workerinput"):
+    if _interrupted and not hasattr(config, "workerinput"):
         _say_interrupted(config, server)
 
 

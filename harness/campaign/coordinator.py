@@ -66,11 +66,12 @@ class State:
         return sum(w.steps + w.run_steps for w in self.workers.values())
 
 
-def _write_finding(state: State, f: dict) -> None:
-    """Keep the finding, one per verdict: the first seen, replaced by a shrunk one if it was not."""
+def _write_finding(state: State, f: dict, sighting: bool) -> None:
+    """Keep the finding, one per verdict: the first seen, replaced by a shrunk one if it was not.
+    `sighting`: a new encounter (a detection or a replay), not the shrunk form of one."""
     old = state.findings.get(f["verdict"])
     if old is not None:
-        old["seen"] += 1
+        old["seen"] += sighting
         if old["shrunk"] or not f["shrunk"]:
             return
         f["seen"], f["first_seen"] = old["seen"], old["first_seen"]
@@ -100,7 +101,7 @@ def _handle(state: State, event: tuple, progress: Progress) -> int | None:
         w.run_examples, w.run_steps, w.state = rest[0], rest[1], rest[2]
     elif kind in ("detected", "finding"):
         new = rest[0]["verdict"] not in state.findings
-        _write_finding(state, rest[0])
+        _write_finding(state, rest[0], sighting=kind == "detected" or rest[0]["how"] == "replayed")
         if new:
             progress.say(f"finding: {rest[0]['verdict']} ({rest[0]['how']}, worker {wid}) "
                          f"-> {rest[0]['file']}")
@@ -135,6 +136,8 @@ class Campaign:
         self.key = exampledb.test_key(opts.client, PROFILES[opts.profile].stateful_step_count)
         self.plan = seeds.plan(opts.seed, opts.per_seed, opts.shard, opts.examples)
         self.replay_pending = True
+        self.in_flight: dict[int, dict] = {}  # worker -> its task
+        self.retry: list[dict] = []           # runs a dead worker lost, each handed out once more
         self.deadline = time.time() + opts.seconds if opts.seconds else None
 
     def open(self) -> None:
@@ -154,6 +157,8 @@ class Campaign:
                         "known": known}
         if self.deadline is not None and time.time() >= self.deadline:
             return None
+        if self.retry:
+            return {**self.retry.pop(0), "known": known, "retried": True}
         run = next(self.plan, None)
         if run is None:
             return None
@@ -167,7 +172,7 @@ class Campaign:
         (o.out / "workers").mkdir(parents=True, exist_ok=True)
         procs, tasks = {}, {}
         progress = Progress(state, o.live)
-        previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
             for wid in range(1, o.workers + 1):
                 tasks[wid] = ctx.Queue()
@@ -207,8 +212,11 @@ class Campaign:
                 ready = _handle(state, events.get(timeout=0.2), progress)
             except queue.Empty:
                 ready = None
+            if ready is not None:
+                self.in_flight.pop(ready, None)  # its run is done (or it has just started)
             if ready is not None and not state.workers[ready].exited:
                 task = self.next_task()
+                self.in_flight[ready] = task
                 tasks[ready].put(task)
                 if task is None:
                     state.workers[ready].state = "finishing"
@@ -238,15 +246,19 @@ class Campaign:
                 code = p.exitcode
                 w.died = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
                 w.state = "died"
-                lost = {"kind": "run", "k": None, "seed": w.seed, "worker": wid,
+                task = self.in_flight.pop(wid, None)
+                if task and task["kind"] == "run" and not task.get("retried"):
+                    self.retry.append(task)
+                lost = {"kind": "lost", "k": task and task["k"], "seed": task and task["seed"], "worker": wid,
                         "examples": w.run_examples, "steps": w.run_steps, "seconds": 0.0,
                         "outcome": "lost", "verdicts": [], "error": f"worker died ({w.died})"}
                 w.examples, w.steps = w.examples + w.run_examples, w.steps + w.run_steps
                 w.run_examples = w.run_steps = 0
-                if w.seed is not None:
+                if task is not None:
                     self.state.runs.append(lost)
                 progress.say(f"worker {wid} (pid {w.pid}) died ({w.died}); its run of seed "
-                             f"{w.seed} is lost, the campaign goes on")
+                             f"{w.seed} is lost (handed to another worker once more, time "
+                             "allowing); the campaign goes on")
 
     def _sample(self) -> None:
         self.state.samples.append([round(time.time() - self.state.started, 2), self.state.examples()])
@@ -257,7 +269,8 @@ class _Interrupted(BaseException):
 
 
 def _interrupt(signum, _frame) -> None:
-    raise _Interrupted("interrupted (SIGINT)" if signum == signal.SIGINT else "terminated (SIGTERM)")
+    raise _Interrupted("interrupted (SIGINT)" if signum == signal.SIGINT
+                       else f"terminated ({signal.Signals(signum).name})")
 
 
 def _worker_main(*args: Any) -> None:

@@ -85,7 +85,7 @@ def open_database(spec: str, github: str | None, key: bytes, aside: Path) -> Ope
     if not is_redis(spec):
         problems += _check_directory(Path(spec))
     database, described = build(spec, github)
-    base = database.dbs[0] if isinstance(database, MultiplexedDatabase) else database
+    base = database._wrapped[0] if isinstance(database, MultiplexedDatabase) else database
     for k in keys(key):
         problems += _check_entries(base, spec, k, aside)
     replayable = sum(1 for _ in _fetch(database, key, problems))

@@ -108,10 +108,10 @@ section.finding{{border-top:2px solid #c00;margin-top:16px}} pre{{white-space:pr
 <p class="totals"><b>{s['examples']}</b> examples, <b>{s['steps']}</b> steps, <b>{len(s['runs'])}</b> runs,
  <b>{len(s['findings'])}</b> finding(s)</p>
 {f"<h2>Problems</h2><ul>{trouble}</ul>" if trouble else ""}
-<h2>Findings</h2>
-{findings}
 <h2>Throughput</h2>
 {throughput_svg(s['throughput'])}
+<h2>Findings</h2>
+{findings}
 <h2>Workers</h2>
 <table><tr><th>shard</th><th>worker</th><th>examples</th><th>steps</th><th>examples/s</th><th>died</th></tr>
 {workers}</table>

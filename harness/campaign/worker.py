@@ -117,7 +117,6 @@ def _swimlane(failure: Failure, pg: Any, file: str) -> str | None:
 
 def run_task(task: dict, opts: dict, pg: Any, exdb, control: Control) -> dict:
     """One run (or the replay of the database); its summary. Findings are sent as events."""
-    from hypothesis.internal.conjecture import engine  # noqa: F401 (shrink budget lives there)
     from dualsync.harness.campaign.exampledb import test_key
     replay = task["kind"] == "replay"
     profile = PROFILES[opts["profile"]]

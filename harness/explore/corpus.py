@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,8 @@ def replay(path: Path | str, client: str, database: Any) -> tuple[bool, Outcome,
 
 
 def replay_command(path: Path, client: str) -> str:
-    return f"python -m dualsync.harness.explore replay {_relative(path)} --client={client}"
+    from dualsync.harness.runner import launcher  # works from a plain shell, not only inside .venv
+    return shlex.join(launcher("dualsync.harness.explore") + ["replay", _relative(path), f"--client={client}"])
 
 
 def _relative(path: Path) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from dualsync.fakes.postgres.embedded import running
 from dualsync.harness import checkers
 from dualsync.harness.checkers import Verdict
+from dualsync.harness.history import AFTER_STEPS
 from dualsync.harness.runner import execute
 from dualsync.harness.scenario import Scenario, Step
 from dualsync.harness.world import World
@@ -101,7 +102,7 @@ class Session:
 
     def finish(self) -> Outcome:
         """Quiescence, then every single-run checker."""
-        self.world.history.step = len(self.steps)
+        self.world.history.step = AFTER_STEPS
         final = self.loop.run_until_complete(self.world.quiesce())
         return Outcome(checkers.check_all(self.world.history, final), final)
 

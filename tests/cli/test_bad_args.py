@@ -33,7 +33,7 @@ def one_line(done) -> str:
 HARNESS = {
     "replay unknown client": (["replay", FILE, "--client=legacyy"], "--client=legacyy is not a known client"),
     "run unknown client": (["run", FILE, "--client=legacyy"], "--client=legacyy is not a known client"),
-    "run external client": (["run", FILE, "--client=cmd:./app"], "external client adapters"),
+    "run external client": (["run", FILE, "--client=cmd:./no-such-app"], "cannot start"),
     "replay missing file": (["replay", "nope.yaml"], "nope.yaml: file: no such file"),
     "sweep a directory": (["sweep", "suites"], "suites: file: is a directory"),
     "replay bad inject": (["replay", FILE, "--inject=bogus"], "--inject=bogus: not a sweep label"),

@@ -69,3 +69,27 @@ def test_pytest_runs_a_scenario_file_or_folder_from_anywhere_with_client(scratch
     (scratch / "wrong.yaml").write_text(WRONG.replace("[no-lost-write]", "pass"))
     done = dualsync("test", "-p", "no:cacheprovider", "-q", ".", "--client=legacy", cwd=scratch)
     assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout + done.stderr
+
+
+STUCK = """\
+id: stuck
+guards: [no-lost-write]
+devices:
+  A: {user: alice}
+steps:
+  - sign_in: A
+  - hold: {device: A, path: cloudkit, match: nothing-matches-this, as: never}
+  - release: never
+"""
+
+
+def test_a_step_that_cannot_be_done_is_one_line_not_a_traceback(tmp_path):
+    """The file is valid, but its hold matched nothing, so the release has nothing to release."""
+    (tmp_path / "stuck.yaml").write_text(STUCK)
+    done = dualsync("py", "-m", "dualsync.harness", "run", "stuck.yaml", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == ("error: stuck.yaml:8: step 2 (release): nothing is held as never; "
+                                            "held now: none")
+    done = dualsync("test", "-p", "no:cacheprovider", "-q", "stuck.yaml", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stdout and "During handling" not in done.stdout
+    assert f"{tmp_path}/stuck.yaml:8: step 2 (release): nothing is held as never" in done.stdout

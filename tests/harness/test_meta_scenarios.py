@@ -80,7 +80,7 @@ def test_a_malformed_scenario_fails_collection_with_file_line_and_fix(pytester, 
     result = pytester.runpytest_inprocess(
         "-p", "dualsync.harness.pytest_plugin", "-p", "dualsync.fakes.postgres.pytest_plugin",
         f"--postgres={pg_server.admin.dsn()}", "-p", "no:cacheprovider", "-q")
-    result.stdout.fnmatch_lines(["*broken.yaml:5: steps.0.write.device: no device 'Z'*"])
+    result.stdout.fnmatch_lines(["*broken.yaml:5:*: steps.0.write.device: no device 'Z'*"])
 
 
 def test_an_unknown_client_is_a_usage_error_with_the_choices(pytester, pg_server):

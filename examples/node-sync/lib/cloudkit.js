@@ -2,7 +2,7 @@
 // The CloudKit sync path on Apple's CloudKit JS (npm tsl-apple-cloudkit): the private database,
 // one custom zone, change fetches from a sync token paged by moreComing, saves with change tags
 // (a conflict fetches the server record, merges it, and re-saves what still wins locally).
-const { AppError } = require('./errors');
+const { AppError, isTransport } = require('./errors');
 const codec = require('./codec');
 const { ROUTES, pending } = require('./store');
 
@@ -19,6 +19,7 @@ global.document = global.document || { getElementById: () => null, querySelector
   createElement: () => ({ style: {}, setAttribute() {}, appendChild() {}, addEventListener() {} }) };
 
 function ckFailure(what, err) {
+  if (isTransport(err)) return new AppError('transport', `cloudkit ${what}: ${(err && (err.message || err.reason)) || err}`);
   const code = (err && (err.ckErrorCode || err.serverErrorCode)) || 'UNKNOWN';
   if (code === 'AUTHENTICATION_REQUIRED' || code === 'AUTHENTICATION_FAILED') {
     return new AppError('not_signed_in', `cloudkit ${what}: ${code}: sign in to iCloud first`);

@@ -73,8 +73,8 @@ class Device {
 
   // -- account ------------------------------------------------------------------------------
 
-  async signUp(args) { await this.supabase.signUp(args.email, args.password); await this.signedIn(args); }
-  async signIn(args) { await this.supabase.signIn(args.email, args.password); await this.signedIn(args); }
+  async signUp(args) { await this.supabase.signUp(args.email, args.password); return this.signedIn(args); }
+  async signIn(args) { await this.supabase.signIn(args.email, args.password); return this.signedIn(args); }
 
   async signedIn(args) {
     if (args.cloudkit_web_auth_token) this.store.session.cloudkit_web_auth_token = args.cloudkit_web_auth_token;
@@ -89,6 +89,7 @@ class Device {
     this.store.owner = user;
     this.userId = user;
     await this.persist(this.store, 'local');
+    return { user_id: user };
   }
 
   async signOut() {
@@ -212,7 +213,7 @@ class Device {
     return this.exclusive(async () => {
       await this.keepingProgress(() => this.round(this.store, 'supabase', true), 'supabase');
       await this.keepingProgress(() => this.round(this.store, 'cloudkit', true), 'cloudkit');
-      await this.faultPoint('before_persist', 'both');
+      await this.faultPoint('before_persist', 'local');
       await this.persist(this.store, 'local');
     });
   }
@@ -232,7 +233,7 @@ class Device {
     try {
       await this.round(copy, p, login);
     } catch (e) {
-      if (e.kind) { await this.persist(copy, p); this.store = copy; }
+      if (e.kind && e.kind !== 'transport') { await this.persist(copy, p); this.store = copy; }
       throw e;
     }
     await this.faultPoint('before_persist', p);

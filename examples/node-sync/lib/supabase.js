@@ -4,7 +4,7 @@
 // updated_at with the id as tie-break, and uploads (legacy: a blind upsert; fixed: insert-if-absent,
 // then an update filtered on client_modified_at so an older edit never replaces a newer row).
 const { createClient } = require('@supabase/supabase-js');
-const { AppError } = require('./errors');
+const { AppError, isTransport } = require('./errors');
 const codec = require('./codec');
 const { ROUTES, pending } = require('./store');
 
@@ -12,7 +12,12 @@ const TABLES = Object.keys(ROUTES).filter((t) => ROUTES[t].includes('supabase'))
 const PAGE = 100;
 const LOOKBACK_S = 10;   // fixed: re-read this much server time behind the cursor (late commits)
 
+class NoWebSocket {
+  constructor() { throw new Error('node-sync does not use Supabase Realtime'); }
+}
+
 function failure(what, error, status) {
+  if (isTransport(error, status)) return new AppError('transport', `supabase ${what}: ${error.message}`);
   const transient = [429, 503].includes(status);
   if (status === 401) return new AppError('not_signed_in', `supabase ${what}: ${error.message}`);
   return new AppError('backend', `supabase ${what}: ${status} ${error.code || ''} ${error.message}`.trim(), transient);
@@ -30,6 +35,9 @@ class SupabasePath {
     this.client = createClient(config.supabase.url, config.supabase.anon_key, {
       auth: { storage, persistSession: true, autoRefreshToken: false, detectSessionInUrl: false },
       global: { fetch: device.fetchFor('supabase') },
+      // The sync path never opens Realtime; on Node 20 (no global WebSocket) supabase-js wants a
+      // transport named up front, so it gets one that refuses to connect.
+      realtime: { transport: NoWebSocket },
     });
   }
 
@@ -40,6 +48,8 @@ class SupabasePath {
     }
     return data.session.user.id;
   }
+
+  currentUserId() { return this.userId(); }
 
   async signUp(email, password) {
     const { data, error } = await this.client.auth.signUp({ email, password });
@@ -131,7 +141,7 @@ class SupabasePath {
       sent.forEach((s) => markSynced(store, table, s));
       return;
     }
-    const inserted = await this.client.from(table).upsert(rows, { onConflict: 'id', ignoreDuplicates: true }).select('id');
+    const inserted = await this.client.from(table).upsert(rows, { onConflict: 'id', ignoreDuplicates: true }).select();
     if (inserted.error) throw failure(`push ${table}`, inserted.error, inserted.status);
     const fresh = new Set(inserted.data.map((r) => String(r.id)));
     for (let i = 0; i < records.length; i += 1) {
@@ -154,7 +164,7 @@ class SupabasePath {
     query = below && known.updated_at
       ? query.or(`client_modified_at.lt."${stamp}",and(client_modified_at.eq."${stamp}",updated_at.eq."${known.updated_at}")`)
       : query.lt('client_modified_at', stamp);
-    const { data, error, status } = await query.select('id');
+    const { data, error, status } = await query.select();
     if (error) throw failure(`update ${table}/${id}`, error, status);
     return data.length === 1;
   }

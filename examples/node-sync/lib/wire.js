@@ -11,7 +11,14 @@ function makeFetch(device, pathName, onResponse) {
     const method = (init && init.method) || 'GET';
     for (let attempt = 1; ; attempt += 1) {
       await device.faultPoint('before_send', pathName);
-      const response = await globalThis.fetch(target, init);
+      let response;
+      try {
+        response = await globalThis.fetch(target, init);
+      } catch (e) {        // no answer (dropped connection, lost reply): the outcome is unknown
+        const lost = new Error(`${method} ${new URL(target).pathname} got no answer (${(e.cause && e.cause.code) || e.message})`);
+        lost.name = 'TransportError';
+        throw lost;
+      }
       await device.faultPoint('after_reply', pathName);
       if (onResponse) onResponse(response);
       if (![429, 503].includes(response.status) || attempt === MAX_ATTEMPTS) return response;

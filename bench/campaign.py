@@ -1,0 +1,115 @@
+"""Campaign figures: examples per second with 1 and 2 workers (the speed-up is the ratio), and
+the memory of the workers over a long campaign (growth from its first to its last minutes).
+
+Each figure runs the real command, `python -m dualsync.harness.campaign` (coordinated, nightly
+profile, its own example database and output in a temporary directory), and samples it from
+outside with psutil. Durations are parameters (environment):
+  DUALSYNC_BENCH_CAMPAIGN_SECONDS   each throughput campaign (default 120; --quick 40)
+  DUALSYNC_BENCH_MEMORY_SECONDS     the memory campaign (default 600; --quick 60)
+The rate counts examples from the first finished example to the end (worker start-up, its
+Postgres and imports, excluded), from the campaign's own throughput samples (report.json).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from dualsync.bench import Figure
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _campaign(workers: int, seconds: float, tmp: Path, sample=None) -> dict:
+    out = tmp / f"out-{workers}-{int(seconds)}"
+    cmd = [sys.executable, "-m", "dualsync.harness.campaign", "--client", "coordinated",
+           "--profile", "nightly", "--budget", f"{int(seconds)}s", "--workers", str(workers),
+           "--seed", str(workers), "--db", str(tmp / f"db-{workers}-{int(seconds)}"),
+           "--out", str(out), "--no-live"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    samples, started = [], time.monotonic()
+    while proc.poll() is None:
+        elapsed = time.monotonic() - started
+        if sample is not None and elapsed < seconds:  # not once the workers wind down
+            got = sample(proc.pid)
+            if got:
+                samples.append((elapsed, *got))
+        time.sleep(5)
+    report = json.loads((out / "report.json").read_text())
+    report["memory_samples"] = samples
+    return report
+
+
+def steady_rate(report: dict) -> float:
+    """Examples per second from the first sample with an example finished to the last sample."""
+    (series,) = report["throughput"].values()
+    started = next((i for i, (_t, n) in enumerate(series) if n > 0), None)
+    if started is None or series[-1][0] <= series[started][0]:
+        return 0.0
+    (t0, n0), (t1, n1) = series[started], series[-1]
+    return (n1 - n0) / (t1 - t0)
+
+
+def _workers_rss(coordinator: int) -> tuple[float, float] | None:
+    """(MB of the worker Python processes, MB including the Postgres servers they started)."""
+    try:
+        children = psutil.Process(coordinator).children()
+    except psutil.Error:
+        return None
+    python, total = 0.0, 0.0
+    for c in children:
+        try:
+            if "resource_tracker" in " ".join(c.cmdline()):
+                continue
+            rss = c.memory_info().rss
+            python += rss
+            total += rss + sum(g.memory_info().rss for g in c.children(recursive=True))
+        except psutil.Error:
+            continue
+    return (python / 2**20, total / 2**20) if python else None
+
+
+def growth(samples: list[tuple[float, float, float]], which: int) -> tuple[float, float, float]:
+    """(MB early, MB late, growth in %): the median over the first tenth of the campaign after
+    its warm-up (the first tenth, at least a minute where there is room: start-up, imports, the
+    first programs) against the median over its last tenth."""
+    end = samples[-1][0]
+    warm = min(max(60.0, end / 10), end / 3)
+    tenth = max(end / 10, 10.0)
+    early = [s[which] for s in samples if warm <= s[0] < warm + tenth] or [samples[0][which]]
+    late = [s[which] for s in samples if s[0] >= end - tenth] or [samples[-1][which]]
+    e, l = statistics.median(early), statistics.median(late)
+    return e, l, 100 * (l - e) / e
+
+
+def run(quick: bool) -> list[Figure]:
+    seconds = float(os.environ.get("DUALSYNC_BENCH_CAMPAIGN_SECONDS", 40 if quick else 120))
+    memory_seconds = float(os.environ.get("DUALSYNC_BENCH_MEMORY_SECONDS", 60 if quick else 600))
+    with tempfile.TemporaryDirectory(prefix="dualsync-bench-campaign-") as tmp:
+        one = _campaign(1, seconds, Path(tmp))
+        two = _campaign(2, seconds, Path(tmp))
+        mem = _campaign(2, memory_seconds, Path(tmp), sample=_workers_rss)
+    r1, r2 = steady_rate(one), steady_rate(two)
+    figures = [
+        Figure("campaign examples/s, 1 worker (coordinated, nightly)", "examples/s", [r1],
+               f"{one['examples']} examples in {one['seconds']:.0f} s"),
+        Figure("campaign examples/s, 2 workers", "examples/s", [r2],
+               f"{two['examples']} examples in {two['seconds']:.0f} s"),
+        Figure("speed-up, 2 workers over 1", "x", [r2 / r1 if r1 else 0.0], "target >= 1.6 on 2 cores"),
+    ]
+    samples = mem["memory_samples"]
+    if len(samples) >= 4:
+        for which, what in ((0, "worker processes"), (1, "workers + their Postgres")):
+            early, late, pct = growth(samples, which + 1)
+            figures.append(Figure(f"memory growth over a {memory_seconds:.0f} s campaign, {what}", "%",
+                                  [pct], f"{early:.0f} MB -> {late:.0f} MB, 2 workers, "
+                                         f"{mem['examples']} examples, {len(samples)} samples"))
+    return figures
