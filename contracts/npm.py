@@ -16,7 +16,8 @@ import shutil
 import subprocess
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-CACHE = ROOT / ".cache"
+# the checkout's .cache; an installed wheel caches in the current directory, never in site-packages
+CACHE = (ROOT if (ROOT / "pyproject.toml").is_file() else pathlib.Path.cwd()) / ".cache"
 TIMEOUT_S = 240
 NPM_FLAGS = ["--ignore-scripts", "--no-audit", "--no-fund"]
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from dualsync.fakes.cli import Parser
-from dualsync.harness import report_index, runner, sweep
+from dualsync.harness import reporting, runner, sweep
 from dualsync.harness.scenario import Scenario, ScenarioError, load, load_all
 from dualsync.harness.world import StepError
 
@@ -72,70 +72,30 @@ def check_args(args) -> None:
 
 
 def cmd_main(args) -> int:
-    rows, surprises, results = [], 0, []
-    scenarios = scenario_files(args.files)
-    with database(args.postgres) as db:
-        for scenario in scenarios:
-            for client in ("legacy", "coordinated"):
-                result = runner.run(scenario, client, db)
-                results.append(result)
-                ok, _why = result.judgement()
-                known = not ok and client in scenario.known
-                surprises += not ok and not known
-                rows.append(_row(result, "known" if known else ok))
-    print(_table(rows))
-    print(f"\nindex of the diagrams: {report_index.write(runner.REPORTS, results)}")
-    opened = sum(r[2] == "OPEN FINDING" for r in rows)
-    print(f"\n{len(rows) - surprises - opened} of {len(rows)} runs as the scenario files expect"
-          + (f"; {opened} open finding(s) (the scenario's `known`)" if opened else "")
-          + ("" if not surprises else f"; {surprises} NOT as expected (see the diagrams)"))
-    return 1 if surprises else 0
-
-
-def _row(result: runner.Run, ok: bool | str) -> tuple[str, ...]:
-    caught = ", ".join(f"{result.verdicts[n].number}:{n}" for n in result.violated) or "all hold"
-    shown = "OPEN FINDING" if ok == "known" else "yes" if ok else "NO"
-    return (result.scenario.id, result.client, shown, caught,
-            result.replay_command(), str(result.report or ""), _why(result))
-
-
-def _why(result: runner.Run) -> str:
-    """The first violation of the first invariant the scenario guards (else the first at all)."""
-    named = [n for n in result.scenario.guards if n in result.violated] or result.violated
-    if not named:
-        return ""
-    v = result.verdicts[named[0]]
-    return f"invariant {v.number} ({v.invariant}): {v.violations[0].message}"
-
-
-def _table(rows: list[tuple[str, ...]]) -> str:
-    head = ("scenario", "client", "as expected", "invariants violated", "replay", "diagram")
-    widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head[:4], widths))]
-    for r in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)))
-        lines.append(f"    replay: {r[4]}\n    diagram: {r[5]}" + (f"\n    why: {r[6]}" if r[6] else ""))
-    return "\n".join(lines)
+    from dualsync.harness.mainview import main_job  # the table, progress and reports live there
+    return main_job(args, database, scenario_files)
 
 
 def cmd_run(args) -> int:
-    bad = 0
+    bad, record = 0, reporting.Recorder("run", args)
     scenarios = scenario_files(args.files)
     with database(args.postgres) as db:
         for scenario in scenarios:
             result = runner.run(scenario, args.client, db)
             ok, why = result.judgement()
             bad += not ok
+            record.add(reporting.run_case(result, "passed" if ok else "failed", why, 0.0))
             print(f"{result.scenario.id} against {args.client}: "
                   f"{'as expected' if ok else 'NOT as expected'}\n{why}\n"
                   f"diagram: {result.report}\nreplay: {result.replay_command()}\n"
                   + (f"run saved as: {result.saved}\n" if result.saved else ""))
+    record.write(f"{len(record.cases) - bad} of {len(record.cases)} as expected", 1 if bad else 0)
     return 1 if bad else 0
 
 
 def cmd_replay(args) -> int:
     scenario = load(args.file)
-    extra = [sweep.step_for(args.inject)] if args.inject else []
+    extra = [_injected(args.inject, scenario)] if args.inject else []
     prints, result = set(), None
     with database(args.postgres) as db:
         for _ in range(args.times):
@@ -149,8 +109,32 @@ def cmd_replay(args) -> int:
     if args.times > 1:
         print(f"reproduced {args.times - len(prints) + 1} of {args.times} times "
               f"({len(prints)} distinct histories)")
-    print("as expected" if ok else f"NOT as expected: the file expects {_wanted(result)}")
+    verdict = "as expected" if ok else f"NOT as expected: the file expects {_wanted(result)}"
+    print(verdict)
+    again = f"reproduced {args.times - len(prints) + 1} of {args.times} times ({len(prints)} distinct histories)"
+    record = reporting.Recorder("replay", args)
+    record.add(reporting.run_case(result, "error" if len(prints) > 1 else "passed" if ok else "failed",
+                                  f"{again}\n{why}" if len(prints) > 1 else why, 0.0))
+    record.write(f"{verdict}; {again}" if args.times > 1 else verdict, 0 if ok and len(prints) == 1 else 1)
     return 0 if ok and len(prints) == 1 else 1
+
+
+def _injected(label: str, scenario: Scenario):
+    """The step a sweep label names, checked against the scenario: a label that could never
+    fire would replay the plain scenario and call it the injected one."""
+    from dualsync.harness.scenario import FAULT_POINTS, PATHS
+    step = sweep.step_for(label)
+    a = step.args
+    if a["device"] not in scenario.devices:
+        raise UsageError(f"--inject={label}: no device {a['device']!r} in {scenario.source} "
+                         f"(devices: {', '.join(scenario.devices)})")
+    paths = PATHS + ("local",) if step.op == "crash" else PATHS
+    if a["path"] not in paths:
+        raise UsageError(f"--inject={label}: {a['path']!r} is not a path; use one of {', '.join(paths)}")
+    if step.op == "crash" and a["point"] not in FAULT_POINTS:
+        raise UsageError(f"--inject={label}: {a['point']!r} is not a fault point; use one of "
+                         f"{', '.join(FAULT_POINTS)}")
+    return step
 
 
 def _wanted(result: runner.Run) -> str:
@@ -181,14 +165,18 @@ def main(argv: list[str]) -> int:
     sub.add_parser = _with_parents(sub.add_parser, postgres)
     p = sub.add_parser("main", help="the verdict table: every scenario against legacy and coordinated")
     p.add_argument("files", nargs="*")
+    p.add_argument("--details", action="store_true", help="replay, diagram and full reason under every row")
+    reporting.add_options(p)
     p = sub.add_parser("run", help="run scenario files against one client")
     p.add_argument("files", nargs="*")
     p.add_argument("--client", default="coordinated")
+    reporting.add_options(p)
     p = sub.add_parser("replay", help="replay one scenario exactly")
     p.add_argument("file")
     p.add_argument("--client", default="coordinated")
     p.add_argument("--inject", default=None, help="a sweep label: crash:A:after_reply:supabase:0 ...")
     p.add_argument("--times", type=int, default=1)
+    reporting.add_options(p)
     p = sub.add_parser("sweep", help="the scenario at every fault point")
     p.add_argument("file")
     p.add_argument("--client", default="coordinated")
@@ -196,6 +184,8 @@ def main(argv: list[str]) -> int:
     args.postgres = getattr(args, "postgres", None)
     try:
         check_args(args)
+        if (bad := reporting.check(args)) is not None:
+            raise UsageError(bad)
         return {"main": cmd_main, "run": cmd_run, "replay": cmd_replay, "sweep": cmd_sweep}[args.cmd](args)
     except (ScenarioError, UsageError, StepError) as exc:
         print(f"error: {exc}", file=sys.stderr)

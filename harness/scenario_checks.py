@@ -252,7 +252,7 @@ class _Steps:
 def _default_names(op: str, args: dict) -> set[str]:
     """What the World calls an operation started without `as` (sign_in may sign up)."""
     process = args["device"] + (f"/{args['path']}" if "path" in args else "")
-    ops = ("sign_up", "sign_in") if op == "sign_in" else (op,)
+    ops = ("sign_up", "sign_in") if op in ("sign_in", "sign_up") else (op,)
     return {f"{o}:{process}" for o in ops}
 
 

@@ -82,6 +82,8 @@ def _requests(run: runner.Run, devices, from_step: int) -> list[tuple[str, Step]
 def step_for(label: str) -> Step:
     """The injected step a label names (for `python -m dualsync.harness replay --inject=LABEL`)."""
     kind, device, where, what, n = label.split(":", 4) if label.count(":") >= 4 else (label, "", "", "", "0")
+    if not n.isdigit():
+        kind = "bad"  # the passage number must be a count: refused below with the forms
     if kind == "crash":
         return Step("crash", {"device": device, "point": where, "path": what, "skip": int(n)})
     if kind == "lose_reply":

@@ -19,8 +19,8 @@ from dualsync.harness.checkers.verdict import Verdict
 from dualsync.harness.history import AFTER_STEPS, Event, History
 from dualsync.harness.swimlane_page import details, page  # noqa: F401 (details: for runner)
 
-LANE_W, LINE_H, PAD, TOP, LEFT = 220, 13, 9, 56, 40
-LABEL_CHARS = 31  # characters per label line: what fits right of the dot at 11px monospace
+LANE_W, LINE_H, PAD, TOP, LEFT = 190, 13, 9, 56, 40
+LABEL_CHARS = 25  # characters per label line: what fits right of the dot at 11px monospace
 RED, INK, MUTED = "#c0392b", "#222", "#888"
 LANE_COLOURS = {"device": "#eaf2fb", "backend": "#eef8ee", "disk": "#fbf4e6"}
 

@@ -56,6 +56,8 @@ class CloudKitHandle:
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "cloudkit_config(**fields): Config fields for the CloudKit fake in this test")
+    config.addinivalue_line("markers", "node: needs node and npm (the CloudKit JS tier); skipped with the reason "
+                                       "when missing")  # registered here too, for installs without our pyproject
 
 
 def _config_for(request) -> Config:

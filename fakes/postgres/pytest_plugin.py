@@ -2,8 +2,11 @@
 
     --postgres=embedded|docker|auto|postgresql://...   (or DUALSYNC_POSTGRES)
 
-The controller process (or the only process, without xdist) starts the server and builds the schema
-template before collection; workers receive it through `workerinput` and each clone a database.
+The server starts when first needed, so the plugin costs nothing in a project that installs dualsync
+(it loads through a pytest11 entry point) but never asks for a database: without xdist, at the first
+test that uses `pg_server`; under xdist, the controller starts it (and builds the schema template)
+before the first worker starts, and workers receive it through `workerinput` and each clone a
+database. A bad --postgres is a usage error at start-up either way.
 
 Stops: SIGINT, SIGTERM and SIGHUP interrupt the run (`fakes.stops`), the controller stops the
 server at unconfigure and its last line says the run was interrupted, by which signal and after
@@ -21,6 +24,7 @@ from . import ProviderError, Server, spec_from_env, start_server, validate
 
 WORKER_KEY = "dualsync_postgres"
 _STATE = pytest.StashKey[Server]()
+_SPEC = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,23 +43,32 @@ def provider_spec(config: pytest.Config) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     _interrupted.clear()
-    spec = provider_spec(config)
+    config.stash[_SPEC] = provider_spec(config)
     workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None:
+    if workerinput is not None and WORKER_KEY in workerinput:
         stops.install()
         config.stash[_STATE] = Server.from_json(workerinput[WORKER_KEY])
-        return
-    try:
-        config.stash[_STATE] = start_server(spec)
-    except ProviderError as exc:
-        raise pytest.UsageError(str(exc)) from None
+
+
+def _server(config: pytest.Config, *, usage_error: bool) -> Server:
+    server = config.stash.get(_STATE, None)
+    if server is None:
+        try:
+            server = config.stash[_STATE] = start_server(config.stash[_SPEC])
+        except ProviderError as exc:
+            if usage_error:
+                raise pytest.UsageError(str(exc)) from None
+            pytest.exit(f"--postgres: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    return server
 
 
 _interrupted: list[bool] = []  # a KeyboardInterrupt (Ctrl-C or a stop signal) ended the session
 
 
 def pytest_keyboard_interrupt(excinfo) -> None:
-    _interrupted.append(True)
+    # pytest ends a run with collection errors by raising its own KeyboardInterrupt subclass
+    if not isinstance(excinfo.value, pytest.Session.Interrupted):
+        _interrupted.append(True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -82,17 +95,23 @@ def _say_interrupted(config: pytest.Config, server: Server | None) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
-    node.workerinput[WORKER_KEY] = node.config.stash[_STATE].to_json()
+    node.workerinput[WORKER_KEY] = _server(node.config, usage_error=True).to_json()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     server = config.stash.get(_STATE, None)
-    return server.describe() if server else None
+    return server.describe() if server else f"postgres: {config.stash[_SPEC]} (starts when a test first needs it)"
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    server = config.stash.get(_STATE, None)
+    if server is not None and getattr(config, "workerinput", None) is None:
+        terminalreporter.write_line(server.describe())
 
 
 @pytest.fixture(scope="session")
 def pg_server(pytestconfig: pytest.Config) -> Server:
-    return pytestconfig.stash[_STATE]
+    return _server(pytestconfig, usage_error=False)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,16 @@ def cmd_kill_matrix(args) -> int:
         rows = killmatrix.run(db, args.clients or None, args.profile, with_corpus=not args.no_corpus,
                               on_row=lambda row: print(killmatrix.line(row), flush=True))
     print(killmatrix.summary(rows))
-    return 0 if all(r.ok for r in rows) else 1
+    status = 0 if all(r.ok for r in rows) else 1
+    from dualsync.harness import reporting
+    record = reporting.Recorder("kill-matrix", args)
+    for row in rows:
+        record.add(reporting.Case(name=row.client, group="kill-matrix", outcome="passed" if row.ok else "failed",
+                                  message=" ".join(killmatrix.line(row).split()), seconds=row.result.seconds,
+                                  fields={"killed": row.killed, "caught": ", ".join(row.result.caught),
+                                          "first_kill": row.stage, "predicted": row.predicted or ""}))
+    record.write(killmatrix.summary(rows), status)
+    return status
 
 
 def cmd_exhaustive(args) -> int:
@@ -122,14 +131,17 @@ def cmd_explore(args) -> int:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dualsync.harness.explore", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    from dualsync.fakes.cli import Parser  # one-line errors, exit 2
+    ap = Parser(prog="python -m dualsync.harness.explore", description=__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--postgres", default=None, help="embedded | docker | auto | postgresql://...")
-    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=Parser)
     p = sub.add_parser("kill-matrix")
     p.add_argument("clients", nargs="*", help="default: every client in the catalogue")
     p.add_argument("--profile", default="pr")
     p.add_argument("--no-corpus", action="store_true", help="fresh exploration only (no corpus, no scenario files)")
+    from dualsync.harness import reporting
+    reporting.add_options(p)
     p = sub.add_parser("exhaustive")
     p.add_argument("--scope", action="append", help="default: every scope")
     p.add_argument("--client", action="append", default=None)
@@ -156,6 +168,10 @@ def main(argv: list[str]) -> int:
                    help="run every failing example and every N-th passing one twice and compare the "
                         "histories (default: the profile's; 0: never)")
     args = ap.parse_args(argv)
+    from dualsync.harness import reporting
+    if (bad := reporting.check(args)) is not None:
+        print(f"error: {bad}", file=sys.stderr)
+        return 2
     if args.cmd == "exhaustive" and not args.client:
         args.client = ["legacy", "coordinated"]
     return {"kill-matrix": cmd_kill_matrix, "exhaustive": cmd_exhaustive, "hunt": cmd_hunt,

@@ -88,8 +88,8 @@ def test_a_step_that_cannot_be_done_is_one_line_not_a_traceback(tmp_path):
     (tmp_path / "stuck.yaml").write_text(STUCK)
     done = dualsync("py", "-m", "dualsync.harness", "run", "stuck.yaml", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.splitlines()[-1] == ("error: stuck.yaml:8: step 2 (release): nothing is held as never; "
+    assert done.stderr.splitlines()[-1] == ("error: stuck.yaml:8: step 3 (release): nothing is held as never; "
                                             "held now: none")
     done = dualsync("test", "-p", "no:cacheprovider", "-q", "stuck.yaml", cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stdout and "During handling" not in done.stdout
-    assert f"{tmp_path}/stuck.yaml:8: step 2 (release): nothing is held as never" in done.stdout
+    assert f"{tmp_path}/stuck.yaml:8: step 3 (release): nothing is held as never" in done.stdout

@@ -114,6 +114,8 @@ def mutate(name: str, rnd: random.Random) -> tuple[str, str, bool]:
         holder[key] = new
         numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (value, new))
         changed = type(new) is not type(value) and not numeric
+        if new is None and len(path) == 3 and path[0] == "steps" and not S.STEPS.get(path[2], (0, 1))[1]:
+            changed = False  # `lose_reply:` with nothing is the bare step: every field is optional
         return yaml.safe_dump(data, sort_keys=False), f"retype {path} {value!r} -> {new!r}", changed and not free(path)
     if kind == "misspell_key":
         new_key = misspell(key, rnd)

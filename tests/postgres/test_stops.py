@@ -147,3 +147,11 @@ def test_an_interrupted_pytest_run_with_xdist_says_so_and_leaves_nothing(sig, tm
     last = text.strip().splitlines()[-1]
     assert f"interrupted by {signal.Signals(sig).name} after " in last and "passed" not in last.split("after")[0]
     assert "the run did not finish" in last and "Postgres server it started is stopped" in last
+
+
+def test_a_run_stopped_by_collection_errors_is_not_called_interrupted(pytester):
+    pytester.makeconftest('pytest_plugins = ["dualsync.fakes.postgres.pytest_plugin"]')
+    pytester.makepyfile("import no_such_module_anywhere\ndef test_x(): pass")
+    result = pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # pytest's code for "errors during collection"
+    assert "interrupted by" not in result.stdout.str() and "the run did not finish" not in result.stdout.str()
