@@ -44,6 +44,7 @@ class Backends:
         self.transports = {"supabase": httpx.ASGITransport(self.gateway.app),
                            "cloudkit": httpx.ASGITransport(asgi_app(self.cloudkit))}
         self.user_ids: dict[str, str] = {}  # scenario user -> Supabase user id (the key owner)
+        self.decoder: Any = None  # harness.external.decoder.Decoder for an adapter that decodes
 
     @property
     def supabase_url(self) -> str:
@@ -61,9 +62,13 @@ class Backends:
 
     # Reading what a backend holds.
 
-    def open(self, user: str, record_type: str, record_id: str, payload: Any, version: Any) -> dict:
-        """A stored payload as a store-shaped record, or a marker that it does not decrypt."""
+    def open(self, user: str, record_type: str, record_id: str, payload: Any, version: Any,
+             backend: str = "supabase") -> dict:
+        """A stored payload as a store-shaped record, or a marker that it does not decrypt.
+        With a `decoder` (an external adapter's own `decode`), through the app's codec."""
         uid = self.user_ids.get(user, user)
+        if self.decoder is not None:
+            return self.decoder.open(self.vault, uid, record_type, record_id, backend, payload, version)
         try:
             rec = open_record(Keychain(self.vault), uid, record_type, record_id, payload, version)
         except ClientError:
@@ -87,7 +92,8 @@ class Backends:
                 table = TABLE_OF.get(rec.type)
                 if table and not rec.deleted:
                     out[f"cloudkit:{user}"][table][name] = self.open(
-                        user, table, name, _ck_value(rec.fields, "payload"), _ck_value(rec.fields, "keyVersion"))
+                        user, table, name, _ck_value(rec.fields, "payload"), _ck_value(rec.fields, "keyVersion"),
+                        "cloudkit")
         return out
 
     def _ck_records(self, user: str) -> dict:
@@ -180,7 +186,7 @@ class CommitRecorder:
                          (fields.get("keyVersion") or {}).get("value"))
 
     def _commit(self, backend, user, table, record_id, payload, version) -> None:
-        opened = self.backends.open(user, table, record_id, payload, version)
+        opened = self.backends.open(user, table, record_id, payload, version, backend)
         self.history.commit(backend, user, table, record_id, time=self.backends.clock.now(),
                             write_id=opened.get("write_id"), deleted=bool(opened.get("deleted")),
                             decryptable=not opened.get("undecryptable"),

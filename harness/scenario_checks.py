@@ -139,7 +139,7 @@ def check_client(value: str) -> str:
         try:
             describe(value[4:].strip())
         except AdapterFailure as exc:
-            raise ValueError(f"--client={value}: {exc}") from None
+            raise ValueError(f"--client={value}: {exc.headline}") from None
         return value
     names = known_clients()
     if value not in names:

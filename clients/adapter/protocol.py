@@ -10,8 +10,3 @@ ERROR_KINDS = ("protocol_version", "bad_command", "not_signed_in", "not_found", 
 
 CAPABILITIES = ("concurrent_commands", "virtual_time", "fault_points", "decode", "key_rotation",
                 "disk_faults")
-
-# Commands every adapter answers; the others need the capability named.
-CORE_COMMANDS = ("hello", "configure", "sign_up", "sign_in", "sign_out", "write", "delete", "read",
-                 "sync", "login_sync", "snapshot", "shutdown")
-CAPABILITY_COMMANDS = {"decode": "decode"}

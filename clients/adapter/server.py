@@ -20,7 +20,7 @@ from typing import Any, Callable
 import httpx
 
 from dualsync import clients
-from dualsync.clients.adapter.protocol import PROTOCOL_VERSION
+from dualsync.clients.adapter.protocol import CAPABILITIES, PROTOCOL_VERSION
 from dualsync.clients.api import FAULT_POINTS, Hooks
 from dualsync.clients.catalogue import variant
 from dualsync.clients.codec import open_record
@@ -30,8 +30,6 @@ from dualsync.clients.storage import FaultyStorage
 
 _path: contextvars.ContextVar[str] = contextvars.ContextVar("path", default="")
 PRODUCTION_HOSTS = {"supabase": "dualsync.supabase.co", "cloudkit": "api.apple-cloudkit.com"}
-CAPABILITIES = ["concurrent_commands", "virtual_time", "fault_points", "decode", "key_rotation",
-                "disk_faults"]
 
 
 class CommandError(Exception):
@@ -227,7 +225,7 @@ class Adapter:
                   "respects_needs_sync": p.respects_needs_sync, "stamps": p.stamps}
         return {"protocol": PROTOCOL_VERSION, "profile": "fitme",
                 "client": f"python reference {self.variant}", "expect_as": self.variant,
-                "capabilities": CAPABILITIES, "fault_points": list(FAULT_POINTS), "policy": policy}
+                "capabilities": list(CAPABILITIES), "fault_points": list(FAULT_POINTS), "policy": policy}
 
     def cmd_configure(self, **a: Any) -> None:
         store_dir = Path(a["store_dir"])
@@ -286,11 +284,13 @@ class Adapter:
         return self.client.store_snapshot()
 
     def cmd_decode(self, type: str, id: str, backend: str, row: dict[str, Any], user_id: str = "") -> dict:
-        """Open a backend's copy: a Supabase row ({payload, key_version}) or a CloudKit record's
-        fields ({payload: {value}, keyVersion: {value}}), with every key the user has."""
+        """Open a backend's copy: a Supabase row ({payload, key_version}) or a CloudKit record as
+        Web Services returns it ({recordName, fields: {payload: {value}, keyVersion: {value}}}),
+        with every key the user has."""
         if backend == "cloudkit":
-            payload = (row.get("payload") or {}).get("value")
-            version = (row.get("keyVersion") or {}).get("value")
+            fields = row.get("fields") or {}
+            payload = (fields.get("payload") or {}).get("value")
+            version = (fields.get("keyVersion") or {}).get("value")
         else:
             payload, version = row.get("payload"), row.get("key_version")
         uid = user_id or self.client.auth.user_id

@@ -28,7 +28,7 @@ const { snapshotOf } = require('./lib/store');
 
 const PROTOCOL = 1;
 const FAULT_POINTS = ['before_send', 'after_reply', 'before_persist', 'mid_persist'];
-const CAPABILITIES = ['concurrent_commands', 'virtual_time', 'fault_points', 'decode', 'key_rotation'];
+const CAPABILITIES = ['concurrent_commands', 'virtual_time', 'fault_points', 'decode', 'key_rotation', 'disk_faults'];
 
 class Host {
   constructor() {
@@ -149,6 +149,20 @@ function keysNotice(keys) {
   device.keychain.known[keys.user_id] = Number.isInteger(keys.known) ? keys.known : keys.current;
 }
 
+// {"disk": {fault, op}}: the next such storage operation fails; "none" disarms; "lose_unsynced"
+// is a power cut (files back to their durable bytes, the process dies without a word).
+function diskNotice(d) {
+  if (!configured) { host.log(`disk notice before configure: ${JSON.stringify(d)}`); return; }
+  if (d.fault === 'lose_unsynced') {
+    device.disk.loseUnsynced();
+    process.exit(137);
+  } else if (d.fault === 'none') {
+    device.disk.armed.clear();
+  } else {
+    try { device.disk.failNext(d.fault, d.op || 'write'); } catch (e) { host.log(e.message); }
+  }
+}
+
 async function handle(msg) {
   const { id } = msg;
   if (typeof msg.now === 'number') host.clock = msg.now;
@@ -179,7 +193,7 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   if (msg && typeof msg.resume === 'number') host.resume(msg.resume);
   else if (msg && typeof msg.clock === 'number') host.clock = msg.clock;
   else if (msg && msg.keys && typeof msg.keys === 'object') keysNotice(msg.keys);
-  else if (msg && msg.disk) host.log('disk notices need the disk_faults capability, which node-sync does not claim; ignored');
+  else if (msg && msg.disk && typeof msg.disk === 'object') diskNotice(msg.disk);
   else if (msg && msg.cmd !== undefined) handle(msg);
   else host.send({ id: (msg && msg.id) ?? null, ok: false, error: { kind: 'bad_command', message: 'neither a command, a resume nor a clock', transient: false } });
 }).on('close', () => process.exit());

@@ -15,28 +15,18 @@ from typing import Any
 
 import httpx
 
-from dualsync.clients.api import ClientCrashed, ResolutionPolicy
-from dualsync.clients.errors import ClientError
+from dualsync.clients.api import ClientCrashed
 from dualsync.harness.clock import SkewedClock
+from dualsync.harness.external.client import AdapterError, AdapterTransportError, ExternalClient
+from dualsync.harness.external.decoder import Decoder
 from dualsync.harness.external.hello import NETWORK_POINTS, command_of, describe
-from dualsync.harness.external.process import AdapterFailure, AdapterProcess, Killed, command_timeout
+from dualsync.harness.external.process import (AdapterFailure, AdapterProcess, Killed, command_timeout,
+                                               launch_timeout)
 from dualsync.harness.external.proxy import BackendProxy
 
 SETTLE_WINDOW = 0.03   # real seconds of silence after which a device waiting on the Conductor is settled
 PRODUCTION = {"supabase": "https://dualsync.supabase.co", "cloudkit": "https://api.apple-cloudkit.com"}
 DISK_FAULTS = {"EIO": "io_error", "ENOSPC": "no_space"}
-
-
-class AdapterError(ClientError):
-    """The adapter answered a command with an error: an observation, as a client's error is."""
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind
-
-
-class AdapterTransportError(httpx.TransportError):
-    """The app got no answer from a backend: the outcome is unknown (recorded as `info`)."""
 
 
 class ExternalKeychain:
@@ -63,21 +53,22 @@ class ExternalStorage:
 
     def lose_unflushed(self) -> None:
         """A power cut: the adapter restores its last durable bytes and dies."""
-        if self.device.process is not None and self.device.process.alive:
-            self.device.process.exiting = True
-            self.device.process.killed = Killed("power cut")
-            self.device.process.send({"disk": {"fault": "lose_unsynced"}})
-
-
-class Auth:
-    user_id: str | None = None
+        process = self.device.process
+        if process is not None and process.alive:
+            process.send({"disk": {"fault": "lose_unsynced"}})  # it exits once its disk is restored
+            process.exiting, process.killed = True, Killed("power cut")
 
 
 class ExternalDevice:
     def __init__(self, world: Any, name: str, user: str, skew: float):
         self.world, self.name, self.user = world, name, user
         self.command = command_of(world.client_name)
-        self.info = describe(self.command)
+        self.broken: AdapterFailure | None = None
+        try:
+            self.info = describe(self.command)
+        except AdapterFailure as exc:  # raised at its first use, so the World still closes cleanly
+            self.broken, self.info = exc, {"capabilities": [], "fault_points": [],
+                                           "policy": {"order": "arrival"}}
         self.clock = SkewedClock(world.clock, skew)
         self.storage = ExternalStorage(self)
         self.keychain = ExternalKeychain()
@@ -87,6 +78,9 @@ class ExternalDevice:
         self.http = httpx.AsyncClient(transport=world.conductor.transport(name))  # probes
         self.crashed = False
         self.client = ExternalClient(self)
+        if "decode" in self.info["capabilities"] and world.backends.decoder is None:
+            world.backends.decoder = Decoder(self.command, f"world:{world.seed}",
+                                             str(Path(world.store_root) / ".ledger-decoder"))
         self.process: AdapterProcess | None = None
         self.proxies: dict[str, BackendProxy] = {}
         self.urls: dict[str, str] = {}
@@ -102,19 +96,31 @@ class ExternalDevice:
     # Process lifecycle.
 
     async def running(self) -> AdapterProcess:
-        if self.process is not None and self.process.alive:
-            return self.process
-        if self.process is not None and self.process.failure:
-            raise self.process.failure
+        if self.broken is not None:
+            raise self.broken
         if self._starting is None:
-            self._starting = asyncio.ensure_future(self._launch())
+            if self.process is not None and self.process.alive:
+                return self.process
+            if self.process is not None and self.process.failure:
+                raise self.process.failure
+            if self.process is None:  # the first launch: start the other devices' adapters too,
+                for peer in self.world.devices.values():  # in parallel (nothing they do is observable)
+                    if isinstance(peer, ExternalDevice) and peer.process is None and peer._starting is None:
+                        peer._start()
+            if self._starting is None:
+                self._start()
         self.launching += 1
         try:
             await asyncio.shield(self._starting)
         finally:
-            self._starting = None
+            if self._starting is not None and self._starting.done():
+                self._starting = None
             self.launching -= 1
         return self.process
+
+    def _start(self) -> None:
+        self._starting = asyncio.ensure_future(self._launch())
+        self._starting.add_done_callback(lambda f: f.cancelled() or f.exception())  # read it later
 
     async def _launch(self) -> None:
         if not self.proxies:
@@ -155,7 +161,11 @@ class ExternalDevice:
                 "timeouts": {"command_s": command_timeout(), "settle_ms": SETTLE_WINDOW * 1000}}
 
     async def _checked(self, cmd: str, args: dict[str, Any]) -> Any:
-        reply = await self.process.call(cmd, args, now=self.clock.now())
+        try:
+            reply = await asyncio.wait_for(self.process.call(cmd, args, now=self.clock.now()),
+                                           launch_timeout())
+        except asyncio.TimeoutError:
+            raise self.process.fail(f"gave no answer to {cmd} in {launch_timeout():g} s") from None
         if not reply.get("ok"):
             error = reply.get("error") or {}
             if cmd == "hello":
@@ -180,6 +190,9 @@ class ExternalDevice:
         for proxy in self.proxies.values():
             await proxy.aclose()
         await self.http.aclose()
+        if self.world.backends.decoder is not None:
+            self.world.backends.decoder.close()
+            self.world.backends.decoder = None
 
     def crash(self, point: str) -> None:
         self.crashed = True
@@ -189,13 +202,19 @@ class ExternalDevice:
     # Commands.
 
     async def call(self, cmd: str, **args: Any) -> Any:
-        process = await self.running()
-        self.refresh()
         try:
-            reply = await process.call(cmd, args, now=self.clock.now())
+            process = await self.running()
+            self.refresh()
+            reply = await self._watched(process, process.call(cmd, args, now=self.clock.now()))
         except Killed as exc:
             self.crashed = True
             raise ClientCrashed(exc.point) from None
+        except AdapterFailure:
+            if asyncio.current_task() in self.world.tasks.values():
+                # A World operation records any exception as the client's failure; this one is
+                # the harness's. The operation stays pending, and the World's settle raises it.
+                await asyncio.get_running_loop().create_future()
+            raise
         if reply.get("ok"):
             return reply.get("value")
         error = reply.get("error") or {}
@@ -203,6 +222,17 @@ class ExternalDevice:
         if kind == "transport":
             raise AdapterTransportError(message)
         raise AdapterError(kind, message)
+
+    async def _watched(self, process: AdapterProcess, call) -> dict[str, Any]:
+        """A command's reply; the adapter is hung when it sends nothing for the command timeout
+        while no request of it waits on the Conductor (even when no settle is watching)."""
+        future = asyncio.ensure_future(call)
+        while not future.done():
+            await asyncio.wait({future}, timeout=0.5)
+            if (not future.done() and self.open_requests == 0
+                    and process.waiting_since() > command_timeout()):
+                process.fail(f"gave no reply in {command_timeout():g} s and sent nothing meanwhile")
+        return future.result()
 
     def refresh(self) -> None:
         """Send what changed on the harness's side since the adapter last heard: the clock, the
@@ -259,12 +289,16 @@ class ExternalDevice:
             return None
         self.open_requests += 1
         process.last_activity = time.monotonic()
+        process.activity.set()
         try:
             if not self._stopped_before(backend, request):
                 return None
             try:
                 response = await self.world.conductor.handle(self.name, request)
             except httpx.TransportError:
+                return None
+            except AdapterFailure as exc:  # the ledger's decoder broke while recording a commit
+                process._fail_with(exc)
                 return None
             if not self._boundary("after_reply", backend):
                 return None
@@ -304,7 +338,9 @@ class ExternalDevice:
         device has been silent for the settle window. A device with commands pending and no
         request open is computing; silent for the command timeout, it is hung."""
         process = self.process
-        if self.launching:
+        if self.broken is not None:
+            raise self.broken
+        if self.launching or (self._starting is not None and not self._starting.done()):
             await asyncio.sleep(0.005)
             return False
         if process is None:
@@ -317,79 +353,9 @@ class ExternalDevice:
         if self.open_requests == 0:
             if quiet > command_timeout():
                 raise process.fail(f"gave no reply in {command_timeout():g} s and sent nothing meanwhile")
-            await asyncio.sleep(min(SETTLE_WINDOW, 0.005 + quiet / 10))
+            await process.next_activity(min(1.0, command_timeout() - quiet + 0.01))
             return False
         if quiet >= SETTLE_WINDOW:
             return True
-        await asyncio.sleep(SETTLE_WINDOW - quiet)
+        await process.next_activity(SETTLE_WINDOW - quiet)
         return False
-
-
-class ExternalClient:
-    """The DeviceClient API over the protocol (every method awaitable)."""
-
-    def __init__(self, device: ExternalDevice):
-        self.device, self.name = device, device.name
-        p = device.info["policy"]
-        self.policy = ResolutionPolicy(p["order"], p.get("granularity", "record"),
-                                       bool(p.get("respects_needs_sync", True)),
-                                       p.get("stamps", "device_clock"))
-        self.auth = Auth()
-
-    async def sign_up(self, email: str, password: str) -> None:
-        await self._sign("sign_up", email, password)
-
-    async def sign_in(self, email: str, password: str) -> None:
-        await self._sign("sign_in", email, password)
-
-    async def _sign(self, cmd: str, email: str, password: str) -> None:
-        d = self.device
-        token = d.world.backends.cloudkit_sign_in(d.user, d.name)(email)
-        value = await d.call(cmd, email=email, password=password, cloudkit_web_auth_token=token)
-        uid = value.get("user_id") if isinstance(value, dict) else None
-        self.auth.user_id = uid or _user_id(d.world, email)
-
-    async def sign_out(self) -> None:
-        await self.device.call("sign_out")
-
-    async def write(self, record_type: str, record_id: str, fields: dict[str, Any]) -> str:
-        return (await self.device.call("write", type=record_type, id=record_id, fields=fields))["write_id"]
-
-    async def delete(self, record_type: str, record_id: str) -> str:
-        try:
-            return (await self.device.call("delete", type=record_type, id=record_id))["write_id"]
-        except AdapterError as exc:
-            if exc.kind == "not_found":
-                raise KeyError(str(exc)) from None
-            raise
-
-    async def read(self, record_type: str, record_id: str) -> dict[str, Any] | None:
-        return (await self.device.call("read", type=record_type, id=record_id))["fields"]
-
-    async def login_sync(self) -> None:
-        await self.device.call("login_sync")
-
-    async def sync(self, path: str) -> None:
-        await self.device.call("sync", path=path)
-
-    async def restart(self) -> None:
-        await self.device.relaunch()
-
-    async def fetch_snapshot(self) -> None:
-        try:
-            self.device.snapshot = await self.device.call("snapshot")
-            self.device.snapshot_error = None
-        except (AdapterError, ClientCrashed) as exc:
-            self.device.snapshot_error = str(exc)
-
-    def store_snapshot(self) -> dict[str, Any]:
-        """The store as the adapter last reported it (a persist event or a snapshot)."""
-        if self.device.snapshot_error:
-            raise AdapterError("store", self.device.snapshot_error)
-        return self.device.snapshot or {}
-
-
-def _user_id(world: Any, email: str) -> str | None:
-    with world.backends.database.connect() as conn:
-        row = conn.execute("select id::text from auth.users where email = %s", (email,)).fetchone()
-    return row[0] if row else None

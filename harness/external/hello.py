@@ -11,7 +11,7 @@ import subprocess
 from typing import Any
 
 from dualsync.clients.adapter.protocol import PROTOCOL_VERSION
-from dualsync.harness.external.process import AdapterFailure, argv_of, command_timeout
+from dualsync.harness.external.process import AdapterFailure, argv_of, launch_timeout
 
 PREFIX = "cmd:"
 
@@ -43,11 +43,11 @@ def describe(command: str) -> dict[str, Any]:
         raise AdapterFailure(f"adapter {command!r} cannot start ({exc.strerror or exc}); "
                              "check the command in --client=cmd:...") from None
     try:
-        out, err = proc.communicate(hello + "\n" + bye + "\n", timeout=command_timeout())
+        out, err = proc.communicate(hello + "\n" + bye + "\n", timeout=launch_timeout())
     except subprocess.TimeoutExpired:
         _killpg(proc)
         out, err = proc.communicate()
-        raise _bad(command, f"gave no answer to hello in {command_timeout():g} s", hello, out, err)
+        raise _bad(command, f"gave no answer to hello in {launch_timeout():g} s", hello, out, err)
     finally:
         _killpg(proc)
     first = (out or "").splitlines()[0] if out else ""

@@ -27,6 +27,12 @@ LINE_LIMIT = 1 << 24  # a store snapshot is one line
 class AdapterFailure(StepError):
     """The adapter broke the protocol; the run cannot go on with it."""
 
+    @property
+    def headline(self) -> str:
+        """The report's first line, with a pointer to the rest (for one-line usage errors)."""
+        first, _, rest = str(self).partition("\n")
+        return first + ("; set DUALSYNC_PROTOCOL_TRACE=FILE to see every line" if rest else "")
+
 
 class Killed(Exception):
     """The harness killed the process on purpose (a crash at a fault point, a power cut)."""
@@ -48,6 +54,11 @@ def command_timeout() -> float:
     return float(os.environ.get("DUALSYNC_COMMAND_TIMEOUT", "30"))
 
 
+def launch_timeout() -> float:
+    """For hello and configure: starting an interpreter on a loaded machine takes a while."""
+    return max(command_timeout(), 30.0)
+
+
 class AdapterProcess:
     def __init__(self, device: str, command: str, on_event: Callable[[dict[str, Any]], None]):
         self.device, self.command, self.on_event = device, command, on_event
@@ -58,6 +69,7 @@ class AdapterProcess:
         self.failure: AdapterFailure | None = None
         self.killed: Killed | None = None
         self.last_activity = time.monotonic()
+        self.activity = asyncio.Event()  # set by every line from the adapter
         self.proc: asyncio.subprocess.Process | None = None
         self._ids = 0
         self.exiting = False  # a shutdown was asked for: exit is expected
@@ -105,6 +117,14 @@ class AdapterProcess:
     def waiting_since(self) -> float:
         return time.monotonic() - self.last_activity
 
+    async def next_activity(self, timeout: float) -> None:
+        """Until the adapter says something (or `timeout` real seconds pass)."""
+        self.activity.clear()
+        try:
+            await asyncio.wait_for(self.activity.wait(), max(0.0, timeout))
+        except asyncio.TimeoutError:
+            pass
+
     # Receiving.
 
     async def _read(self) -> None:
@@ -117,6 +137,7 @@ class AdapterProcess:
             if not raw:
                 break
             self.last_activity = time.monotonic()
+            self.activity.set()
             line = raw.decode("utf-8", "replace").rstrip("\n")
             self._log("<-", line)
             try:
@@ -226,5 +247,5 @@ class AdapterProcess:
         trace = os.environ.get("DUALSYNC_PROTOCOL_TRACE")  # every line, for adapter authors
         if trace:
             with open(trace, "a") as out:
-                out.write(f"{self.device} {direction} {line}\n")
+                out.write(f"{time.monotonic():.4f} {self.device} {direction} {line}\n")
         self.exchanges.append(f"{direction} {line[:160]}{'...' if len(line) > 160 else ''}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
+import time
 
 import httpx
 import pytest
@@ -20,7 +21,6 @@ ADAPTER = PROJECT / "adapter.js"
 SECRET = "node-tier"
 PASSWORD = "s3cret-pass"
 
-pytestmark = pytest.mark.node
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +83,7 @@ class Backends:
         http = httpx.AsyncClient(mounts={"https://api.apple-cloudkit.com": Rebase(self.ck.base_url)})
         self._http.append(http)
         return clients.make(variant, device=device, http=http, store_path=str(self.tmp_path / f"{device}.json"),
-                            clock=__import__("time").time, key_vault=KeyVault(SECRET), supabase_url=self.sb_url,
+                            clock=time.time, key_vault=KeyVault(SECRET), supabase_url=self.sb_url,
                             supabase_key=self.gateway.config.anon_key, cloudkit_container=self.ck.ck.container_id,
                             cloudkit_api_token=self.ck.api_token,
                             cloudkit_sign_in=lambda email: self.ck.mint(email, device))

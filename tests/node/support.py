@@ -17,10 +17,10 @@ def rid() -> str:
     return f"00000000-0000-4000-8000-{next(_ids):012d}"
 
 
-async def until_persist_or_quiet(device: ProtocolDevice, after: int, quiet_s: float = 0.3) -> None:
-    """Done when the device persists (an event past index `after`) or nothing else happened for
-    `quiet_s`: for a client that persists only once both paths are done, there is nothing to
-    wait for, and the held path simply goes second."""
+async def until_persist(device: ProtocolDevice, after: int, quiet_s: float | None = None) -> None:
+    """Done when the device persists after a sync (an event past index `after`). With `quiet_s`,
+    also when nothing else happened for that long: a client that persists only once both paths
+    are done (fixed) has nothing to wait for, and the held path simply goes second."""
     seen = len(device.events)
     idle = 0.0
     while True:
@@ -29,18 +29,20 @@ async def until_persist_or_quiet(device: ProtocolDevice, after: int, quiet_s: fl
         await asyncio.sleep(0.02)
         idle = 0.0 if len(device.events) != seen else idle + 0.02
         seen = len(device.events)
-        if idle >= quiet_s:
+        if quiet_s is not None and idle >= quiet_s:
             return
 
 
-def hold_path_until_other_persists(device: ProtocolDevice, slow: str) -> None:
+def hold_path_until_other_persists(device: ProtocolDevice, slow: str, sequenced: bool) -> None:
     """The `slow` path's requests wait until the device has persisted after another path's
-    sync (so that path finishes last, whatever the real speed of either backend)."""
+    sync (so that path finishes last, whatever the real speed of either backend). For a client
+    that runs the paths one after the other (`sequenced`), they wait only while the other path
+    is busy."""
     start = len(device.events)
 
     def gate(event: dict):
         if event["point"] in ("before_send", "after_reply") and event["path"] == slow:
-            return until_persist_or_quiet(device, start)
+            return until_persist(device, start, 0.15 if sequenced else None)
         return None
 
     device.gate = gate

@@ -23,7 +23,7 @@ def login_on_new_device(backends: Backends, variant: str, slow: str) -> dict:
         _, ids = await seeded(backends)
         b = await backends.node(variant, "B")
         await b.command("sign_in", **backends.auth("B"))
-        hold_path_until_other_persists(b, slow)
+        hold_path_until_other_persists(b, slow, sequenced=variant == "fixed")
         await b.command("login_sync")
         b.gate = lambda event: None
         await b.command("sync", path="supabase")
@@ -140,7 +140,7 @@ def pending_edit_meets_remote(backends: Backends, variant: str):
         await b.command("write", type="daily_logs", id=log, fields={"steps": 300})      # B's later edits
         await b.command("write", type="weekly_snapshots", id=week, fields={"workouts": 3})
         await b.relaunch()
-        hold_path_until_other_persists(b, "cloudkit")      # CloudKit's copy lands last (see 001)
+        hold_path_until_other_persists(b, "cloudkit", sequenced=variant == "fixed")  # CloudKit's copy lands last
         await b.command("login_sync")
         await b.relaunch()
         return ((await b.command("read", type="daily_logs", id=log))["fields"],

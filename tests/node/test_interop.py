@@ -63,7 +63,7 @@ def test_a_python_device_and_a_node_device_share_one_user(backends):
 def test_node_seals_byte_for_byte_what_python_seals(backends):
     """Same write, same key: the same payload (deterministic nonce, the same JSON), so replays
     and the checkers' attribution do not depend on which language wrote a record."""
-    from dualsync.clients.codec import seal_record
+    from dualsync.clients.codec import open_record, seal_record
     from dualsync.clients.crypto import Keychain, KeyVault
     from dualsync.clients.store import LocalRecord
     from tests.node.conftest import SECRET
@@ -79,8 +79,7 @@ def test_node_seals_byte_for_byte_what_python_seals(backends):
     record, write_id = backends.run(scenario)
     row = next(r for r in backends.gateway_rows("cardio_sessions") if r["id"] == record)
     user = user_id(backends)
-    opened = __import__("dualsync.clients.codec", fromlist=["open_record"]).open_record(
-        Keychain(KeyVault(SECRET)), user, "cardio_sessions", record, row["payload"], row["key_version"])
+    opened = open_record(Keychain(KeyVault(SECRET)), user, "cardio_sessions", record, row["payload"], row["key_version"])
     assert opened.write_id == write_id and opened.fields == {"minutes": 30, "kind": "row"}
     again = LocalRecord("cardio_sessions", record, opened.fields, False, write_id, opened.modified_us, "N", "save")
     assert seal_record(Keychain(KeyVault(SECRET)), user, again)[0] == row["payload"]

@@ -129,10 +129,11 @@ class CloudKitPath {
     }
   }
 
+  // Merges one server record; returns null, or the error that kept it from opening.
   receive(store, item, merge) {
     if (item.deleted) {     // a hard delete made elsewhere: our copy must be re-created there
       Object.keys(RECORD_TYPES).forEach((t) => { const r = store.records[t][item.recordName]; if (r) delete r.remote.cloudkit; });
-      return true;
+      return null;
     }
     const table = TABLE_OF[item.recordType];
     if (!table) throw new AppError('backend', `cloudkit: unknown recordType ${item.recordType}`);
@@ -145,11 +146,11 @@ class CloudKitPath {
       if (e.kind !== 'decrypt') throw e;
       this.device.log(`cloudkit: ${table}/${item.recordName} does not open: ${e.message}`);
       if (!store.failed.cloudkit.includes(item.recordName)) store.failed.cloudkit.push(item.recordName);
-      return false;
+      return e;
     }
     store.failed.cloudkit = store.failed.cloudkit.filter((n) => n !== item.recordName);
     merge(store, record, 'cloudkit', { change_tag: item.recordChangeTag });
-    return true;
+    return null;
   }
 
   // Records that failed to open earlier: the token moved past them, so look them up again.
@@ -209,8 +210,11 @@ class CloudKitPath {
   async mergeServerRecords(store, names, merge) {
     const resp = await this.call('records/lookup', (db) => db.fetchRecords(names, { zoneID }));
     for (const item of resp.records || []) {
-      if (!this.receive(store, item, merge) && this.device.fixed) {
-        // Garbage under a key we hold: nothing to merge, so our pending write replaces it.
+      const failure = this.receive(store, item, merge);
+      if (failure && !failure.missingKey && this.device.fixed) {
+        // Garbage under a key we hold: nothing to merge, so our pending write replaces it. A
+        // record sealed with a key this keychain has not synced yet is not garbage: our edit stays
+        // queued (and keeps conflicting) until the key arrives and the merge can rank the two.
         const record = store.records[TABLE_OF[item.recordType]][item.recordName];
         if (record) record.remote.cloudkit = { write_id: null, change_tag: item.recordChangeTag };
       }

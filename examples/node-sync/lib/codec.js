@@ -44,7 +44,9 @@ class Keychain {
 
   key(user, version, upTo) {
     if (!Number.isInteger(version) || version < 1 || version > upTo) {
-      throw new AppError('decrypt', `this device's keychain lacks key version ${version} of user ${user}`);
+      const missing = new AppError('decrypt', `this device's keychain lacks key version ${version} of user ${user}`);
+      missing.missingKey = Number.isInteger(version) && version > upTo;   // it may sync later: not garbage
+      throw missing;
     }
     return crypto.createHash('sha256').update(`${this.secret}|${user}|${version}`).digest();
   }

@@ -8,6 +8,7 @@ const { ROUTES, StoreFile, SettingsFile, snapshotOf, pending, pendingPaths, rank
 const { SupabasePath } = require('./supabase');
 const { CloudKitPath } = require('./cloudkit');
 const { makeFetch } = require('./wire');
+const { Disk } = require('./disk');
 
 const VARIANTS = {
   // As shipped: login pulls both paths at once, each into its own copy of the store, and the
@@ -48,8 +49,9 @@ class Device {
     this.config = config;
     this.name = config.device;
     this.keychain = new Keychain((config.keys || {}).secret ?? 'dualsync');
-    this.file = new StoreFile(config.store_dir, this.name, (point) => this.faultPoint(point, 'local'));
-    this.settingsFile = new SettingsFile(config.store_dir);
+    this.disk = new Disk();
+    this.file = new StoreFile(config.store_dir, this.name, (point, p) => this.faultPoint(point, p), this.disk);
+    this.settingsFile = new SettingsFile(config.store_dir, this.disk);
     this.cursors = new Cursors(this);
     this.store = this.file.load();
     this.settings = this.fixed ? null : this.settingsFile.load();
@@ -67,7 +69,7 @@ class Device {
   async persist(store, p) {
     store.write_seq = Math.max(store.write_seq, this.store.write_seq);
     store.session = this.store.session;
-    await this.file.persist(store);
+    await this.file.persist(store, p);
     this.host.event('persist', { path: p, snapshot: snapshotOf(store) });
   }
 

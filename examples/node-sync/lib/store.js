@@ -49,12 +49,14 @@ const pending = (store, p) => Object.values(store.records).flatMap((rows) => Obj
   .filter((r) => pendingPaths(r).includes(p));
 
 class StoreFile {
-  // `faultPoint(name)` is awaited at mid_persist (the temp file is half written).
-  constructor(dir, device, faultPoint) {
+  // `faultPoint(name, path)` is awaited at mid_persist (the temp file is half written); `disk`
+  // is the device's disk (lib/disk.js), where the harness's disk faults land.
+  constructor(dir, device, faultPoint, disk) {
     this.dir = dir;
     this.file = path.join(dir, 'store.json');
     this.device = device;
     this.faultPoint = faultPoint;
+    this.disk = disk;
     this.queue = Promise.resolve();
   }
 
@@ -82,36 +84,35 @@ class StoreFile {
   }
 
   // Persists are serialized: a write made during a sync never interleaves with the sync's persist.
-  persist(store) {
+  // `p`: whose persist this is (a sync path, or local), named at the mid_persist fault point.
+  persist(store, p = 'local') {
     const data = JSON.stringify(store);
-    const run = this.queue.then(() => this._write(data));
+    const run = this.queue.then(() => this._write(data, p)).catch((e) => {
+      throw e.kind ? e : new AppError('store', `${this.file}: ${e.message}`);
+    });
     this.queue = run.catch(() => {});
     return run;
   }
 
-  async _write(data) {
+  // Temp file, fsync, rename, fsync of the directory: a crash leaves the old store or the new one.
+  async _write(data, p) {
     fs.mkdirSync(this.dir, { recursive: true });
     const temp = `${this.file}.tmp`;
-    const fd = fs.openSync(temp, 'w');
-    try {
-      fs.writeSync(fd, data.slice(0, data.length >> 1));
-      await this.faultPoint('mid_persist');
-      fs.writeSync(fd, data.slice(data.length >> 1));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temp, this.file);
-    const dirFd = fs.openSync(this.dir, 'r');
-    try { fs.fsyncSync(dirFd); } finally { fs.closeSync(dirFd); }
+    this.disk.write(temp, data.slice(0, data.length >> 1));
+    await this.faultPoint('mid_persist', p);
+    this.disk.write(temp, data);
+    this.disk.fsync(temp);
+    this.disk.rename(temp, this.file);
+    this.disk.fsyncDir(this.dir);
   }
 }
 
 // The shipped app's UserDefaults: pull positions in a settings file written the moment they move.
 class SettingsFile {
-  constructor(dir) {
+  constructor(dir, disk) {
     this.file = path.join(dir, 'settings.json');
     this.dir = dir;
+    this.disk = disk;
   }
 
   load() {
@@ -124,9 +125,12 @@ class SettingsFile {
   }
 
   save(cursors) {
-    fs.mkdirSync(this.dir, { recursive: true });
-    const fd = fs.openSync(this.file, 'w');
-    try { fs.writeSync(fd, JSON.stringify(cursors)); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+    try {
+      this.disk.write(this.file, JSON.stringify(cursors));
+      this.disk.fsync(this.file);
+    } catch (e) {
+      throw new AppError('store', `${this.file}: ${e.message}`);
+    }
   }
 }
 

@@ -9,7 +9,7 @@ const codec = require('./codec');
 const { ROUTES, pending } = require('./store');
 
 const TABLES = Object.keys(ROUTES).filter((t) => ROUTES[t].includes('supabase'));
-const PAGE = 100;
+const PAGE = 100;         // rows per pull request; configure.page_size overrides it (not in protocol v1)
 const LOOKBACK_S = 10;   // fixed: re-read this much server time behind the cursor (late commits)
 
 class NoWebSocket {
@@ -26,19 +26,29 @@ function failure(what, error, status) {
 class SupabasePath {
   constructor(device) {
     this.device = device;
+    this._client = null;
+  }
+
+  // Built on first use: a device that never talks to Supabase (the harness's decoder) needs no
+  // project URL or key.
+  get client() {
+    if (this._client) return this._client;
+    const { device } = this;
     const storage = {
       getItem: (k) => (device.store.session.supabase_auth || {})[k] ?? null,
       setItem: (k, v) => { device.store.session.supabase_auth = { ...(device.store.session.supabase_auth || {}), [k]: v }; },
       removeItem: (k) => { const s = { ...(device.store.session.supabase_auth || {}) }; delete s[k]; device.store.session.supabase_auth = s; },
     };
-    const { config } = device;
-    this.client = createClient(config.supabase.url, config.supabase.anon_key, {
+    const { url, anon_key: anonKey } = device.config.supabase;
+    if (!url || !anonKey) throw new AppError('invalid', 'configure.supabase needs url and anon_key');
+    this._client = createClient(url, anonKey, {
       auth: { storage, persistSession: true, autoRefreshToken: false, detectSessionInUrl: false },
       global: { fetch: device.fetchFor('supabase') },
       // The sync path never opens Realtime; on Node 20 (no global WebSocket) supabase-js wants a
       // transport named up front, so it gets one that refuses to connect.
       realtime: { transport: NoWebSocket },
     });
+    return this._client;
   }
 
   async userId() {
@@ -67,6 +77,11 @@ class SupabasePath {
   }
 
   // -- pull ---------------------------------------------------------------------------------
+
+  pageSize() {
+    const n = this.device.config.page_size;
+    return Number.isInteger(n) && n > 0 ? n : PAGE;
+  }
 
   async pull(store, merge) {
     const user = await this.userId();
@@ -97,7 +112,7 @@ class SupabasePath {
         if (!failedAt) keep = { updated_at: row.updated_at, id: row.id };
       }
       if (rows.length) position = { updated_at: rows[rows.length - 1].updated_at, id: rows[rows.length - 1].id };
-      if (rows.length < PAGE) break;
+      if (rows.length < this.pageSize()) break;
     }
     // ...and the shipped cursor moves to the end of the page anyway (DEEP-SYNC-002); the fixed
     // one never passes the oldest row that failed to open, so it is fetched again next time.
@@ -107,7 +122,7 @@ class SupabasePath {
 
   async _page(table, position) {
     let query = this.client.from(table).select('*').order('updated_at', { ascending: true })
-      .order('id', { ascending: true }).limit(PAGE);
+      .order('id', { ascending: true }).limit(this.pageSize());
     if (position && position.id === null) {
       query = query.gt('updated_at', position.updated_at);
     } else if (position) {
