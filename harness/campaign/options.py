@@ -120,7 +120,8 @@ def parser() -> argparse.ArgumentParser:
         description="Run the exploration machine as a campaign (see also: merge DIR... --out DIR).")
     ap.add_argument("--client", default="coordinated", help="the client explored (default coordinated)")
     ap.add_argument("--profile", default="stress", help="pr | hunt | nightly | stress (default stress)")
-    ap.add_argument("--budget", help="time budget: 90s, 10m, 1h30m")
+    ap.add_argument("--budget", help="time budget: 90s, 10m, 1h30m (a finding made near the end "
+                                     "is still shrunk, for up to --shrink-seconds)")
     ap.add_argument("--examples", help="example budget: the campaign's total examples")
     ap.add_argument("--per-seed", default=str(DEFAULT_PER_SEED),
                     help=f"examples per run; each run is one seed (default {DEFAULT_PER_SEED})")

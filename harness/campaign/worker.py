@@ -64,19 +64,28 @@ class Control:
             self.events.put(("progress", self.wid, self.examples, self.steps, self.phase))
 
 
+_CLASS: list[type[SyncMachine]] = []
+
+
 def _machine(config: Config, control: Control) -> type[SyncMachine]:
-    def __init__(self):
-        control.check()
-        SyncMachine.__init__(self)
+    """The machine class, made once per worker and given each run's config and control: hypothesis
+    caches rules and strategies per class for good, so a class per run would grow a long
+    campaign's memory (BENCHMARKS.md)."""
+    if not _CLASS:
+        def __init__(self):
+            type(self).control.check()
+            SyncMachine.__init__(self)
 
-    def teardown(self):
-        try:
-            SyncMachine.teardown(self)
-        finally:
-            control.example_done(len(self.session.steps) if self.session else 0)
+        def teardown(self):
+            try:
+                SyncMachine.teardown(self)
+            finally:
+                type(self).control.example_done(len(self.session.steps) if self.session else 0)
 
-    return type("SyncMachine", (SyncMachine,), {"config": config, "__init__": __init__,
-                                                "teardown": teardown})
+        _CLASS.append(type("SyncMachine", (SyncMachine,), {"__init__": __init__, "teardown": teardown}))
+    cls = _CLASS[0]
+    cls.config, cls.control = config, control
+    return cls
 
 
 def _finding(failure: Failure, opts: dict, pg: Any, *, how: str, shrunk: bool) -> dict:

@@ -119,7 +119,7 @@ def cmd_explore(args) -> int:
     from dualsync.harness.explore.profiles import explore
     with database(args.postgres) as db:
         r = explore(args.client, db, args.profile, seed=args.seed, shrink=not args.no_shrink,
-                    shrink_seconds=args.shrink_seconds)
+                    shrink_seconds=args.shrink_seconds, determinism=args.determinism)
     print(f"{args.client} at {args.profile}: {r.examples} examples in {r.seconds:.1f}s")
     if r.failure is None:
         return 0
@@ -164,6 +164,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--no-shrink", action="store_true")
     p.add_argument("--save", action="store_true")
     p.add_argument("--shrink-seconds", type=int, default=None, help="cap hypothesis's shrinking")
+    p.add_argument("--determinism", type=int, default=None, metavar="N",
+                   help="run every failing example and every N-th passing one twice and compare the "
+                        "histories (default: the profile's; 0: never)")
     args = ap.parse_args(argv)
     from dualsync.harness import reporting
     if (bad := reporting.check(args)) is not None:

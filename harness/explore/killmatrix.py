@@ -127,8 +127,9 @@ def _explored(row: Row | None, name: str, predicted: str | None, database: Any, 
     search = _Search(predicted, database, since,
                      options.get("max_examples") or PROFILES[profile].max_examples)
     # Time to kill, not time to shrink: the first failing example ends the run.
+    # Determinism sampling off: nearly every example of a mutant fails, and each would run twice.
     result = explore(name, search.counting, profile, shrink=False, accept=search, messages=True,
-                     **options)
+                     **{"determinism": 0, **options})
     if row is None:
         first = search.first
         row = (Row(name, predicted, Result(name, profile, first.examples, first.seconds, first.failure))

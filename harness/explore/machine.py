@@ -2,8 +2,12 @@
 
 Several devices of one user and one device of another user. Rules are grouped so that each kind
 of move (an edit, a sync, a race, a fault, a clock or key change) is drawn about as often as any
-other. The per-persist invariants are checked after every step; the rest after quiescence in
-`teardown`. Every failure is recorded with the program that produced it (as scenario steps), so
+other; targeted rules (a collision of two devices' edits, damage a pull must survive, and the
+bug classes of `TARGETS`) play in one move a sequence random single moves seldom line up. Per
+example, swarm switches turn on a few kinds of each, and dimensions (`DIMENSIONS`: small pull
+pages, older app versions writing fewer fields). The per-persist invariants (and backend history)
+are checked after every step; the rest after quiescence in `teardown`, with determinism on a
+sample (`Config.determinism`). Every failure is recorded with the program that produced it (as scenario steps), so
 the shrunk failure hypothesis ends on can be written to the corpus.
 """
 
@@ -18,6 +22,7 @@ from hypothesis.control import current_build_context
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from dualsync.clients.api import FAULT_POINTS
+from dualsync.harness.explore import determinism
 from dualsync.harness.explore.moves import APP, IDS_PER_TYPE, ITEM_ERRORS, PATHS, RECORD_TYPES, Driver
 from dualsync.harness.checkers.verdict import INVARIANTS
 from dualsync.harness.explore.session import Outcome, Session
@@ -72,6 +77,9 @@ class Config:
     # (examples, perf_counter) when the first failure the filter accepted was seen: hypothesis runs
     # the example it ends on once more to report it, after the detection.
     detected: tuple[int, float] | None = None
+    # Determinism (harness/explore/determinism.py): every failing example and every n-th passing
+    # one is run a second time and the two histories compared; 0 checks none.
+    determinism: int = 0
 
 
 class SyncMachine(RuleBasedStateMachine):
@@ -305,6 +313,9 @@ class SyncMachine(RuleBasedStateMachine):
 
     def _quiesce(self) -> None:
         outcome = self._played_out()
+        every = self.config.determinism
+        if every and (self.failed or outcome.violated or self.config.examples % every == 0):
+            outcome = self._rerun(outcome)
         if self.failed:
             # A per-step check already failed the example; the record gets everything else the
             # program breaks too, so a report names every invariant that caught it.
@@ -316,6 +327,17 @@ class SyncMachine(RuleBasedStateMachine):
         """The program so far, wound down (`Driver.wind_down`) and judged at quiescence."""
         self.driver.wind_down()
         return self.session.finish()
+
+    def _rerun(self, outcome: Outcome) -> Outcome:
+        """The program run again from a fresh World; a history that differs adds a determinism
+        violation to the outcome. The first World is closed first: both use one database."""
+        s = self.session
+        first = s.world.history
+        s.close()
+        second = determinism.rerun(s.client, self.config.database, s.devices, s.seed, s.ck_page,
+                                   list(s.steps))
+        return Outcome({**outcome.verdicts, "determinism": determinism.compare(first, second)},
+                       outcome.final)
 
     def _amend(self, failure: Failure, outcome: Outcome) -> None:
         failure.steps = list(self.session.steps)

@@ -248,12 +248,13 @@ class Driver:
         self.sync(device, path)
 
     def sign_out_pending(self, device: str, peer: str, record_type: str, slot: int) -> None:
-        """`device` edits, signs out before uploading, `peer` edits the same record and syncs it
-        everywhere, then `device` signs in again (and runs the login sync)."""
+        """`device` edits, signs out before uploading, `peer` edits the record next to it and syncs
+        it everywhere, then `device` signs in again (and runs the login sync). (The peer's edit of
+        the same record would rank after the device's and hide its loss.)"""
         self.write(device, record_type, slot)
         self.sign_out(device)
         if peer in self.signed_in:
-            self.write(peer, record_type, slot)
+            self.write(peer, record_type, (slot + 1) % IDS_PER_TYPE)
             for path in APP.routes[record_type]:
                 self.sync(peer, path)
         self.sign_in(device)

@@ -33,6 +33,9 @@ PROFILES = {
     "nightly": settings(max_examples=300, stateful_step_count=30, **_COMMON),
     "stress": settings(max_examples=5000, stateful_step_count=50, **_COMMON),
 }
+# Determinism sampling per tier: every failing example and one passing example in N is run twice
+# and the histories compared (machine.Config.determinism). Off in hunts, whose clock is the point.
+DETERMINISM = {"pr": 10, "nightly": 5, "stress": 10, "hunt": 0}
 NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 PINNED_SEED = 0  # the derandomized tiers' seed (see `explore`)
 
@@ -75,7 +78,8 @@ class Result:
 
 def explore(client: str, pg, profile: str = "pr", *, shrink: bool = True, seed: int | None = None,
             max_examples: int | None = None, ck_page: int | None = 2, accept=None,
-            messages: bool = False, shrink_seconds: int | None = None, **overrides) -> Result:
+            messages: bool = False, shrink_seconds: int | None = None,
+            determinism: int | None = None, **overrides) -> Result:
     """Run the machine against `client` on the Postgres database `pg`; the failure it ends on
     (shrunk unless shrink=False). `accept` filters failures (see machine.Config; `messages` gives
     it each failure's violations judged to quiescence). Other keywords are hypothesis settings."""
@@ -84,7 +88,8 @@ def explore(client: str, pg, profile: str = "pr", *, shrink: bool = True, seed: 
         # SyncMachine (comments aside) would draw a different tier. A pinned seed makes the tier's
         # programs depend on what the machine does, not on how its code is spelled.
         seed = PINNED_SEED
-    config = Config(client, pg, ck_page=ck_page, accept=accept, messages=messages)
+    config = Config(client, pg, ck_page=ck_page, accept=accept, messages=messages,
+                    determinism=DETERMINISM.get(profile, 0) if determinism is None else determinism)
     chosen = settings(PROFILES[profile], **overrides,
                       **({"phases": NO_SHRINK} if not shrink else {}),
                       **({"max_examples": max_examples} if max_examples else {}),

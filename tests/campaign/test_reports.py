@@ -15,6 +15,9 @@ from tests.campaign.conftest import FAST, campaign
 from tests.harness import png
 from tests.harness.test_swimlane_chromium import columns_with, screenshot
 
+# Wide enough for every lane of a diagram with four devices (their disks too) and both backends.
+WIDTH = swimlane.LEFT + swimlane.LANE_W * 10 + 200
+
 
 @pytest.fixture(scope="module")
 def shards(tmp_path_factory):
@@ -68,7 +71,7 @@ def test_the_html_report_renders_with_its_diagrams_drawn(shards, tmp_path):
     page = (tmp_path / "m" / "report.html").read_text()
     assert "<script" not in page and "http" not in page.split("</style>")[0]  # self-contained
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') >= 1 and "no diagram" not in page
-    shot = screenshot(tmp_path / "m" / "report.html", tmp_path / "shot.png", 1400, 2400)
+    shot = screenshot(tmp_path / "m" / "report.html", tmp_path / "shot.png", WIDTH, 2400)
     _w, _h, rows = png.read(shot.read_bytes())
     sample = rows[::4]
     for kind in ("device", "backend", "disk"):
@@ -88,7 +91,7 @@ def test_the_check_fails_on_a_report_without_diagrams(shards, tmp_path):
     for p in (copy / "findings").glob("*.html"):
         p.unlink()
     main(["merge", str(copy), "--out", str(tmp_path / "m")])
-    shot = screenshot(tmp_path / "m" / "report.html", tmp_path / "shot.png", 1400, 2400)
+    shot = screenshot(tmp_path / "m" / "report.html", tmp_path / "shot.png", WIDTH, 2400)
     _w, _h, rows = png.read(shot.read_bytes())
     colour = tuple(bytes.fromhex(swimlane.LANE_COLOURS["device"][1:]))
     assert len(columns_with(rows[::4], colour, tolerance=3)) <= 20

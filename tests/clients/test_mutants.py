@@ -432,6 +432,8 @@ async def _(rig, variant, tag):
     return c.read("photos", photo)
 
 
+from tests.clients import mutant_scenarios_15  # noqa: E402,F401  (registers issue 15's scenarios)
+
 MUTANTS = [name.removeprefix("mutant:") for name, _, _ in catalogue() if name.startswith("mutant:")]
 
 

@@ -106,3 +106,15 @@ def test_a_detection_whose_replay_fails_differently_is_kept_and_flagged(pg_datab
                      accept=lambda failure: next(answers, False))
     assert result.detected is not None and result.failure is not None
     assert not result.replayed
+
+
+def test_a_counterfactual_replay_passes_over_a_release_the_fixed_client_never_met(pg_database):
+    """A race recorded on legacy releases a request the fixed client does not send by then: the
+    replay goes on without that step instead of ending the hunt."""
+    from dualsync.harness.explore.machine import Failure
+    from dualsync.harness.scenario import Step
+    steps = [Step("sign_in", {"device": "A"}), Step("release", {"names": ["h1"]}),
+             Step("write", {"device": "A", "type": "profiles", "id": "10000000-0000-4000-8000-0000000e4e00",
+                            "fields": {"display_name": "n", "goal": "maintain"}})]
+    failure = Failure("legacy", {"A": {"user": "alice"}}, steps, 0, None, [], "")
+    assert hunt.violations(failure, "coordinated", pg_database) == set()
