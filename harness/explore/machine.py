@@ -242,12 +242,10 @@ class SyncMachine(RuleBasedStateMachine):
     @precondition(_any_signed)
     @rule(data=st.data(), path=st.sampled_from(PATHS), mine_first=st.booleans())
     def collide(self, data, path: str, mine_first: bool) -> None:
-        device = data.draw(st.sampled_from(self.signed()), label="device")
-        peers = self._peers(device)
-        if not peers:
+        drawn = self._pair_on(data, path)
+        if drawn is None:
             return
-        peer = data.draw(st.sampled_from(peers), label="peer")
-        record_type = data.draw(st.sampled_from(self._routed(path)), label="type")
+        device, peer, record_type = drawn
         slot = data.draw(st.integers(0, IDS_PER_TYPE - 1), label="slot")
         self.driver.collide(device, peer, record_type, slot, path, mine_first)
 
@@ -280,14 +278,21 @@ class SyncMachine(RuleBasedStateMachine):
     @precondition(_any_signed)
     @rule(data=st.data(), path=st.sampled_from(PATHS), rotate=st.booleans())
     def damage(self, data, path: str, rotate: bool) -> None:
+        drawn = self._pair_on(data, path)
+        if drawn is None:
+            return
+        move = self.driver.rotated_write if rotate else self.driver.rot_behind
+        move(*drawn, path)
+
+    def _pair_on(self, data, path: str) -> tuple[str, str, str] | None:
+        """A signed-in device, one of its peers, and a record type that travels on `path`; None
+        when the device has no peer (the draws, in this order, are the program's)."""
         device = data.draw(st.sampled_from(self.signed()), label="device")
         peers = self._peers(device)
         if not peers:
-            return
+            return None
         peer = data.draw(st.sampled_from(peers), label="peer")
-        record_type = data.draw(st.sampled_from(self._routed(path)), label="type")
-        move = self.driver.rotated_write if rotate else self.driver.rot_behind
-        move(device, peer, record_type, path)
+        return device, peer, data.draw(st.sampled_from(self._routed(path)), label="type")
 
     def _peers(self, device: str) -> list[str]:
         user = self.driver.user(device)
