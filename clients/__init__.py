@@ -39,6 +39,12 @@ def keys(seed: int | str = 0) -> CloudKeys:
     return CloudKeys(seed)
 
 
+def findings():
+    """The case study's findings as these clients carry them (hunts read it)."""
+    from dualsync.clients.findings import CaseStudyFindings
+    return CaseStudyFindings()
+
+
 def catalogue() -> list[tuple[str, str, str | None]]:
     """(name, description, expected_invariant) of every selectable client."""
     return [(v.name, v.description, v.expected_invariant) for v in VARIANTS]

@@ -161,6 +161,10 @@ class ClientSuite(Protocol):
 
     def keys(self, seed: int | str) -> Keys: ...
 
+    # Optional: `findings()`, the findings a suite's clients carry (hunts measure time to each):
+    # `.fixes` {finding: switches}, `.counterfactuals` {finding: client name}, `.register()`,
+    # `.reaches(finding, [(op, args), ...])`. The reference suite's is clients/findings.py.
+
     def make(self, name: str, *, device: str, http: Any, store_path: str, clock: Any, hooks: Hooks,
              keys: Keys, seed: int, supabase_url: str, supabase_key: str, cloudkit_api_token: str,
              cloudkit_sign_in: Callable[[str], Any]) -> DeviceClient: ...

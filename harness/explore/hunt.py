@@ -18,42 +18,28 @@ cannot reach the fix (`reaches`).
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from typing import Any
 
+from dualsync.clients.api import load_suite
 from dualsync.harness.explore.machine import Failure
 from dualsync.harness.explore.profiles import explore
 from dualsync.harness.explore.session import Session
 from dualsync.harness.world import StepError
 
-# Each finding, as the switch on legacy's behaviour that fixes it alone.
-FIXES = {"DEEP-SYNC-001": {"login": "sequenced"},
-         "DEEP-SYNC-002": {"cursor_past_failures": False},
-         "DEEP-SYNC-003": {"daily_log_ignores_needs_sync": False}}
-FINDINGS = {f: f"legacy-without:{f}" for f in FIXES}
+# The case study's findings as the client suite defines them: each one's fix on legacy, the
+# counterfactual client, and which programs can reach it (clients/findings.py).
+_FINDINGS = load_suite().findings()
+FIXES = _FINDINGS.fixes
+FINDINGS = _FINDINGS.counterfactuals  # finding -> the client that is legacy with it fixed
 
 
 def reaches(finding: str, failure: Failure) -> bool:
-    """Whether the program can reach the code its finding's switch guards; one that cannot runs the
-    same on legacy and on legacy with that switch flipped, so no replay is needed to tell. The
-    cursor switch is read only for a Supabase row that failed to decrypt (clients/supabase_sync.py),
-    which takes bit rot or a key the device lacks; the daily-log one only when a daily log is
-    merged (clients/merge.py), which takes one being written. The login switch decides every sync
-    of legacy (each runs on its own copy of the store), so every program reaches it."""
-    ops = {s.op for s in failure.steps}
-    written = {s.args.get("type") for s in failure.steps if s.op in ("write", "delete")}
-    return {"DEEP-SYNC-001": True,
-            "DEEP-SYNC-002": bool(ops & {"corrupt", "rotate_key"}),
-            "DEEP-SYNC-003": "daily_logs" in written}[finding]
+    """Whether the program can reach the code its finding's fix guards (the suite's judgement)."""
+    return _FINDINGS.reaches(finding, [(s.op, s.args) for s in failure.steps])
 
 
 def register_counterfactuals() -> None:
-    catalogue = importlib.import_module("dualsync.clients.catalogue")  # the module, not clients.catalogue()
-    for finding, switches in FIXES.items():
-        name = FINDINGS[finding]
-        catalogue.BY_NAME.setdefault(name, catalogue.Variant(
-            name, f"legacy with {finding} fixed", None,
-            dataclasses.replace(catalogue.BY_NAME["legacy"].behaviour, **switches)))
+    _FINDINGS.register()
 
 
 def violations(failure: Failure, client: str, database: Any) -> set[tuple[str, str]]:
