@@ -1,10 +1,11 @@
-"""The issue-15 mutants' client-level scenarios, registered into tests/clients/test_mutants.py's
-table (which imports this module): each differs from `coordinated` on its input."""
+"""The issue-15 mutants' client-level scenarios, registered into mutant_registry's
+table (tests/clients/test_mutants.py runs it): each differs from `coordinated` on its input."""
 
 from dualsync.clients.crypto import Keychain
 from dualsync.clients.errors import ClientError
 from tests.clients.support import record_id, signed_in
-from tests.clients.test_mutants import LATER, conflicting_cloudkit_saves, pair, scenario
+from tests.clients.mutant_registry import LATER, pair, scenario
+from tests.clients.mutant_scenarios import conflicting_cloudkit_saves
 
 
 @scenario("ck-conflict-overwrites", correct={"workouts": 3})
