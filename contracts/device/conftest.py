@@ -3,8 +3,9 @@
     --adapter="COMMAND"   (repeatable; env DUALSYNC_ADAPTERS, separated by `;`)
 
 Without either: the Python adapter serving `legacy` and `coordinated`, and the Node client
-(`examples/node-sync`, `legacy` and `fixed`), which is skipped with the reason when node or its npm
-packages (the node tier's cache, `.cache/node-sync`) are missing. A command is split like a shell
+(`examples/node-sync`, `legacy` and `fixed`), whose npm packages are installed at test time into the
+node tier's cache (`.cache/node-sync`, from the committed lockfile); skipped with the reason when
+node is missing or npm cannot install them. A command is split like a shell
 would split it; a leading `python` is this interpreter.
 """
 
@@ -28,13 +29,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _node_missing() -> str | None:
-    if shutil.which("node") is None:
-        return "node is not on PATH"
-    packages = [ROOT / "examples/node-sync/node_modules", ROOT / ".cache/node-sync/node_modules"]
-    if not any((p / "@supabase").is_dir() for p in packages):
-        return ("the Node client's npm packages are not installed: run the node tier "
-                "(./dualsync test tests/node) or `npm ci --ignore-scripts` in .cache/node-sync")
-    return None
+    return "node is not on PATH" if shutil.which("node") is None else None
+
+
+@pytest.fixture(autouse=True)
+def _node_packages(request: pytest.FixtureRequest) -> None:
+    """A Node adapter's npm packages, installed (once, under a lock) before its first test."""
+    adapter = getattr(request.node, "callspec", None) and request.node.callspec.params.get("adapter")
+    if isinstance(adapter, str) and adapter.startswith("node examples/node-sync/"):
+        from dualsync.contracts.npm import require_project
+        require_project("device conformance (Node client)", ROOT / "examples" / "node-sync", "node-sync")
 
 
 def adapters(config: pytest.Config) -> list:
