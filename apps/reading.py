@@ -18,12 +18,18 @@ class AppError(DocumentError):
 
 
 def load(path: str | Path) -> App:
-    data, lines = load_yaml(path)
+    try:
+        data, lines = load_yaml(path)
+    except DocumentError as exc:  # the file or its YAML: still a profile that cannot be used
+        raise AppError(exc.source, exc.line, exc.where, exc.problem, exc.fix) from None
     return _build(data, lines, str(path))
 
 
 def loads(text: str, source: str = "<string>") -> App:
-    data, lines = loads_yaml(text, source)
+    try:
+        data, lines = loads_yaml(text, source)
+    except DocumentError as exc:
+        raise AppError(exc.source, exc.line, exc.where, exc.problem, exc.fix) from None
     return _build(data, lines, source)
 
 
