@@ -102,13 +102,6 @@ def dualsync_backends(request: pytest.FixtureRequest, _dualsync_remote):
     return request.getfixturevalue("pg_database"), None
 
 
-def _capabilities(target) -> dict[str, frozenset[str]]:
-    from dualsync.harness.backends import InProcessSupabase, RemoteSupabase
-    from dualsync.harness.backends.reading import CLOUDKIT_CAPABILITIES
-    supabase = RemoteSupabase if target else InProcessSupabase
-    return {"supabase": supabase.capabilities, "cloudkit": frozenset(CLOUDKIT_CAPABILITIES)}
-
-
 # Scenario files as test items. Items are plain pytest Functions, so they get fixtures (the
 # worker's Postgres) like any test.
 
@@ -120,7 +113,7 @@ def _run_scenario(scenario: Scenario, dualsync_client: str, dualsync_backends) -
     if missing:
         pytest.skip(f"{scenario.source}: the adapter lacks {'; '.join(missing)}")
     database, target = dualsync_backends
-    lacking = backends.missing(scenario, _capabilities(target))
+    lacking = backends.missing(scenario, backends.capabilities_of(target))
     if lacking:
         pytest.skip(f"{scenario.source}: {'; '.join(lacking)}")
     result = runner.run(scenario, dualsync_client, database, supabase=target)

@@ -5,9 +5,9 @@ in-process CloudKit model; `capabilities` says what each can do, and which scena
 """
 
 from dualsync.harness.backends.capabilities import ALL as CAPABILITIES, missing, needed
-from dualsync.harness.backends.reading import Backends, CommitRecorder
+from dualsync.harness.backends.reading import Backends, CommitRecorder, capabilities_of
 from dualsync.harness.backends.supabase import (InProcessSupabase, RemoteProblem, RemoteSupabase, SupabaseTarget,
                                                 check_remote)
 
 __all__ = ["Backends", "CAPABILITIES", "CommitRecorder", "InProcessSupabase", "RemoteProblem", "RemoteSupabase",
-           "SupabaseTarget", "check_remote", "missing", "needed"]
+           "SupabaseTarget", "capabilities_of", "check_remote", "missing", "needed"]

@@ -30,6 +30,13 @@ CLOUDKIT_URL = "https://api.apple-cloudkit.com"  # the in-process model's name o
 CLOUDKIT_CAPABILITIES = (VIRTUAL_SERVER_TIME, DAMAGE)  # the in-process model on the World's clock
 
 
+
+def capabilities_of(supabase: SupabaseTarget | None) -> dict[str, frozenset[str]]:
+    """What each backend of a World can do: Supabase in process (None) or remote, and the
+    in-process CloudKit model."""
+    adapter = RemoteSupabase if supabase else InProcessSupabase
+    return {"supabase": adapter.capabilities, "cloudkit": frozenset(CLOUDKIT_CAPABILITIES)}
+
 class Backends:
     """Supabase adapter + CloudKit model for one World, with the harness's reading of them."""
 
@@ -44,8 +51,7 @@ class Backends:
         self.transports = {"supabase": self.supabase.transport,
                            "cloudkit": httpx.ASGITransport(asgi_app(self.cloudkit))}
         self.urls = {"supabase": self.supabase.url, "cloudkit": CLOUDKIT_URL}
-        self.capabilities = {"supabase": self.supabase.capabilities,
-                             "cloudkit": frozenset(CLOUDKIT_CAPABILITIES)}
+        self.capabilities = capabilities_of(supabase)
         self.user_ids: dict[str, str] = {}  # scenario user -> Supabase user id (the key owner)
         self.decoder: Any = None  # harness.external.decoder.Decoder for an adapter that decodes
 

@@ -17,12 +17,11 @@ import pytest
 
 from dualsync.apps import load as load_app
 from dualsync.harness import backends, runner
-from dualsync.harness.backends.reading import CLOUDKIT_CAPABILITIES
 from dualsync.harness.scenario import load
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((ROOT / "suites" / "scenarios").glob("*.yaml"))
-REMOTE = {"supabase": backends.RemoteSupabase.capabilities, "cloudkit": frozenset(CLOUDKIT_CAPABILITIES)}
+REMOTE = backends.capabilities_of(backends.SupabaseTarget("http://remote", "postgresql://remote"))
 # Written before the first remote run, from what each file declares or does: the two that cannot
 # run against a Supabase in another process.
 NEEDS_IN_PROCESS = {"overlapping-transactions.yaml": "hold_at_commit", "token-expiry.yaml": "virtual_server_time"}
