@@ -1,16 +1,17 @@
 """A mixed CloudKit batch (`fail: {ck_item_error: ..., mixed: true}`): the Conductor fails every
 other operation with the item error and sends the rest to the server, so one reply carries two
-failure kinds. Shown on the shipped scenario file: B's batch of two gets THROTTLED for the first
+failure kinds. Shown on a scenario file (tests/harness/programs/): B's batch of two gets THROTTLED for the first
 record and a save conflict (from the server itself) for the second; coordinated waits and resends
 the first, merges and resends the second, and every invariant holds."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dualsync.harness import runner
 from dualsync.harness.scenario import load
-from dualsync.harness.servers import SCENARIOS
 
-FILE = SCENARIOS / "ck-mixed-batch-conflict-and-throttle.yaml"
+FILE = Path(__file__).parent / "programs" / "ck-mixed-batch.yaml"
 
 
 def test_one_reply_carries_an_injected_error_and_the_servers_conflict(pg_database):
