@@ -155,6 +155,8 @@ class Conductor:
         elif action == "delay":
             self.clock.call_later(float(rule.params.get("seconds", 1)), lambda: self._open(x))
             await self._park(x, f"delay{x.id}")
+        elif action == "fail" and rule.params.get("mixed") and rule.params.get("ck_item_error"):
+            return await self._mixed_batch(x, request, rule.params)
         elif action == "fail":
             return self._fail(x, request, rule.params)
         response = await self._deliver(x, request)
@@ -266,6 +268,35 @@ class Conductor:
                 item["retryAfter"] = params["retry_after"]
             items.append(item)
         return httpx.Response(200, json={"records": items}, request=request)
+
+    async def _mixed_batch(self, x: Exchange, request: httpx.Request, params: dict[str, Any]) -> httpx.Response:
+        """A records/modify batch whose every other operation (the first, third, ...) fails with
+        `ck_item_error` while the rest reach the server, which answers them as it would (a save
+        conflict, a success): one 200 with the results in the operations' order, as CloudKit
+        answers a non-atomic batch. An atomic batch, or one that is not a modify, fails whole."""
+        try:
+            body = json.loads(request.content or b"{}")
+            ops = body.get("operations")
+        except ValueError:
+            body, ops = {}, None
+        if not isinstance(ops, list) or len(ops) < 2 or body.get("atomic"):
+            return self._fail(x, request, params)
+        failed = self._cloudkit_item_errors(request, params).json()["records"][0::2]
+        forwarded = httpx.Request(request.method, request.url, json={**body, "operations": ops[1::2]},
+                                  headers={k: v for k, v in request.headers.items()
+                                           if k.lower() not in ("content-length", "content-type")})
+        self._note("fail", x, **{k: v for k, v in params.items() if k != "as"}, failed=len(failed),
+                   forwarded=len(ops[1::2]))
+        reply = await self._deliver(x, forwarded)
+        try:
+            answered = reply.json().get("records")
+        except ValueError:
+            answered = None
+        if reply.status_code != 200 or not isinstance(answered, list) or len(answered) != len(ops[1::2]):
+            return reply  # the server refused the rest outright: that answer stands for the batch
+        merged = [None] * len(ops)
+        merged[0::2], merged[1::2] = failed, answered
+        return httpx.Response(200, json={**reply.json(), "records": merged}, request=request)
 
     # Fault points inside a client.
 

@@ -264,6 +264,9 @@ class _Steps:
             _record_id(self.app.record_types[args["type"]], args["id"], here("id"), c)
         if op == "fail" and not {"status", "ck_error", "ck_item_error", "error"} & set(args):
             raise c.err(here("fail"), "says nothing about how to fail", "give status, ck_error, ck_item_error or error")
+        if op == "fail" and args.get("mixed") and "ck_item_error" not in args:
+            raise c.err(here("mixed"), "mixed: true splits a CloudKit batch by per-record errors",
+                        "give ck_item_error (e.g. THROTTLED) beside it, or drop mixed")
         if op == "hold":
             self.held.add(args["as"])
         if op in OPERATIONS:

@@ -9,6 +9,7 @@ with one TRUNCATE of every table the app and GoTrue write.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import secrets
 
@@ -56,6 +57,23 @@ class Database:
             self._reset_conn = None
             raise ProviderError(self.provider, f"the server went away while resetting {self.name}: {exc}",
                                 hint="the server died mid-run; see its log, then re-run") from None
+
+    def close(self) -> None:
+        """Close the kept reset connection (the database stays)."""
+        if self._reset_conn is not None:
+            self._reset_conn.close()
+            self._reset_conn = None
+
+    def to_json(self) -> str:
+        """Plain data, for another process to use this database (it is not dropped by that one)."""
+        return json.dumps({"name": self.name, "admin": dataclasses.asdict(self.admin),
+                           "authenticator": dataclasses.asdict(self.authenticator),
+                           "provider": self.provider})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Database":
+        d = json.loads(text)
+        return cls(d["name"], ConnInfo(**d["admin"]), ConnInfo(**d["authenticator"]), d["provider"])
 
 
 def ensure_template(server: ConnInfo, extra=(), app=None) -> str:

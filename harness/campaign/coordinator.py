@@ -1,7 +1,8 @@
-"""The campaign's main process: starts one worker process per `--workers`, hands out the shard's
-runs (the database's replay first), collects their events into `State`, shows progress, and
-writes the report however the campaign ends: budget spent, Ctrl-C (SIGINT) or SIGTERM, a worker
-killed, every worker dead."""
+"""The campaign's main process: starts the Postgres server (one for the campaign, a database on
+it per worker), one worker process per `--workers`, hands out the shard's runs (the database's
+replay first), collects their events into `State`, shows progress, replaces a worker that
+retires to shed memory (worker.py), and writes the report however the campaign ends: budget
+spent, Ctrl-C (SIGINT) or SIGTERM, a worker killed, every worker dead."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dualsync.harness.campaign import exampledb, report, seeds
-from dualsync.harness.campaign.options import Options
+from dualsync.harness.campaign.options import BadInput, Options
 from dualsync.harness.campaign.progress import Progress
 
 GRACE = 20.0  # seconds workers get to finish their example and report, once stopping
@@ -35,6 +36,10 @@ class WorkerState:
     started: float = dataclasses.field(default_factory=time.monotonic)
     exited: bool = False
     died: str | None = None
+    retiring: bool = False
+    gone_at: float | None = None  # when its retiring process was first seen ended
+    recycled: int = 0       # processes replaced to shed memory
+    rss_mb: list[float] = dataclasses.field(default_factory=list)  # after each run
 
     @property
     def total_examples(self) -> int:
@@ -48,6 +53,7 @@ class WorkerState:
 class State:
     opts: Options
     db: str = ""
+    postgres: str = ""
     replayable: int = 0
     started: float = dataclasses.field(default_factory=time.time)
     ended: float | None = None
@@ -92,8 +98,12 @@ def _handle(state: State, event: tuple, progress: Progress) -> int | None:
     kind, wid, *rest = event
     w = state.workers[wid]
     if kind == "ready":
-        w.pid, w.state, w.started = rest[0], "ready", time.monotonic()
-        return wid
+        first = w.pid is None
+        w.pid, w.state = rest[0], "ready"
+        if first:
+            w.started = time.monotonic()
+            return wid
+        return None  # a replacement: the task handed to its predecessor waits in its queue
     if kind == "start":
         task = rest[0]
         w.state, w.seed, w.run_examples, w.run_steps = task["kind"], task["seed"], 0, 0
@@ -112,6 +122,8 @@ def _handle(state: State, event: tuple, progress: Progress) -> int | None:
         w.busy_seconds += r["seconds"]
         w.run_examples = w.run_steps = 0
         w.state = "ready"
+        if r.get("rss_mb") is not None:
+            w.rss_mb.append(r["rss_mb"])
         state.runs.append(r)
         if r["outcome"] == "error":
             progress.say(f"worker {wid}: run {r['k']} (seed {r['seed']}) broke: {r['error']}")
@@ -123,8 +135,15 @@ def _handle(state: State, event: tuple, progress: Progress) -> int | None:
     elif kind == "error":
         state.errors.append(f"worker {wid}: {rest[0]}")
         progress.say(f"worker {wid} failed: {rest[0]}")
+    elif kind == "retire":
+        w.retiring, w.state = True, "replacing"
+        progress.say(f"worker {wid} (pid {w.pid}) is replaced by a fresh process to shed memory "
+                     f"({rest[0]})")
     elif kind == "exit":
-        w.exited, w.state = True, "done"
+        if w.retiring:
+            w.state = "retired"  # the loop starts its replacement once the process has ended
+        else:
+            w.exited, w.state = True, "done"
     return None
 
 
@@ -166,21 +185,52 @@ class Campaign:
 
     def run(self) -> State:
         o, state = self.opts, self.state
+        server = self._server()
+        try:
+            self.databases = {wid: server.new_database(f"campaign_w{wid}") for wid in range(1, o.workers + 1)}
+            return self._run(server)
+        finally:
+            try:
+                for db in getattr(self, "databases", {}).values():
+                    server.drop_database(db)
+            finally:
+                server.stop()
+
+    def _server(self):
+        """The campaign's Postgres (--postgres, else DUALSYNC_POSTGRES, else embedded): one server,
+        a database on it per worker, so replacing a worker does not restart Postgres."""
+        from dualsync.fakes.postgres import ProviderError, start_server
+        from dualsync.harness.servers import UsageError, postgres_spec
+        try:
+            server = start_server(postgres_spec(self.opts.postgres))
+        except (UsageError, ProviderError) as exc:
+            raise BadInput(f"--postgres: {str(exc).splitlines()[0]}") from None
+        self.state.postgres = server.describe()
+        return server
+
+    def _run(self, server) -> State:
+        o, state = self.opts, self.state
         ctx = multiprocessing.get_context("spawn")
         events, stop = ctx.Queue(), ctx.Event()
-        opts = {**o.to_dict(), "deadline": self.deadline, "out": str(o.out.resolve())}
+        opts = {**o.to_dict(), "deadline": self.deadline, "out": str(o.out.resolve()),
+                "databases": {str(w): db.to_json() for w, db in self.databases.items()}}
         (o.out / "workers").mkdir(parents=True, exist_ok=True)
         procs, tasks = {}, {}
         progress = Progress(state, o.live)
+
+        def start(wid: int) -> None:
+            procs[wid] = ctx.Process(target=_worker_main, name=f"campaign-worker-{wid}",
+                                     args=(wid, opts, tasks[wid], events, stop,
+                                           str(o.out / "workers" / f"worker-{wid}.log")))
+            procs[wid].start()
+
+        self._start = start
         previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
             for wid in range(1, o.workers + 1):
                 tasks[wid] = ctx.Queue()
                 state.workers[wid] = WorkerState(wid)
-                procs[wid] = ctx.Process(target=_worker_main, name=f"campaign-worker-{wid}",
-                                         args=(wid, opts, tasks[wid], events, stop,
-                                               str(o.out / "workers" / f"worker-{wid}.log")))
-                procs[wid].start()
+                start(wid)
             with progress:
                 self._loop(procs, tasks, events, stop, progress)
         except _Interrupted as exc:
@@ -194,9 +244,9 @@ class Campaign:
             stop.set()
             for wid, p in procs.items():
                 if state.workers[wid].exited:
-                    p.join(timeout=GRACE)  # it said goodbye: let it flush and stop its Postgres
+                    p.join(timeout=GRACE)  # it said goodbye: let it flush
                 if p.is_alive():
-                    p.terminate()  # SIGTERM: the worker stops its run and its Postgres
+                    p.terminate()  # SIGTERM: the worker stops its run
                 p.join(timeout=GRACE)
                 if p.is_alive():
                     p.kill()
@@ -240,8 +290,17 @@ class Campaign:
     def _reap(self, procs, progress) -> None:
         """A worker whose process ended without saying so was killed: its run is lost, the
         campaign goes on with the others."""
-        for wid, p in procs.items():
+        for wid, p in list(procs.items()):
             w = self.state.workers[wid]
+            if w.retiring and not p.is_alive():
+                # Retired (its goodbye read, or it was killed on the way out): a fresh process
+                # takes the task already queued for it.
+                w.gone_at = w.gone_at or time.monotonic()
+                if w.state == "retired" or time.monotonic() - w.gone_at > 5:
+                    w.retiring, w.gone_at, w.state = False, None, "starting"
+                    w.recycled += 1
+                    self._start(wid)
+                continue
             if not w.exited and not w.died and not p.is_alive():
                 code = p.exitcode
                 w.died = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"

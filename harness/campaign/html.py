@@ -74,6 +74,10 @@ def _finding(out: Path, f: dict) -> str:
 </section>"""
 
 
+def _memory(values) -> str:
+    return f"{values[0]:.0f} → {values[-1]:.0f} (max {max(values):.0f})" if values else ""
+
+
 def page(s: dict, out: Path) -> str:
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s["started"]))
     budget = s["budget"]
@@ -88,6 +92,7 @@ def page(s: dict, out: Path) -> str:
             if len(s["runs"]) > MAX_RUN_ROWS else "")
     workers = "".join(f"<tr><td>{_e(w.get('shard', ''))}</td><td>{w['worker']}</td><td>{w['examples']}</td>"
                       f"<td>{w['steps']}</td><td>{w['examples_per_second']:.2f}</td>"
+                      f"<td>{w.get('replaced', 0)}</td><td>{_memory(w.get('rss_mb_after_runs'))}</td>"
                       f"<td>{_e(w['died'] or '')}</td></tr>" for w in s["worker_stats"])
     trouble = "".join(f"<li>{_e(p)}</li>" for p in s["problems"] + s["errors"])
     status = (f"<p class='interrupted'>{_e(s['interrupted'])}: the report holds what was found "
@@ -113,7 +118,7 @@ section.finding{{border-top:2px solid #c00;margin-top:16px}} pre{{white-space:pr
 <h2>Findings</h2>
 {findings}
 <h2>Workers</h2>
-<table><tr><th>shard</th><th>worker</th><th>examples</th><th>steps</th><th>examples/s</th><th>died</th></tr>
+<table><tr><th>shard</th><th>worker</th><th>examples</th><th>steps</th><th>examples/s</th><th>replaced</th><th>memory (MB, first run → last)</th><th>died</th></tr>
 {workers}</table>
 <h2>Runs</h2>
 <table><tr><th>run</th><th>seed</th><th>worker</th><th>examples</th><th>steps</th><th>s</th><th>outcome</th><th>what</th></tr>

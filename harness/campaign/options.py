@@ -12,6 +12,7 @@ from pathlib import Path
 
 MAX_WORKERS = 64
 DEFAULT_PER_SEED = 25
+DEFAULT_RECYCLE = 5.0
 
 
 class BadInput(Exception):
@@ -33,12 +34,32 @@ class Options:
     out: Path
     postgres: str | None
     shrink_seconds: int
-    live: bool | None              # None: live display when stderr is a terminal
+    live: bool | None
+    recycle: float = DEFAULT_RECYCLE  # % growth after which a worker is replaced; 0 never              # None: live display when stderr is a terminal
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["out"] = str(self.out)
         return d
+
+
+def check_postgres(text: str | None) -> str:
+    """--postgres, else DUALSYNC_POSTGRES, else embedded: resolved and checked before a worker starts."""
+    from dualsync.harness.servers import UsageError, postgres_spec
+    try:
+        return postgres_spec(text)
+    except UsageError as exc:
+        raise BadInput(f"--postgres: {exc}") from None
+
+
+def parse_percent(flag: str, text: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = -1.0
+    if not 0 <= value <= 1000:
+        raise BadInput(f"{flag} {text!r}: write a percentage between 0 and 1000, e.g. {flag} 5 (0: never)")
+    return value
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -136,6 +157,9 @@ def parser() -> argparse.ArgumentParser:
                          "(hypothesis's GitHubArtifactDatabase; needs GITHUB_TOKEN)")
     ap.add_argument("--out", default=None, help="report directory (default reports/campaign/<time>)")
     ap.add_argument("--postgres", default=None, help="embedded | docker | auto | postgresql://...")
+    ap.add_argument("--recycle", default=str(DEFAULT_RECYCLE),
+                    help="replace a worker process between runs once its memory has grown by this many "
+                         f"percent since its first run (default {DEFAULT_RECYCLE:g}; 0 never)")
     ap.add_argument("--shrink-seconds", default="120", help="cap on shrinking one finding")
     live = ap.add_mutually_exclusive_group()
     live.add_argument("--live", dest="live", action="store_true", default=None,
@@ -170,6 +194,6 @@ def options(argv: list[str]) -> Options:
         shard=parse_shard(args.shard), seed=seed, db=check_db(args.db),
         github=check_github(args.github),
         out=Path(args.out) if args.out else Path("reports") / "campaign" / stamp,
-        postgres=args.postgres,
+        postgres=check_postgres(args.postgres),
         shrink_seconds=parse_positive("--shrink-seconds", args.shrink_seconds),
-        live=args.live)
+        live=args.live, recycle=parse_percent("--recycle", args.recycle))

@@ -33,7 +33,7 @@ def summary(state) -> dict:
         "version": VERSION, "client": o.client, "profile": o.profile, "base_seed": o.seed,
         "per_seed": o.per_seed, "shards": [f"{o.shard[0]}/{o.shard[1]}"],
         "budget": {"seconds": o.seconds, "examples": o.examples}, "workers": o.workers,
-        "database": state.db, "replayable": state.replayable,
+        "database": state.db, "replayable": state.replayable, "postgres": state.postgres,
         "started": state.started, "seconds": round(ended - state.started, 2),
         "interrupted": state.interrupted,
         "examples": state.examples(), "steps": state.steps(),
@@ -41,7 +41,8 @@ def summary(state) -> dict:
         "findings": findings, "problems": state.problems, "errors": state.errors,
         "worker_stats": [{"worker": w.wid, "examples": w.total_examples, "steps": w.steps + w.run_steps,
                           "busy_seconds": round(w.busy_seconds, 2),
-                          "examples_per_second": round(w.rate(), 3), "died": w.died}
+                          "examples_per_second": round(w.rate(), 3), "died": w.died,
+                          "replaced": w.recycled, "rss_mb_after_runs": w.rss_mb}
                          for w in state.workers.values()],
         "throughput": {f"{o.shard[0]}/{o.shard[1]}": state.samples},
     }

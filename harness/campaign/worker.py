@@ -1,4 +1,5 @@
-"""One campaign worker: a process with its own Postgres database, running the runs it is handed.
+"""One campaign worker: a process with its own database (on the campaign's one Postgres server),
+running the runs it is handed.
 
 A run is one hypothesis exploration of the SyncMachine from one seed (`seeds.Run`), saving its
 failing examples to the shared example database; the first task of a campaign is instead a
@@ -6,6 +7,12 @@ replay of what that database holds. Within a run, a failure whose verdict the ca
 knows is passed over (`reject`) and exploration goes on; the first new verdict is reported at
 once, unshrunk (so an interrupted campaign keeps it), then shrunk while keeping that verdict and
 reported again. Every event goes to the coordinator's queue.
+
+Memory: a long-lived process running one varied program after another holds on to the largest
+heap any of them needed (the allocator keeps freed arenas; hypothesis caches strategies per run),
+so a worker grows slowly over hours. Between runs, a worker whose resident memory has grown past
+`recycle` percent of what it held after its first run retires; the coordinator starts a fresh
+process in its place, on the same database, and the campaign's memory stays flat (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -197,8 +204,15 @@ def _report_findings(config: Config, opts, pg, task, outcome: str, control: Cont
     return [control.target]
 
 
+def _rss_mb() -> float:
+    import psutil
+    return psutil.Process().memory_info().rss / 2**20
+
+
 def main(wid: int, opts: dict, tasks, events, stop, log_path: str) -> None:
-    """The worker process: its output to its log, SIGINT left to the coordinator, SIGTERM a Stop."""
+    """The worker process: its output to its log, SIGINT left to the coordinator, SIGTERM a Stop.
+    Its database (`opts["database"]`, made by the coordinator) outlives it, so a replacement
+    process carries on where it retired."""
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
@@ -211,20 +225,28 @@ def main(wid: int, opts: dict, tasks, events, stop, log_path: str) -> None:
         raise Stop("SIGTERM")
 
     signal.signal(signal.SIGTERM, terminate)
-    from dualsync.harness.servers import database
+    from dualsync.fakes.postgres import Database
     from dualsync.harness.campaign.exampledb import Guarded, build
     control = Control(wid, events, stop, opts["deadline"])
+    pg = Database.from_json(opts["databases"][str(wid)])
+    baseline: float | None = None
     try:
-        with database(opts["postgres"]) as pg:
-            inner, _ = build(opts["db"], opts["github"])
-            exdb = Guarded(inner, lambda text: events.put(("db-problem", wid, text)))
-            events.put(("ready", wid, os.getpid()))
-            while not stop.is_set():
-                task = tasks.get()
-                if task is None:
-                    break
-                events.put(("start", wid, task))
-                events.put(("run", wid, run_task(task, opts, pg, exdb, control)))
+        inner, _ = build(opts["db"], opts["github"])
+        exdb = Guarded(inner, lambda text: events.put(("db-problem", wid, text)))
+        events.put(("ready", wid, os.getpid()))
+        while not stop.is_set():
+            task = tasks.get()
+            if task is None:
+                break
+            events.put(("start", wid, task))
+            summary = run_task(task, opts, pg, exdb, control)
+            summary["rss_mb"] = rss = round(_rss_mb(), 1)
+            events.put(("run", wid, summary))
+            if baseline is None:
+                baseline = rss
+            elif opts.get("recycle") and rss > baseline * (1 + opts["recycle"] / 100):
+                events.put(("retire", wid, f"{rss:.0f} MB, {baseline:.0f} MB after its first run"))
+                break
     except Stop:
         pass
     except BaseException as exc:  # noqa: BLE001 - said to the coordinator, which carries on
@@ -232,4 +254,5 @@ def main(wid: int, opts: dict, tasks, events, stop, log_path: str) -> None:
         events.put(("error", wid, "".join(traceback.format_exception_only(exc)).strip()[-500:]))
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # from here on, only the queue's flush
+        pg.close()
         events.put(("exit", wid))

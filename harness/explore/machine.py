@@ -203,7 +203,8 @@ class SyncMachine(RuleBasedStateMachine):
         d = self.driver
         {"offline": lambda: d.offline(device, which + 1),
          "transient": lambda: d.transient(device, path, which),
-         "item_error": lambda: d.item_error(device, ITEM_ERRORS[which]),
+         # item errors are CloudKit's alone: the path drawn picks a whole or a mixed batch
+         "item_error": lambda: d.item_error(device, ITEM_ERRORS[which], mixed=path == PATHS[0]),
          "lose_reply": lambda: d.lose_reply(device, path),
          "crash": lambda: d.crash(device, point, path),
          "refuse_refresh": lambda: d.refuse_refresh(device),

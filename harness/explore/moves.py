@@ -146,10 +146,11 @@ class Driver:
         if then_sync:
             self.sync(device, path)
 
-    def item_error(self, device: str, code: str = "THROTTLED") -> None:
-        """CloudKit answers 200 with a per-record error (`code`) on every record of the next save."""
+    def item_error(self, device: str, code: str = "THROTTLED", mixed: bool = False) -> None:
+        """CloudKit answers 200 with a per-record error (`code`) on every record of the next save;
+        `mixed`, on every other record, the rest reaching the server (a save, a conflict)."""
         self.do("fail", device=device, path="cloudkit", match="records/modify",
-                ck_item_error=code, retry_after=5)
+                ck_item_error=code, retry_after=5, **({"mixed": True} if mixed else {}))
         self.sync(device, "cloudkit")
 
     def lose_reply(self, device: str, path: str) -> None:

@@ -1,5 +1,5 @@
 """Campaign tests run the real command (`python -m dualsync.harness.campaign`) in a subprocess:
-worker processes, each with its own embedded Postgres, the example databases, the reports."""
+worker processes, each on its own database of the campaign's embedded Postgres, the example databases, the reports."""
 
 from __future__ import annotations
 

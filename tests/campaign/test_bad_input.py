@@ -28,6 +28,9 @@ GOOD = ["--client", "legacy", "--examples", "2"]
     (["--db", "redis://host:notaport/0"], "--db redis://host:notaport/0"),
     (["--github-db", "no-slash"], "--github-db 'no-slash'"),
     (["--per-seed", "0"], "--per-seed 0"),
+    (["--recycle", "-1"], "--recycle '-1'"),
+    (["--recycle", "lots"], "--recycle 'lots'"),
+    (["--postgres", "mysql://x"], "--postgres"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
 ])
 def test_each_bad_value_is_one_line_and_exit_2(args, says, capsys, tmp_path):

@@ -48,6 +48,8 @@ CASES = {
                             "nothing is held as 'never_held'"),
     "wait: x": (edit("  - wait: login", "  - wait: x"), 25, 11, "steps.11.wait", "nothing is started as 'x'"),
     "count: 0": (edit("as: ck_first}", "as: ck_first, count: 0}"), 21, 60, "steps.7.hold.count", "0 is not allowed"),
+    "mixed without an item error": (edit(SETTLE, "  - fail: {device: A, status: 503, mixed: true}\n"), 23, 43,
+                                    "steps.9.fail.mixed", "give ck_item_error"),
     "yaml syntax": (edit("{device: B, path: supabase}", "{device: B, path: supabase\n  - settle"), 20, 9, "yaml",
                     "expected ',' or '}', but got ':' (while parsing a flow mapping at line 18)"),
 }
