@@ -62,6 +62,9 @@ class Behaviour:
     # A change-tag conflict with a server record that does not decrypt (bit rot) is left alone:
     # every save conflicts again and the upload never drains.
     stall_on_unreadable_conflict: bool = False
+    # A Supabase row that does not decrypt under a key the device holds, stamped later than the
+    # pending edit, refuses the conditional upload; left alone, the edit stays queued forever.
+    stall_on_unreadable_row: bool = False
     # A Supabase row stamped the same microsecond as our edit is overwritten whenever the last
     # pull showed a version ranking below ours, even if another edit has replaced it since.
     stale_tie_overwrite: bool = False

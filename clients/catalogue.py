@@ -99,6 +99,11 @@ VARIANTS: tuple[Variant, ...] = (
     _mutant("pulled-delete-forgets", "a tombstone pulled from one backend removes the record from the store; "
             "a stale live copy pulled from the other backend then comes back", "monotonic read-your-writes",
             pulled_delete_forgets=True),
+    # Found by a nightly campaign against coordinated (suites/scenarios/unreadable-row-blocks-upload.yaml);
+    # the prediction was written before the mutant first ran.
+    _mutant("unreadable-row-stalls", "a Supabase row that no longer decrypts (bit rot), stamped later than "
+            "a pending edit, refuses its conditional upload and is left alone: the edit never drains",
+            "liveness", stall_on_unreadable_row=True),
 )
 
 BY_NAME = {v.name: v for v in VARIANTS}

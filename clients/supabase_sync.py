@@ -20,7 +20,8 @@ from dualsync.clients.app import SUPABASE_TABLES
 from dualsync.clients.behaviour import Behaviour
 from dualsync.clients.codec import Incoming, iso_from_us, open_record, seal_record
 from dualsync.clients.crypto import Keychain
-from dualsync.clients.errors import BackendError, BackendGarbage, ClientError, NotSignedIn, SessionEnded
+from dualsync.clients.errors import (BackendError, BackendGarbage, ClientError, DecryptFailed, KeyUnavailable,
+                                     NotSignedIn, SessionEnded)
 from dualsync.clients.store import LocalRecord, LocalStore
 from dualsync.clients.wire import Wire, error_body, retry_after_of
 
@@ -212,10 +213,15 @@ class SupabaseSyncService:
             await self._request("POST", f"{table}?on_conflict=id", json=rows,
                                 prefer="resolution=merge-duplicates,return=minimal")
             return _mark_synced(store, table, sent)
-        inserted = await self._insert_new(table, rows)
+        inserted, unread = await self._insert_new(table, rows), set(store.failed["supabase"].get(table, []))
+        refused = []
         for record, shipped, row in zip(records, sent, rows):
             if shipped[0] in inserted or await self._update_if_not_newer(table, row, self._tie_to_overwrite(record)):
                 _mark_synced(store, table, [shipped])
+            elif shipped[0] in unread and not self.behaviour.stall_on_unreadable_row:
+                refused.append((shipped, row))
+        if refused:
+            await self._replace_unreadable(store, table, refused)
 
     async def _insert_new(self, table: str, rows: list[dict]) -> set[str]:
         """Insert the rows the server lacks; returns their ids (existing rows are left alone)."""
@@ -248,6 +254,42 @@ class SupabaseSyncService:
         body = {k: v for k, v in row.items() if k != "id"}
         response = await self._request("PATCH", table, params=params, json=body, prefer="return=representation")
         return len(self.wire.json(response, list)) == 1
+
+    async def _replace_unreadable(self, store: LocalStore, table: str, refused: list[tuple[tuple, dict]]) -> None:
+        """Refused uploads of records whose last pull could not open the server row. A row that
+        still does not decrypt under a key this device holds (bit rot, not a key it lacks yet)
+        holds nothing to merge, and no pull will ever bring what it held: left alone, its later
+        client_modified_at refuses our edit forever. So the pending edit replaces it, as the
+        CloudKit path replaces a bit-rotted record (cloudkit_sync._replace_unreadable). The PATCH
+        names that unreadable version (its updated_at and payload): a row repaired or replaced
+        since is left alone and the pull brings it. Whoever held the write that rotted still has
+        it, ranks it against ours when it pulls ours, and uploads it again if it ranks later."""
+        ids = ",".join(shipped[0] for shipped, _ in refused)
+        response = await self._request("GET", table, params={"select": "id,payload,key_version,updated_at",
+                                                             "id": f"in.({ids})"})
+        server = {str(r.get("id")): r for r in self.wire.json(response, list) if isinstance(r, dict)}
+        for shipped, row in refused:
+            current = server.get(shipped[0])
+            if current is None or not self._unreadable(table, current):
+                continue
+            payload = current.get("payload")
+            params = {"id": f"eq.{row['id']}", "updated_at": f"eq.{current.get('updated_at')}",
+                      "payload": "is.null" if payload is None else f"eq.{payload}"}
+            body = {k: v for k, v in row.items() if k != "id"}
+            response = await self._request("PATCH", table, params=params, json=body, prefer="return=representation")
+            if len(self.wire.json(response, list)) == 1:
+                _mark_synced(store, table, [shipped])
+
+    def _unreadable(self, table: str, row: dict) -> bool:
+        """Whether `row` is garbage to this device: it fails to decrypt with a key version the
+        keychain holds. A key not synced here yet is no proof of rot: the row may be newer."""
+        try:
+            open_record(self.keychain, self.auth.user_id, table, row["id"], row.get("payload"), row.get("key_version"))
+        except KeyUnavailable:
+            return False
+        except DecryptFailed:
+            return True
+        return False  # it opens now (repaired): the next pull brings it and the merge decides
 
     def _row(self, record: LocalRecord) -> dict[str, Any]:
         payload, version = seal_record(self.keychain, self.auth.user_id, record)

@@ -186,3 +186,18 @@ async def _(rig, variant, tag):
     await a.sync("cloudkit")                             # A's token expired: a fetch from nil
     await c.sync("cloudkit")
     return c.read("photos", photo)
+
+
+@scenario("unreadable-row-stalls", correct=(False, {"display_name": "from B"}))
+async def _(rig, variant, tag):
+    b = await signed_up(rig.device("coordinated", f"{tag}-B", skew=1.0), email=f"{tag}@example.com")
+    a = await signed_in(rig.device(variant, f"{tag}-A"), email=f"{tag}@example.com")
+    rid = record_id()
+    b.write("profiles", rid, {"display_name": "from B"})   # B's clock runs 1 s ahead
+    await b.sync("supabase")
+    rig.sb.corrupt("profiles", rid)                         # bit rot: same updated_at, stamp still B's
+    a.write("profiles", rid, {"display_name": "from A"})   # later in real time, stamped earlier
+    await a.sync("supabase")                                # refused, pull fails on the row, ...
+    await b.sync("supabase")                                # B's own ranks later: uploaded again
+    await a.sync("supabase")
+    return a.store.get("profiles", rid).needs_sync, a.read("profiles", rid)
