@@ -276,9 +276,9 @@ class Conductor:
         answers a non-atomic batch. An atomic batch, or one that is not a modify, fails whole."""
         try:
             body = json.loads(request.content or b"{}")
-            ops = body.get("operations")
         except ValueError:
-            body, ops = {}, None
+            body = None
+        ops = body.get("operations") if isinstance(body, dict) else None
         if not isinstance(ops, list) or len(ops) < 2 or body.get("atomic"):
             return self._fail(x, request, params)
         failed = self._cloudkit_item_errors(request, params).json()["records"][0::2]

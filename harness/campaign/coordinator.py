@@ -10,6 +10,7 @@ import dataclasses
 import multiprocessing
 import queue
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -184,10 +185,10 @@ class Campaign:
         return {"kind": "run", "k": run.k, "seed": run.seed, "examples": run.examples, "known": known}
 
     def run(self) -> State:
-        o, state = self.opts, self.state
         server = self._server()
         try:
-            self.databases = {wid: server.new_database(f"campaign_w{wid}") for wid in range(1, o.workers + 1)}
+            self.databases = {wid: server.new_database(f"campaign_w{wid}")
+                              for wid in range(1, self.opts.workers + 1)}
             return self._run(server)
         finally:
             try:
@@ -206,6 +207,7 @@ class Campaign:
         except (UsageError, ProviderError) as exc:
             raise BadInput(f"--postgres: {str(exc).splitlines()[0]}") from None
         self.state.postgres = server.describe()
+        print(self.state.postgres, file=sys.stderr)
         return server
 
     def _run(self, server) -> State:

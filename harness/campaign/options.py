@@ -34,8 +34,8 @@ class Options:
     out: Path
     postgres: str | None
     shrink_seconds: int
-    live: bool | None
-    recycle: float = DEFAULT_RECYCLE  # % growth after which a worker is replaced; 0 never              # None: live display when stderr is a terminal
+    live: bool | None              # None: live display when stderr is a terminal
+    recycle: float = DEFAULT_RECYCLE  # % growth after which a worker is replaced; 0 never
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

@@ -211,7 +211,7 @@ def _rss_mb() -> float:
 
 def main(wid: int, opts: dict, tasks, events, stop, log_path: str) -> None:
     """The worker process: its output to its log, SIGINT left to the coordinator, SIGTERM a Stop.
-    Its database (`opts["database"]`, made by the coordinator) outlives it, so a replacement
+    Its database (`opts["databases"][wid]`, made by the coordinator) outlives it, so a replacement
     process carries on where it retired."""
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log, 1)
