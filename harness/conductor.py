@@ -253,13 +253,21 @@ class Conductor:
         body = error.body(str(uuid.UUID(int=self.random.getrandbits(128))))
         return httpx.Response(error.status, json=body, request=request)
 
-    def _cloudkit_item_errors(self, request: httpx.Request, params: dict[str, Any]) -> httpx.Response:
-        """A 200 whose every record carries an error, as records/modify reports per-record
-        failures (the batch is not atomic); nothing was saved."""
+    @staticmethod
+    def _modify_body(request: httpx.Request) -> tuple[dict | None, list]:
+        """A records/modify request's body and its operations (none when it is not such a body)."""
         try:
-            ops = json.loads(request.content or b"{}").get("operations", [])
+            body = json.loads(request.content or b"{}")
         except ValueError:
-            ops = []
+            return None, []
+        if not isinstance(body, dict):
+            return None, []
+        ops = body.get("operations")
+        return body, ops if isinstance(ops, list) else []
+
+    @staticmethod
+    def _item_errors(ops: list, params: dict[str, Any]) -> list[dict]:
+        """The per-record error `ck_item_error` for each operation, named by its record."""
         items = []
         for op in ops:
             name = (op.get("record") or {}).get("recordName") if isinstance(op, dict) else None
@@ -267,36 +275,39 @@ class Conductor:
             if "retry_after" in params:
                 item["retryAfter"] = params["retry_after"]
             items.append(item)
-        return httpx.Response(200, json={"records": items}, request=request)
+        return items
+
+    def _cloudkit_item_errors(self, request: httpx.Request, params: dict[str, Any]) -> httpx.Response:
+        """A 200 whose every record carries an error, as records/modify reports per-record
+        failures (the batch is not atomic); nothing was saved."""
+        _body, ops = self._modify_body(request)
+        return httpx.Response(200, json={"records": self._item_errors(ops, params)}, request=request)
 
     async def _mixed_batch(self, x: Exchange, request: httpx.Request, params: dict[str, Any]) -> httpx.Response:
         """A records/modify batch whose every other operation (the first, third, ...) fails with
         `ck_item_error` while the rest reach the server, which answers them as it would (a save
         conflict, a success): one 200 with the results in the operations' order, as CloudKit
         answers a non-atomic batch. An atomic batch, or one that is not a modify, fails whole."""
-        try:
-            body = json.loads(request.content or b"{}")
-        except ValueError:
-            body = None
-        ops = body.get("operations") if isinstance(body, dict) else None
-        if not isinstance(ops, list) or len(ops) < 2 or body.get("atomic"):
+        body, ops = self._modify_body(request)
+        if len(ops) < 2 or body.get("atomic"):
             return self._fail(x, request, params)
-        failed = self._cloudkit_item_errors(request, params).json()["records"][0::2]
-        forwarded = httpx.Request(request.method, request.url, json={**body, "operations": ops[1::2]},
+        failed, kept = self._item_errors(ops[0::2], params), ops[1::2]
+        forwarded = httpx.Request(request.method, request.url, json={**body, "operations": kept},
                                   headers={k: v for k, v in request.headers.items()
                                            if k.lower() not in ("content-length", "content-type")})
         self._note("fail", x, **{k: v for k, v in params.items() if k != "as"}, failed=len(failed),
-                   forwarded=len(ops[1::2]))
+                   forwarded=len(kept))
         reply = await self._deliver(x, forwarded)
         try:
-            answered = reply.json().get("records")
+            answer = reply.json()
         except ValueError:
-            answered = None
-        if reply.status_code != 200 or not isinstance(answered, list) or len(answered) != len(ops[1::2]):
+            answer = None
+        answered = answer.get("records") if isinstance(answer, dict) else None
+        if reply.status_code != 200 or not isinstance(answered, list) or len(answered) != len(kept):
             return reply  # the server refused the rest outright: that answer stands for the batch
         merged = [None] * len(ops)
         merged[0::2], merged[1::2] = failed, answered
-        return httpx.Response(200, json={**reply.json(), "records": merged}, request=request)
+        return httpx.Response(200, json={**answer, "records": merged}, request=request)
 
     # Fault points inside a client.
 

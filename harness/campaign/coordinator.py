@@ -40,7 +40,6 @@ class WorkerState:
     retiring: bool = False
     gone_at: float | None = None  # when its retiring process was first seen ended
     recycled: int = 0       # processes replaced to shed memory
-    rss_mb: list[float] = dataclasses.field(default_factory=list)  # after each run
 
     @property
     def total_examples(self) -> int:
@@ -123,8 +122,6 @@ def _handle(state: State, event: tuple, progress: Progress) -> int | None:
         w.busy_seconds += r["seconds"]
         w.run_examples = w.run_steps = 0
         w.state = "ready"
-        if r.get("rss_mb") is not None:
-            w.rss_mb.append(r["rss_mb"])
         state.runs.append(r)
         if r["outcome"] == "error":
             progress.say(f"worker {wid}: run {r['k']} (seed {r['seed']}) broke: {r['error']}")
@@ -201,10 +198,9 @@ class Campaign:
         """The campaign's Postgres (--postgres, else DUALSYNC_POSTGRES, else embedded): one server,
         a database on it per worker, so replacing a worker does not restart Postgres."""
         from dualsync.fakes.postgres import ProviderError, start_server
-        from dualsync.harness.servers import UsageError, postgres_spec
         try:
-            server = start_server(postgres_spec(self.opts.postgres))
-        except (UsageError, ProviderError) as exc:
+            server = start_server(self.opts.postgres)  # resolved and checked by options()
+        except ProviderError as exc:
             raise BadInput(f"--postgres: {str(exc).splitlines()[0]}") from None
         self.state.postgres = server.describe()
         print(self.state.postgres, file=sys.stderr)

@@ -42,7 +42,9 @@ def summary(state) -> dict:
         "worker_stats": [{"worker": w.wid, "examples": w.total_examples, "steps": w.steps + w.run_steps,
                           "busy_seconds": round(w.busy_seconds, 2),
                           "examples_per_second": round(w.rate(), 3), "died": w.died,
-                          "replaced": w.recycled, "rss_mb_after_runs": w.rss_mb}
+                          "replaced": w.recycled,
+                          "rss_mb_after_runs": [r["rss_mb"] for r in state.runs
+                                                if r["worker"] == w.wid and r.get("rss_mb") is not None]}
                          for w in state.workers.values()],
         "throughput": {f"{o.shard[0]}/{o.shard[1]}": state.samples},
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dualsync.harness import runner
-from dualsync.harness.scenario import load
+from dualsync.harness.scenario import load, loads
 
 FILE = Path(__file__).parent / "programs" / "ck-mixed-batch.yaml"
 
@@ -34,7 +34,6 @@ def test_a_batch_of_one_or_an_atomic_batch_fails_whole(pg_database):
     text = FILE.read_text().replace(
         "  - write: {device: B, type: cardio_sessions, id: 41000000-0000-4000-8000-000000000002, "
         "fields: {kind: row, minutes: 40}}\n", "")
-    from dualsync.harness.scenario import loads
     result = runner.run(loads(text, "one-record"), "coordinated", pg_database, reports=None)
     fails = [e for e in result.history if e.process == "B/cloudkit" and e.f == "fail"]
     assert len(fails) == 1 and "forwarded" not in fails[0].value
