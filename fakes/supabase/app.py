@@ -19,7 +19,7 @@ from starlette.responses import Response
 from . import tokens
 from .control_routes import CONTROL_PREFIX, control_route
 from .errors import ApiError, AuthError, not_implemented
-from .db import RequestContext
+from .db import RequestContext, claims_json
 from .operations import Operations
 
 API_VERSION = "2024-01-01"
@@ -119,7 +119,8 @@ async def _rest(gateway, operations: Operations, request: Request, rest_path: st
     fault = gateway.control.take_fault(request.method, request.url.path, ("fail",))
     if fault:
         return _fault_response(fault)
-    ctx = RequestContext(request.method, request.url.path, request.url.query, role, claims)
+    ctx = RequestContext(request.method, request.url.path, request.url.query, role, claims,
+                         *request_settings(request))
     parts = rest_path.split("/")
     if len(parts) == 2 and parts[0] == "rpc" and parts[1]:
         response = await operations.call_function(request, ctx, parts[1])
@@ -130,6 +131,22 @@ async def _rest(gateway, operations: Operations, request: Request, rest_path: st
     else:
         raise ApiError(404, "PGRST125", "Invalid path specified in request URL")
     return _after_commit_fault(gateway, request, response)
+
+
+def request_settings(request: Request) -> tuple[str, str]:
+    """`request.headers` and `request.cookies` as PostgREST sets them: JSON objects, header names
+    lower-cased, the Cookie header left out, the last of a repeated name winning."""
+    headers, cookies = {}, {}
+    for name, value in request.headers.raw:
+        key, text = name.decode("latin-1").lower(), value.decode("utf-8", "replace")
+        if key == "cookie":
+            for part in text.split(";"):
+                cookie_name, _, cookie_value = part.lstrip(" ").partition("=")
+                if part.strip():
+                    cookies[cookie_name] = cookie_value
+        else:
+            headers[key] = text
+    return claims_json(headers), claims_json(cookies)
 
 
 async def _table(operations: Operations, request: Request, ctx, table: str) -> Response:

@@ -18,8 +18,12 @@ import psycopg
 from .errors import ApiError, from_database
 from .sqlgen import Statement
 
+# PostgREST's txVarQuery: role, claims, method, path (as PostgREST sees it behind Kong), the request's
+# headers and cookies as JSON objects, the Prefer'd TimeZone (unchanged when none is asked for).
 SETUP_SQL = ("SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true), "
              "set_config('request.method', %s, true), set_config('request.path', %s, true), "
+             "set_config('request.headers', %s, true), set_config('request.cookies', %s, true), "
+             "set_config('timezone', coalesce(%s, current_setting('timezone')), true), "
              "set_config('dualsync.now', %s, true)")
 CONNECT_OPTIONS = "-c TimeZone=UTC -c search_path=public,extensions -c application_name=dualsync-gateway"
 
@@ -33,6 +37,14 @@ class RequestContext:
     query: str
     role: str
     claims: dict
+    headers: str = "{}"             # request.headers: JSON, lower-cased names, no Cookie
+    cookies: str = "{}"             # request.cookies: JSON
+    timezone: str | None = None     # Prefer: timezone=..., when PostgreSQL knows the zone
+
+    @property
+    def pgrst_path(self) -> str:
+        """The path PostgREST sees: Kong strips `/rest/v1`."""
+        return self.path[len("/rest/v1"):] if self.path.startswith("/rest/v1/") else self.path
 
 
 @dataclasses.dataclass
@@ -148,8 +160,10 @@ def database_error(exc: Exception, anon: bool) -> ApiError:
 
 async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, setup: tuple,
                           statement: Statement, check: Callable[[tuple], None],
-                          before_commit: Callable[[tuple], Awaitable[None]]) -> tuple:
-    """BEGIN; set the request GUCs; run the statement; let `check` veto; await the hook; COMMIT."""
+                          before_commit: Callable[[tuple], Awaitable[None]],
+                          explain: Statement | None = None) -> tuple:
+    """BEGIN; set the request GUCs; run the statement; let `check` veto; await the hook; COMMIT.
+    With `explain` (an EXPLAIN (FORMAT JSON) statement), its top plan's row estimate is appended to the row."""
     try:
         # One round trip for BEGIN, the settings and the statement (pipeline mode); COMMIT waits
         # for the hook, so a held request stays inside its transaction.
@@ -157,7 +171,10 @@ async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, set
             await conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY" if read_only else "BEGIN")
             await conn.execute(SETUP_SQL, setup)
             cur = await conn.execute(statement.composed(), statement.params)
+            plan = await conn.execute(explain.composed(), explain.params) if explain is not None else None
         row = await cur.fetchone()
+        if plan is not None:
+            row = (*row, _plan_rows((await plan.fetchone())[0]))
         check(row)
         await before_commit(row)
         await conn.execute("COMMIT")
@@ -166,6 +183,13 @@ async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, set
         if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             await conn.execute("ROLLBACK")
         raise
+
+
+def _plan_rows(plan) -> int | None:
+    try:
+        return int(plan[0]["Plan"]["Plan Rows"])
+    except (LookupError, TypeError, ValueError):
+        return None
 
 
 def claims_json(claims: dict[str, Any]) -> str:

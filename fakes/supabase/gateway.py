@@ -63,6 +63,7 @@ class Gateway:
         self.admin_pools = Pools(config.admin_dsn or config.rest_dsn, 2)
         self.auth = GoTrue(self.admin_pools, config.jwt_secret, self.clock)
         self.cache: schema_cache.SchemaCache | None = None
+        self._timezones: frozenset[str] | None = None
         self._seq = itertools.count(1)
         from .app import build_app      # the routes in front of this gateway
         self.app = build_app(self)
@@ -134,6 +135,19 @@ class Gateway:
                            "schema cache", f"Searched for a foreign key relationship between '{table}' and '{name}' "
                            f"in the schema '{self.config.schema}', but no matches were found.")
 
+    async def timezones(self) -> frozenset[str]:
+        """pg_timezone_names, read once (PostgREST keeps them in its schema cache): the zones `Prefer:
+        timezone=` may name."""
+        if self._timezones is None:
+            pool = self.rest_pools.current()
+            conn = await pool.acquire()
+            try:
+                rows = await (await conn.execute("select name from pg_timezone_names")).fetchall()
+            finally:
+                await pool.release(conn)
+            self._timezones = frozenset(r[0] for r in rows)
+        return self._timezones
+
     async def argument_names(self, name: str) -> frozenset[str]:
         cache = self.cache or await self.reload_schema()
         if name not in cache.functions and await self._catalog_has(schema_cache.HAS_FUNCTION, self.config.schema, name):
@@ -143,16 +157,17 @@ class Gateway:
     # ---- one request, one transaction ------------------------------------------------------
 
     async def execute(self, ctx: RequestContext, operation: str, target: str, statement: Statement, *,
-                      read_only: bool, check: Callable[[tuple], None]) -> tuple:
+                      read_only: bool, check: Callable[[tuple], None], explain: Statement | None = None) -> tuple:
         info = RequestInfo(next(self._seq), ctx.method, ctx.path, ctx.query, operation, target, ctx.role,
                            ctx.claims.get("sub") if isinstance(ctx.claims.get("sub"), str) else None)
         now = self.clock.now().isoformat() if self.clock.injected else ""
-        setup = (ctx.role, claims_json(ctx.claims), ctx.method, ctx.path, now)
+        setup = (ctx.role, claims_json(ctx.claims), ctx.method, ctx.pgrst_path, ctx.headers, ctx.cookies,
+                 ctx.timezone, now)
         pool = self.rest_pools.current()
         conn = await pool.acquire()
         try:
             return await run_transaction(conn, read_only=read_only, setup=setup, statement=statement,
-                                         check=check, before_commit=self._hook(info))
+                                         check=check, before_commit=self._hook(info), explain=explain)
         except (psycopg.Error, UnicodeEncodeError) as exc:
             if getattr(exc, "sqlstate", None) in STALE_SCHEMA:
                 self.cache = None       # DDL the cache has not seen: the next request reloads it

@@ -100,13 +100,20 @@ def parse_field(text: str, what: str = "filter") -> Field:
     return Field(name, tuple(steps))
 
 
-def split_top(text: str, what: str, raw: str) -> list[str]:
-    """Split on commas outside parentheses and double quotes."""
+def split_top(text: str, what: str, raw: str, arrays: bool = False) -> list[str]:
+    """Split on commas outside parentheses and double quotes. With `arrays` (a logic tree's values),
+    a value that starts with `{` runs to the next `}` whatever it holds, as PostgREST's pPgArray reads it."""
     parts, depth, quoted, start, i = [], 0, False, 0, 0
     while i < len(text):
         ch = text[i]
         if quoted and ch == "\\":
             i += 2
+            continue
+        if arrays and not quoted and ch == "{" and i and text[i - 1] == ".":
+            close = text.find("}", i)
+            if close < 0:
+                raise parse_error(what, raw, len(text) + 1, 'unexpected end of input expecting "}"')
+            i = close + 1
             continue
         if ch == '"':
             quoted = not quoted
@@ -191,7 +198,7 @@ def parse_logic(key: str, value: str) -> Logic:
 def _tree(op: str, body: str, negated: bool, raw: str) -> Logic:
     if not (body.startswith("(") and body.endswith(")")) or len(body) < 3:
         raise parse_error("logic tree", raw, 1, 'unexpected end of input expecting "(" and at least one condition')
-    children = tuple(_tree_item(part, raw) for part in split_top(body[1:-1], "logic tree", raw))
+    children = tuple(_tree_item(part, raw) for part in split_top(body[1:-1], "logic tree", raw, arrays=True))
     return Logic(op, children, negated)
 
 

@@ -25,27 +25,47 @@ class Operations:
 
     # ---- tables ----------------------------------------------------------------------------
 
-    async def _parse(self, request: Request, table_name: str):
+    async def _parse(self, request: Request, table_name: str, ctx=None):
         """What every table operation reads first: the table, Accept, query string and Prefer."""
         table = await self.gw.table(table_name)
-        singular = rest.wants_object(request)
+        chosen = rest.negotiated(request)
         p = rest.parse_params(request.query_params.multi_items())
         await self.gw.refuse_embeds(table.name, rest.embeds(p))
-        return table, singular, p, rest.parse_prefer(request.headers.getlist("prefer"))
+        return table, chosen, p, await self.preferences(request, ctx)
+
+    async def preferences(self, request: Request, ctx=None) -> dict:
+        """Prefer; a `timezone=` PostgreSQL knows becomes the transaction's TimeZone."""
+        headers = request.headers.getlist("prefer")
+        zones = await self.gw.timezones() if any("timezone=" in h for h in headers) else frozenset()
+        prefs = rest.parse_prefer(headers, zones)
+        if ctx is not None:
+            ctx.timezone = prefs.get("timezone")
+        return prefs
 
     async def _body(self, request: Request):
         return rest.read_body(await self.gw.read_limited(request), request.headers.get("content-type", ""))
 
     async def read_rows(self, request: Request, ctx, table_name: str) -> Response:
-        table, singular, p, prefs = await self._parse(request, table_name)
+        table, chosen, p, prefs = await self._parse(request, table_name, ctx)
         limit, offset = self._range(request, p)
         head = request.method == "HEAD"
-        shape = statements.Shape(p.select, p.filters, p.order, limit, offset, "count" in prefs, singular, not head)
-        rows, total, _, body = await self.gw.execute(ctx, "read", table.name, statements.read(table, shape),
-                                                     read_only=True, check=self._single_check(singular))
+        count, max_rows = prefs.get("count"), self.gw.config.max_rows
+        shape = statements.Shape(p.select, p.filters, p.order, limit, offset, count in ("exact", "estimated"),
+                                 body=not head, **rest.media_fields(chosen),
+                                 count_limit=max_rows + 1 if count == "estimated" and max_rows else None)
+        explain = statements.count_plan(table, shape) if count in ("planned", "estimated") else None
+        result = await self.gw.execute(ctx, "read", table.name, statements.read(table, shape), read_only=True,
+                                       check=self._single_check(chosen.singular), explain=explain)
+        rows, total, _, body = result[:4]
+        if count == "planned":
+            total = result[4]
+        elif count == "estimated" and result[4] is not None and (max_rows is None or total > max_rows):
+            total = max(total, result[4])       # v14: the planner's guess only past max-rows
         status = rest.read_status(offset, rows, total)
-        headers = {"Content-Range": rest.content_range(offset, rows, total), **rest.applied(prefs, PREFER_FOR_READ)}
-        return rest.respond(status, None if head else body, headers, singular)
+        headers = {"Content-Range": rest.content_range(offset, rows, total),
+                   "Content-Location": rest.content_location(table.name, request.query_params.multi_items()),
+                   **rest.applied(prefs, PREFER_FOR_READ)}
+        return rest.respond(status, None if head else body, headers, chosen, typed=True)
 
     def _range(self, request: Request, p: rest.Params) -> tuple[int | None, int]:
         limit, offset = p.limit, p.offset
@@ -60,7 +80,7 @@ class Operations:
         return limit, offset
 
     async def insert_rows(self, request: Request, ctx, table_name: str) -> Response:
-        table, singular, p, prefs = await self._parse(request, table_name)
+        table, chosen, p, prefs = await self._parse(request, table_name, ctx)
         body = await self._body(request)
         if body is None:
             raise invalid_json()
@@ -70,33 +90,32 @@ class Operations:
         conflict = p.on_conflict or list(table.primary_key)
         resolution = prefs.get("resolution") if conflict else None
         returning = prefs.get("return", "minimal")
-        stmt = self._insert_statement(table, columns, rows, p, prefs, singular, resolution, conflict)
+        stmt = self._insert_statement(table, columns, rows, p, prefs, chosen, resolution, conflict)
         count, _, inserted, out = await self.gw.execute(ctx, "upsert" if resolution else "insert", table.name, stmt,
-                                                        read_only=False, check=self._write_check(singular, prefs))
+                                                        read_only=False, check=self._write_check(chosen.singular, prefs))
         status = 200 if resolution == "merge-duplicates" and count and not inserted else 201
-        headers = {"Content-Range": f"*/{count if 'count' in prefs else '*'}"}
+        headers = {"Content-Range": f"*/{count if rest.counts(prefs) else '*'}"}
         headers.update(rest.applied(prefs, PREFER_FOR_WRITE if resolution else PREFER_FOR_WRITE[1:]))
         if returning == "headers-only":
             headers.update(rest.location(table, out))
-        return rest.respond(status, out if returning == "representation" else None, headers, singular)
+        return rest.respond(status, out if returning == "representation" else None, headers, chosen)
 
-    def _insert_statement(self, table, columns, rows, p, prefs, singular, resolution, conflict):
+    def _insert_statement(self, table, columns, rows, p, prefs, chosen, resolution, conflict):
         missing_default = prefs.get("missing") == "default"
-        if not columns:             # `[]` inserts nothing; `{}` a row of defaults (INSERT ... DEFAULT VALUES)
-            columns, missing_default = list(table.columns)[:1], True
-        shape = self._write_shape(p, prefs, singular, prefs.get("return", "minimal"), table)
+        shape = self._write_shape(p, prefs, chosen, prefs.get("return", "minimal"), table)
         return statements.insert(table, columns, rows, shape, resolution=resolution, conflict=conflict,
                                  missing_default=missing_default)
 
-    def _write_shape(self, p, prefs, singular, returning, table) -> statements.Shape:
+    def _write_shape(self, p, prefs, chosen, returning, table) -> statements.Shape:
         select = p.select
         if returning == "headers-only":
             select = [rest.grammar.SelectItem(rest.grammar.Field(k)) for k in table.primary_key]
-        return statements.Shape(select, p.filters, p.order, p.limit, 0, False, singular,
-                                returning in ("representation", "headers-only"))
+        fields = rest.media_fields(chosen) if returning == "representation" else {"singular": chosen.singular}
+        return statements.Shape(select, p.filters, p.order, p.limit, 0, False,
+                                body=returning in ("representation", "headers-only"), **fields)
 
     async def update_rows(self, request: Request, ctx, table_name: str) -> Response:
-        table, singular, p, prefs = await self._parse(request, table_name)
+        table, chosen, p, prefs = await self._parse(request, table_name, ctx)
         body = await self._body(request)
         if not isinstance(body, dict):
             raise invalid_json()
@@ -105,27 +124,27 @@ class Operations:
         rest.check_columns(table, columns)
         self._safe_update(p, "UPDATE")
         returning = prefs.get("return", "minimal")
-        shape = self._write_shape(p, prefs, singular, returning, table)
+        shape = self._write_shape(p, prefs, chosen, returning, table)
         if not columns:
             return rest.respond(200 if returning == "representation" else 204,
                                 "[]" if returning == "representation" else None, {"Content-Range": "*/*"})
         stmt = statements.update(table, columns, {k: body.get(k) for k in columns}, shape)
         count, _, _, out = await self.gw.execute(ctx, "update", table.name, stmt, read_only=False,
-                                                 check=self._write_check(singular, prefs))
-        return self._changed(count, out, prefs, returning, singular)
+                                                 check=self._write_check(chosen.singular, prefs))
+        return self._changed(count, out, prefs, returning, chosen)
 
     async def delete_rows(self, request: Request, ctx, table_name: str) -> Response:
-        table, singular, p, prefs = await self._parse(request, table_name)
+        table, chosen, p, prefs = await self._parse(request, table_name, ctx)
         self._safe_update(p, "DELETE")
         returning = prefs.get("return", "minimal")
-        shape = self._write_shape(p, prefs, singular, returning, table)
+        shape = self._write_shape(p, prefs, chosen, returning, table)
         count, _, _, out = await self.gw.execute(ctx, "delete", table.name, statements.delete(table, shape),
-                                                 read_only=False, check=self._write_check(singular, prefs))
-        return self._changed(count, out, prefs, returning, singular)
+                                                 read_only=False, check=self._write_check(chosen.singular, prefs))
+        return self._changed(count, out, prefs, returning, chosen)
 
     async def put_row(self, request: Request, ctx, table_name: str) -> Response:
         """PUT: a single-row upsert addressed by its whole primary key."""
-        table, singular, p, prefs = await self._parse(request, table_name)
+        table, chosen, p, prefs = await self._parse(request, table_name, ctx)
         if p.limit is not None or p.offset:
             raise ApiError(400, "PGRST114", "limit/offset querystring parameters are not allowed for PUT")
         keys = self._put_keys(table, p)
@@ -139,14 +158,14 @@ class Operations:
         if any(k not in row or str(row[k]) != v for k, v in keys.items()):
             raise ApiError(400, "PGRST115", "Payload values do not match URL in primary key column(s)")
         returning = prefs.get("return", "minimal")
-        shape = self._write_shape(dataclasses.replace(p, filters=[]), prefs, singular, returning, table)
+        shape = self._write_shape(dataclasses.replace(p, filters=[]), prefs, chosen, returning, table)
         stmt = statements.insert(table, list(row), [row], shape, resolution="merge-duplicates",
                                  conflict=list(table.primary_key), missing_default=False)
         count, _, inserted, out = await self.gw.execute(ctx, "upsert", table.name, stmt, read_only=False,
-                                                        check=self._write_check(singular, prefs))
+                                                        check=self._write_check(chosen.singular, prefs))
         if returning != "representation":
             return rest.respond(204, None, rest.applied(prefs, PREFER_FOR_WRITE))
-        return rest.respond(201 if inserted else 200, out, rest.applied(prefs, PREFER_FOR_WRITE), singular)
+        return rest.respond(201 if inserted else 200, out, rest.applied(prefs, PREFER_FOR_WRITE), chosen)
 
     @staticmethod
     def _put_keys(table, p: rest.Params) -> dict[str, str]:
@@ -157,12 +176,12 @@ class Operations:
             raise ApiError(405, "PGRST105", "Filters must include all and only primary key columns with 'eq' operators")
         return keys
 
-    def _changed(self, count, out, prefs, returning, singular) -> Response:
-        total = str(count) if "count" in prefs else "*"
+    def _changed(self, count, out, prefs, returning, chosen) -> Response:
+        total = str(count) if rest.counts(prefs) else "*"
         headers = {"Content-Range": f"0-{count - 1}/{total}" if count else f"*/{total}"}
         headers.update(rest.applied(prefs, PREFER_FOR_WRITE))
         if returning == "representation":
-            return rest.respond(200, out, headers, singular)
+            return rest.respond(200, out, headers, chosen)
         return rest.respond(204, None, headers)
 
     @staticmethod
@@ -199,7 +218,7 @@ class Operations:
         args, pairs = await self._rpc_args(request, name)
         function = await self.gw.function(name, set(args))
         p = rest.parse_params(pairs)
-        prefs = rest.parse_prefer(request.headers.getlist("prefer"))
+        prefs = await self.preferences(request, ctx)
         shape = statements.Shape(p.select, p.filters, p.order, p.limit, p.offset, False, singular,
                                  request.method != "HEAD")
         read_only = request.method != "POST" or not function.volatile

@@ -30,6 +30,13 @@ class Shape:
     count: bool = False
     singular: bool = False
     body: bool = True
+    render: str = "json"            # json / csv / geojson (media.Media.kind; "object" is `singular`)
+    strip_nulls: bool = False       # Accept: ...;nulls=stripped
+    count_limit: int | None = None  # count=estimated: count at most max-rows + 1 rows exactly
+
+
+def rendered(shape: Shape) -> sql.Composable:
+    return body_columns(shape.singular, shape.render, shape.strip_nulls)
 
 
 def read(table: Table, shape: Shape) -> Statement:
@@ -49,23 +56,36 @@ def _total(stmt: Statement, rel: sql.Composable, shape: Shape) -> None:
     if not shape.count:
         stmt.add(sql.SQL("NULL::bigint"))
         return
-    stmt.add(sql.SQL("(SELECT count(*) FROM {}").format(rel))
+    stmt.add(sql.SQL("(SELECT count(*) FROM (SELECT 1 FROM {}").format(rel))
     where(stmt, rel, shape.filters)
-    stmt.add(sql.SQL(")"))
+    page(stmt, shape.count_limit, 0)
+    stmt.add(sql.SQL(") _pgrst_c)"))
+
+
+def count_plan(table: Table, shape: Shape) -> Statement:
+    """count=planned / estimated: the planner's row estimate for the count query (EXPLAIN, FORMAT JSON)."""
+    rel = relation(table.schema, table.name)
+    stmt = Statement().add(sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {}").format(rel))
+    where(stmt, rel, shape.filters)
+    return stmt
 
 
 def _body(shape: Shape) -> sql.Composable:
-    return body_columns(shape.singular) if shape.body else sql.SQL("NULL::text")
+    return rendered(shape) if shape.body else sql.SQL("NULL::text")
 
 
 def insert(table: Table, columns: list[str], rows: list[dict], shape: Shape, *, resolution: str | None,
            conflict: list[str], missing_default: bool) -> Statement:
     rel = relation(table.schema, table.name)
     cols = sql.SQL(", ").join(map(sql.Identifier, columns))
-    stmt = Statement().add(sql.SQL("WITH pgrst_source AS (INSERT INTO {} ({}) ").format(rel, cols))
-    if missing_default and any(set(columns) - set(row) for row in rows):
-        _values_with_defaults(stmt, rel, columns, rows)
+    if not columns:     # `{}` / `[{}, ...]`: a row of defaults per element, as v14's `INSERT INTO t SELECT FROM ...`
+        stmt = Statement().add(sql.SQL("WITH pgrst_source AS (INSERT INTO {} SELECT FROM json_array_elements({}::json) "
+                                       "_pgrst_body").format(rel, sql.Placeholder()), json.dumps(rows))
+    elif missing_default:
+        stmt = Statement().add(sql.SQL("WITH pgrst_source AS (INSERT INTO {} ({}) ").format(rel, cols))
+        _with_defaults(stmt, table, rel, columns, rows)
     else:
+        stmt = Statement().add(sql.SQL("WITH pgrst_source AS (INSERT INTO {} ({}) ").format(rel, cols))
         stmt.add(sql.SQL("SELECT {} FROM json_populate_recordset(NULL::{}, {}::json) _pgrst_body").format(
             cols, rel, sql.Placeholder()), json.dumps(rows))
     _on_conflict(stmt, columns, resolution, conflict)
@@ -76,19 +96,15 @@ def insert(table: Table, columns: list[str], rows: list[dict], shape: Shape, *, 
     return _mutation_result(stmt, table, shape, inserted=True)
 
 
-def _values_with_defaults(stmt: Statement, rel, columns: list[str], rows: list[dict]) -> None:
-    """`Prefer: missing=default`: a key a row lacks takes the column DEFAULT, not NULL."""
-    stmt.add(sql.SQL("VALUES "))
-    for i, row in enumerate(rows):
-        stmt.add(sql.SQL(", (" if i else "("))
-        for j, col in enumerate(columns):
-            stmt.add(sql.SQL(", " if j else ""))
-            if col in row:
-                stmt.add(sql.SQL("(json_populate_record(NULL::{}, {}::json)).{}").format(
-                    rel, sql.Placeholder(), sql.Identifier(col)), json.dumps(row))
-            else:
-                stmt.add(sql.SQL("DEFAULT"))
-        stmt.add(sql.SQL(")"))
+def _with_defaults(stmt: Statement, table: Table, rel, columns: list[str], rows: list[dict]) -> None:
+    """`Prefer: missing=default`, as v14 builds it: every inserted column's DEFAULT is evaluated for every
+    element (a sequence advances once per row, given key or not), then the element's own keys win."""
+    defaults = [sql.SQL("{}, {}").format(sql.Literal(c), sql.SQL(table.columns[c].default))
+                for c in columns if table.columns[c].default is not None]
+    stmt.add(sql.SQL("SELECT {} FROM jsonb_populate_recordset(NULL::{}, (SELECT jsonb_agg(jsonb_build_object({}) "
+                     "|| _pgrst_elem) FROM jsonb_array_elements({}::jsonb) _pgrst_elem)) _pgrst_body").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns)), rel, sql.SQL(", ").join(defaults), sql.Placeholder()),
+        json.dumps(rows))
 
 
 def _on_conflict(stmt: Statement, columns: list[str], resolution: str | None, conflict: list[str]) -> None:
@@ -143,7 +159,7 @@ def _target_rows(stmt: Statement, rel, shape: Shape) -> None:
 
 def _mutation_result(stmt: Statement, table: Table, shape: Shape, *, inserted: bool) -> Statement:
     body = (sql.SQL("(SELECT {} FROM (SELECT {} FROM pgrst_source) _pgrst_t)").format(
-        body_columns(shape.singular), select_list(SOURCE, shape.select, list(table.columns)))
+        rendered(shape), select_list(SOURCE, shape.select, list(table.columns)))
         if shape.body else sql.SQL("NULL::text"))
     return stmt.add(sql.SQL(
         " SELECT (SELECT count(*) FROM pgrst_source)::int, NULL::bigint, "
@@ -187,4 +203,4 @@ def _set_call(stmt, source, fn, named, shape: Shape, scalar_set: bool) -> Statem
     return stmt.add(sql.SQL(") _pgrst_t"))
 
 
-__all__ = ["Shape", "read", "insert", "update", "delete", "call", "field_sql"]
+__all__ = ["Shape", "rendered", "count_plan", "read", "insert", "update", "delete", "call", "field_sql"]
