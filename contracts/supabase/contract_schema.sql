@@ -21,3 +21,36 @@ grant execute on function public.contract_echo(text), public.contract_add(intege
   to anon, authenticated, service_role;
 
 notify pgrst, 'reload schema';
+
+-- ---- REST behaviours (test_rest_prefer.py, test_rest_media.py) ----------------------------------
+-- One table every such test writes under its own `tag`: an array column for `cs`/`ov` in logic trees,
+-- a sequence default for missing=default, a nullable column for nulls=stripped and CSV, a timestamptz
+-- for Prefer: timezone. Its policy reads request.headers, so a header can narrow what a request sees.
+create sequence if not exists public.contract_rest_seq;
+create table if not exists public.contract_rest_items (
+  id uuid primary key default gen_random_uuid(),
+  tag text not null default '',
+  n bigint not null default nextval('public.contract_rest_seq'),
+  labels text[] not null default '{}',
+  note text,
+  at timestamptz not null default now()
+);
+alter table public.contract_rest_items enable row level security;
+drop policy if exists contract_rest_items_by_header on public.contract_rest_items;
+create policy contract_rest_items_by_header on public.contract_rest_items for all to anon, authenticated
+  using (tag = coalesce(current_setting('request.headers', true)::json ->> 'x-contract-tag', tag))
+  with check (true);
+grant select, insert, update, delete on public.contract_rest_items to anon, authenticated, service_role;
+grant usage on sequence public.contract_rest_seq to anon, authenticated, service_role;
+
+create or replace function public.contract_request_settings() returns json
+  language sql stable as $$
+    select json_build_object('headers', current_setting('request.headers', true)::json,
+                             'cookies', current_setting('request.cookies', true)::json,
+                             'path', current_setting('request.path', true),
+                             'method', current_setting('request.method', true),
+                             'timezone', current_setting('timezone'))
+  $$;
+grant execute on function public.contract_request_settings() to anon, authenticated, service_role;
+
+notify pgrst, 'reload schema';

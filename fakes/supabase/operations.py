@@ -15,7 +15,7 @@ from . import rest, statements
 from .errors import ApiError, invalid_json
 from .errors import singular as singular_error
 
-PREFER_FOR_READ = ("count",)
+PREFER_FOR_READ = ("count", "handling")       # v14 reports these on every operation
 PREFER_FOR_WRITE = ("resolution", "missing", "return", "count", "handling", "max-affected")
 
 
@@ -228,7 +228,7 @@ class Operations:
         if function.returns_void:
             return rest.respond(204, None, rest.applied(prefs, ("count",)))
         headers = {"Content-Range": rest.content_range(p.offset, count, None)} if function.returns_set else {}
-        return rest.respond(200, out, headers, singular)
+        return rest.respond(200, out, headers, singular, typed=True)
 
     async def _rpc_args(self, request: Request, name: str) -> tuple[dict, list]:
         pairs = request.query_params.multi_items()
