@@ -145,3 +145,20 @@ def test_request_headers_reach_rls_policies(http, target, tag):
     assert [r["note"] for r in http.get(query, headers=anon(target)).json()] == ["mine", "other"]
     narrowed = http.get(query, headers=anon(target, **{"X-Contract-Tag": tag}))
     assert narrowed.json() == [{"note": "mine"}]
+
+
+@pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")
+def test_through_supabase_py(target, tag):
+    """The same behaviours as supabase-py asks for them: or_() with an array, count='planned',
+    insert(default_to_null=False) on a bulk body, csv()."""
+    table = target.supabase().table("contract_rest_items")
+    start = table.insert({"tag": tag, "labels": ["test", "one"], "note": "a"}).execute().data[0]["n"]
+    bulk = table.insert([{"tag": tag, "labels": ["two"], "n": -1}, {"tag": tag, "labels": ["two"]}],
+                        default_to_null=False).execute().data
+    assert [r["n"] for r in bulk] == [-1, start + 2]
+    found = table.select("note").eq("tag", tag).or_("note.eq.zz,labels.cs.{test,one}").execute()
+    assert found.data == [{"note": "a"}]
+    planned = table.select("id", count="planned").eq("id", str(uuid.uuid4())).execute()
+    assert planned.count == 1 and planned.data == []
+    csv = table.select("n").eq("tag", tag).eq("note", "a").csv().execute()
+    assert csv.data == f"n\n{start}"
