@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .errors import ApiError, parse_error
+from .errors import ApiError, not_implemented, parse_error
 
 OPERATORS = {
     "eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=",
@@ -285,6 +285,8 @@ def _embed(text: str, raw: str) -> Embed:
 def parse_order(text: str) -> list[OrderTerm]:
     terms = []
     for part in split_top(text, "order", text):
+        if re.match(r'^[^.()"]+\([^()]*\)', part):
+            raise not_implemented("ordering by an embedded resource's column (order=rel(col))")
         pieces = part.split(".")
         modifiers = pieces[1:]
         desc, nulls = False, None
