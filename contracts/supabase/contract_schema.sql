@@ -50,6 +50,9 @@ create table if not exists public.emb_secrets (
 create or replace view public.emb_children_view as
   select c.id, c.parent_id as owner_id, c.name from public.emb_children c;
 
+create or replace view public.emb_children_named as   -- a view over the view: origins followed through both
+  select v.id as child_id, v.owner_id as pid, upper(v.name) as shout from public.emb_children_view v;
+
 create or replace function public.emb_kids(public.emb_parents) returns setof public.emb_children
   language sql stable as $$ select * from public.emb_children where parent_id = $1.id order by id $$;
 create or replace function public.emb_eldest(public.emb_parents) returns setof public.emb_children rows 1
@@ -86,7 +89,7 @@ begin
     execute format('grant select on public.%I to anon, authenticated, service_role', t);
   end loop;
 end $$;
-grant select on public.emb_children_view to anon, authenticated, service_role;
+grant select on public.emb_children_view, public.emb_children_named to anon, authenticated, service_role;
 grant insert, delete on public.emb_children to service_role;
 grant execute on function public.emb_kids(public.emb_parents), public.emb_eldest(public.emb_parents),
   public.emb_parents_named(text) to anon, authenticated, service_role;

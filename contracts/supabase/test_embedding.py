@@ -70,6 +70,12 @@ def test_embedding_through_a_view(get):
         {"name": "b1", "emb_parents": {"name": "Bo"}}]
 
 
+def test_embedding_through_a_view_over_a_view(get):
+    assert get("emb_children_named?select=child_id,emb_parents(name)&child_id=eq.12") == [
+        {"child_id": 12, "emb_parents": {"name": "Bo"}}]
+    assert get("emb_parents?select=id,emb_children_named(shout)&id=eq.2") == [{"id": 2, "emb_children_named": [{"shout": "B1"}]}]
+
+
 def test_computed_relationships(get):
     assert get("emb_parents?select=id,emb_kids(name),emb_eldest(name)&order=id") == [
         {"id": 1, "emb_kids": [{"name": "a1"}, {"name": "a2"}], "emb_eldest": {"name": "a2"}},

@@ -192,16 +192,10 @@ def shape_for(p: Params, *, count: bool, singular: bool, body: bool) -> Shape:
     return Shape(p.select, p.filters, p.order, p.limit, p.offset, count, singular, body)
 
 
-def not_embedded(name: str) -> ApiError:
-    """`rel.order=...` or `rel.col=eq.x` without `rel(...)` in select."""
-    return ApiError(400, "PGRST108", f"Cannot apply filter because '{name}' is not an embedded resource in this request",
-                    None, f"Verify that '{name}' is included in the 'select' query parameter.")
-
-
 def embeds(p: Params) -> list[str]:
     return [item.name for item in p.select if isinstance(item, grammar.Embed)]
 
 
 __all__ = ["parse_params", "parse_prefer", "applied", "wants_object", "read_body", "payload_rows",
            "check_columns", "content_range", "read_status", "respond", "location", "shape_for",
-           "embeds", "not_embedded", "statements"]
+           "embeds", "statements"]
