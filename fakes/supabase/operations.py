@@ -30,7 +30,7 @@ class Operations:
         table = await self.gw.table(table_name)
         chosen = rest.negotiated(request)
         p = rest.parse_params(request.query_params.multi_items())
-        await self.gw.refuse_embeds(table.name, rest.embeds(p))
+        p.plan = await self.gw.embed_plan(table.name, table, p.select, p.nested)
         return table, chosen, p, await self.preferences(request, ctx)
 
     async def preferences(self, request: Request, ctx=None) -> dict:
@@ -51,7 +51,7 @@ class Operations:
         head = request.method == "HEAD"
         count, max_rows = prefs.get("count"), self.gw.config.max_rows
         shape = statements.Shape(p.select, p.filters, p.order, limit, offset, count in ("exact", "estimated"),
-                                 body=not head, **rest.media_fields(chosen),
+                                 body=not head, plan=p.plan, **rest.media_fields(chosen),
                                  count_limit=max_rows + 1 if count == "estimated" and max_rows else None)
         explain = statements.count_plan(table, shape) if count in ("planned", "estimated") else None
         result = await self.gw.execute(ctx, "read", table.name, statements.read(table, shape), read_only=True,
@@ -112,7 +112,8 @@ class Operations:
             select = [rest.grammar.SelectItem(rest.grammar.Field(k)) for k in table.primary_key]
         fields = rest.media_fields(chosen) if returning == "representation" else {"singular": chosen.singular}
         return statements.Shape(select, p.filters, p.order, p.limit, 0, False,
-                                body=returning in ("representation", "headers-only"), **fields)
+                                body=returning in ("representation", "headers-only"),
+                                plan=p.plan if returning == "representation" else None, **fields)
 
     async def update_rows(self, request: Request, ctx, table_name: str) -> Response:
         table, chosen, p, prefs = await self._parse(request, table_name, ctx)
@@ -219,8 +220,9 @@ class Operations:
         function = await self.gw.function(name, set(args))
         p = rest.parse_params(pairs)
         prefs = await self.preferences(request, ctx)
+        plan = await self._function_embeds(function, p)
         shape = statements.Shape(p.select, p.filters, p.order, p.limit, p.offset, False, singular,
-                                 request.method != "HEAD")
+                                 request.method != "HEAD", plan)
         read_only = request.method != "POST" or not function.volatile
         stmt = statements.call(function, args, shape, scalar_set=not function.returns_composite)
         count, _, _, out = await self.gw.execute(ctx, "rpc", name, stmt, read_only=read_only,
@@ -229,6 +231,20 @@ class Operations:
             return rest.respond(204, None, rest.applied(prefs, ("count",)))
         headers = {"Content-Range": rest.content_range(p.offset, count, None)} if function.returns_set else {}
         return rest.respond(200, out, headers, singular, typed=True)
+
+    async def _function_embeds(self, function, p: rest.Params):
+        """Embeds on a function's result: its rows are the returned table's, embedded from there."""
+        if not rest.embeds(p) and not p.nested:
+            return None
+        name = function.return_type.rsplit(".", 1)[-1].strip('"')
+        cache = self.gw.cache or await self.gw.reload_schema()
+        table = cache.tables.get(name) if function.returns_composite else None
+        if table is None:
+            raise ApiError(400, "PGRST200", f"Could not find a relationship between '{function.name}' and "
+                           f"'{(rest.embeds(p) or [p.nested[0][0][0]])[0]}' in the schema cache",
+                           f"The function {function.schema}.{function.name} does not return the rows of a table "
+                           "or view, so nothing can be embedded on its result.")
+        return await self.gw.embed_plan(name, table, p.select, p.nested)
 
     async def _rpc_args(self, request: Request, name: str) -> tuple[dict, list]:
         pairs = request.query_params.multi_items()

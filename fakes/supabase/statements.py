@@ -13,6 +13,7 @@ import json
 
 from psycopg import sql
 
+from . import embed
 from .grammar import SelectItem
 from .schema import Function, Table
 from .sqlgen import (INSERTED, SOURCE, Statement, body_columns, field_sql, order_by, page, relation,
@@ -30,6 +31,7 @@ class Shape:
     count: bool = False
     singular: bool = False
     body: bool = True
+    plan: embed.Node | None = None      # the embeds, when select= has any
     render: str = "json"            # json / csv / geojson (media.Media.kind; "object" is `singular`)
     strip_nulls: bool = False       # Accept: ...;nulls=stripped
     count_limit: int | None = None  # count=estimated: count at most max-rows + 1 rows exactly
@@ -41,6 +43,8 @@ def rendered(shape: Shape) -> sql.Composable:
 
 def read(table: Table, shape: Shape) -> Statement:
     rel = relation(table.schema, table.name)
+    if shape.plan is not None:
+        return _read_embedded(rel, shape)
     stmt = Statement()
     stmt.add(sql.SQL("SELECT count(*)::int, "))
     _total(stmt, rel, shape)
@@ -49,6 +53,22 @@ def read(table: Table, shape: Shape) -> Statement:
     where(stmt, rel, shape.filters)
     stmt.add(order_by(rel, shape.order))
     page(stmt, shape.limit, shape.offset)
+    return stmt.add(sql.SQL(") _pgrst_t"))
+
+
+def _read_embedded(rel, shape: Shape) -> Statement:
+    root = dataclasses.replace(shape.plan, filters=shape.filters, order=shape.order, limit=shape.limit,
+                               offset=shape.offset)
+    stmt = Statement().add(sql.SQL("SELECT count(*)::int, "))
+    if shape.count:
+        stmt.add(sql.SQL("(SELECT count(*) FROM ("))
+        embed.select(stmt, root, rel, rel, paged=False)
+        page(stmt, shape.count_limit, 0)
+        stmt.add(sql.SQL(") _pgrst_c)"))
+    else:
+        stmt.add(sql.SQL("NULL::bigint"))
+    stmt.add(sql.SQL(", 0, {} FROM (").format(_body(shape)))
+    embed.select(stmt, root, rel, rel)
     return stmt.add(sql.SQL(") _pgrst_t"))
 
 
@@ -65,6 +85,11 @@ def _total(stmt: Statement, rel: sql.Composable, shape: Shape) -> None:
 def count_plan(table: Table, shape: Shape) -> Statement:
     """count=planned / estimated: the planner's row estimate for the count query (EXPLAIN, FORMAT JSON)."""
     rel = relation(table.schema, table.name)
+    if shape.plan is not None:      # with embeds (an !inner one filters), the same rows the count reads
+        stmt = Statement().add(sql.SQL("EXPLAIN (FORMAT JSON) "))
+        root = dataclasses.replace(shape.plan, filters=shape.filters, order=[], limit=None, offset=0)
+        embed.select(stmt, root, rel, rel, paged=False)
+        return stmt
     stmt = Statement().add(sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {}").format(rel))
     where(stmt, rel, shape.filters)
     return stmt
@@ -158,6 +183,13 @@ def _target_rows(stmt: Statement, rel, shape: Shape) -> None:
 
 
 def _mutation_result(stmt: Statement, table: Table, shape: Shape, *, inserted: bool) -> Statement:
+    if shape.plan is not None and shape.body:
+        stmt.add(sql.SQL(" SELECT (SELECT count(*) FROM pgrst_source)::int, NULL::bigint, "
+                         "(SELECT count(*) FROM pgrst_source WHERE {})::int, (SELECT {} FROM (").format(
+                             INSERTED, rendered(shape)))
+        root = dataclasses.replace(shape.plan, filters=[], order=[], limit=None, offset=0)
+        embed.select(stmt, root, SOURCE, SOURCE, paged=False)
+        return stmt.add(sql.SQL(") _pgrst_t)"))
     body = (sql.SQL("(SELECT {} FROM (SELECT {} FROM pgrst_source) _pgrst_t)").format(
         rendered(shape), select_list(SOURCE, shape.select, list(table.columns)))
         if shape.body else sql.SQL("NULL::text"))
@@ -177,6 +209,9 @@ def call(function: Function, args: dict, shape: Shape, *, scalar_set: bool) -> S
         defs = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(a.name), sql.SQL(a.type)) for a in used)
         source = sql.SQL("json_to_record({}::json) AS _pgrst_args({}), ").format(sql.Placeholder(), defs)
         stmt.params.append(json.dumps({a.name: args[a.name] for a in used}))
+    if shape.plan is not None and not function.returns_void:
+        return _embedded_call(stmt, sql.SQL("{}LATERAL {}({}) _pgrst_fn").format(source, fn, named), shape,
+                              function.returns_set)
     if function.returns_void:
         return stmt.add(sql.SQL("SELECT 1, NULL::bigint, 0, NULL::text FROM {}LATERAL {}({}) _pgrst_fn").format(
             source, fn, named))
@@ -200,6 +235,17 @@ def _set_call(stmt, source, fn, named, shape: Shape, scalar_set: bool) -> Statem
     where(stmt, qualifier, shape.filters)
     stmt.add(order_by(qualifier, shape.order))
     page(stmt, shape.limit, shape.offset)
+    return stmt.add(sql.SQL(") _pgrst_t"))
+
+
+def _embedded_call(stmt: Statement, source, shape: Shape, returns_set: bool) -> Statement:
+    """A function's rows (a table's row type) with embeds, as a read of that table."""
+    qualifier = sql.Identifier("_pgrst_fn")
+    body = body_columns(shape.singular or not returns_set) if shape.body else sql.SQL("NULL::text")
+    stmt.add(sql.SQL("SELECT count(*)::int, NULL::bigint, 0, {} FROM (").format(body))
+    root = dataclasses.replace(shape.plan, filters=shape.filters, order=shape.order, limit=shape.limit,
+                               offset=shape.offset)
+    embed.select(stmt, root, source, qualifier)
     return stmt.add(sql.SQL(") _pgrst_t"))
 
 
