@@ -127,4 +127,13 @@ create or replace function public.contract_request_settings() returns json
   $$;
 grant execute on function public.contract_request_settings() to anon, authenticated, service_role;
 
+create or replace function public.contract_respond(status text, headers text) returns text
+  language plpgsql stable as $$
+  begin
+    perform set_config('response.status', status, true);
+    perform set_config('response.headers', headers, true);
+    return 'shaped';
+  end $$;
+grant execute on function public.contract_respond(text, text) to anon, authenticated, service_role;
+
 notify pgrst, 'reload schema';

@@ -40,6 +40,7 @@ class RequestContext:
     headers: str = "{}"             # request.headers: JSON, lower-cased names, no Cookie
     cookies: str = "{}"             # request.cookies: JSON
     timezone: str | None = None     # Prefer: timezone=..., when PostgreSQL knows the zone
+    response: dict = dataclasses.field(default_factory=dict)    # response.* settings, plan_rows (run_transaction)
 
     @property
     def pgrst_path(self) -> str:
@@ -158,12 +159,18 @@ def database_error(exc: Exception, anon: bool) -> ApiError:
     raise exc
 
 
+# What a function may have asked of the response (PostgREST reads both after the main query).
+RESPONSE_SQL = ("SELECT nullif(current_setting('response.headers', true), ''), "
+                "nullif(current_setting('response.status', true), '')")
+
+
 async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, setup: tuple,
                           statement: Statement, check: Callable[[tuple], None],
                           before_commit: Callable[[tuple], Awaitable[None]],
-                          explain: Statement | None = None) -> tuple:
+                          explain: Statement | None = None, after: dict | None = None) -> tuple:
     """BEGIN; set the request GUCs; run the statement; let `check` veto; await the hook; COMMIT.
-    With `explain` (an EXPLAIN (FORMAT JSON) statement), its top plan's row estimate is appended to the row."""
+    `after` receives `response_headers` / `response_status` (the response.* settings the statement
+    left) and, with `explain` (an EXPLAIN (FORMAT JSON) statement), `plan_rows`: its row estimate."""
     try:
         # One round trip for BEGIN, the settings and the statement (pipeline mode); COMMIT waits
         # for the hook, so a held request stays inside its transaction.
@@ -172,9 +179,12 @@ async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, set
             await conn.execute(SETUP_SQL, setup)
             cur = await conn.execute(statement.composed(), statement.params)
             plan = await conn.execute(explain.composed(), explain.params) if explain is not None else None
+            settings = await conn.execute(RESPONSE_SQL) if after is not None else None
         row = await cur.fetchone()
-        if plan is not None:
-            row = (*row, _plan_rows((await plan.fetchone())[0]))
+        if after is not None:
+            after["response_headers"], after["response_status"] = await settings.fetchone()
+            if plan is not None:
+                after["plan_rows"] = _plan_rows((await plan.fetchone())[0])
         check(row)
         await before_commit(row)
         await conn.execute("COMMIT")

@@ -192,7 +192,8 @@ class Gateway:
         conn = await pool.acquire()
         try:
             return await run_transaction(conn, read_only=read_only, setup=setup, statement=statement,
-                                         check=check, before_commit=self._hook(info), explain=explain)
+                                         check=check, before_commit=self._hook(info), explain=explain,
+                                         after=ctx.response)
         except (psycopg.Error, UnicodeEncodeError) as exc:
             if getattr(exc, "sqlstate", None) in STALE_SCHEMA:
                 self.cache = None       # DDL the cache has not seen: the next request reloads it

@@ -54,13 +54,14 @@ class Operations:
                                  body=not head, plan=p.plan, **rest.media_fields(chosen),
                                  count_limit=max_rows + 1 if count == "estimated" and max_rows else None)
         explain = statements.count_plan(table, shape) if count in ("planned", "estimated") else None
-        result = await self.gw.execute(ctx, "read", table.name, statements.read(table, shape), read_only=True,
-                                       check=self._single_check(chosen.singular), explain=explain)
-        rows, total, _, body = result[:4]
+        rows, total, _, body = await self.gw.execute(ctx, "read", table.name, statements.read(table, shape),
+                                                     read_only=True, check=self._single_check(chosen.singular),
+                                                     explain=explain)
+        planned = ctx.response.get("plan_rows")
         if count == "planned":
-            total = result[4]
-        elif count == "estimated" and result[4] is not None and (max_rows is None or total > max_rows):
-            total = max(total, result[4])       # v14: the planner's guess only past max-rows
+            total = planned
+        elif count == "estimated" and planned is not None and (max_rows is None or total > max_rows):
+            total = max(total, planned)         # v14: the planner's guess only past max-rows
         status = rest.read_status(offset, rows, total)
         headers = {"Content-Range": rest.content_range(offset, rows, total),
                    "Content-Location": rest.content_location(table.name, request.query_params.multi_items()),
@@ -129,7 +130,8 @@ class Operations:
         if not columns:
             return rest.respond(200 if returning == "representation" else 204,
                                 "[]" if returning == "representation" else None, {"Content-Range": "*/*"})
-        stmt = statements.update(table, columns, {k: body.get(k) for k in columns}, shape)
+        stmt = statements.update(table, columns, {k: body[k] for k in columns if k in body}, shape,
+                                 missing_default=prefs.get("missing") == "default")
         count, _, _, out = await self.gw.execute(ctx, "update", table.name, stmt, read_only=False,
                                                  check=self._write_check(chosen.singular, prefs))
         return self._changed(count, out, prefs, returning, chosen)
@@ -209,6 +211,23 @@ class Operations:
                 raise ApiError(400, "PGRST124", "Query result exceeds max-affected preference constraint",
                                f"The query affects {row[0]} rows")
         return check
+
+    async def describe_table(self, request: Request, ctx, table_name: str) -> Response:
+        """OPTIONS: the methods the relation takes, as v14's RelInfoPlan lists them."""
+        table = await self.gw.table(table_name)
+        allow = "OPTIONS,GET,HEAD" + (",POST" + (",PUT" if table.primary_key else "") + ",PATCH,DELETE"
+                                      if table.insertable else "")
+        return Response(status_code=200, headers={"Access-Control-Allow-Origin": "*", "Allow": allow})
+
+    async def describe_function(self, name: str) -> Response:
+        """OPTIONS on /rpc/<fn>: POST only for a volatile function (v14's RoutineInfoPlan)."""
+        cache = self.gw.cache or await self.gw.reload_schema()
+        overloads = cache.functions.get(name)
+        if not overloads:
+            await self.gw.function(name, set())        # PostgREST's PGRST202 for an unknown function
+            overloads = (self.gw.cache or await self.gw.reload_schema()).functions.get(name, [])
+        allow = "OPTIONS,POST" if any(f.volatile for f in overloads) else "OPTIONS,GET,HEAD,POST"
+        return Response(status_code=200, headers={"Access-Control-Allow-Origin": "*", "Allow": allow})
 
     # ---- functions -------------------------------------------------------------------------
 

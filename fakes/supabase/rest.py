@@ -20,7 +20,8 @@ from .statements import Shape
 PREFER_KEYS = {"return": {"minimal", "representation", "headers-only"},
                "resolution": {"merge-duplicates", "ignore-duplicates"},
                "count": {"exact", "planned", "estimated"}, "missing": {"default", "null"},
-               "handling": {"strict", "lenient"}, "tx": {"commit", "rollback"}}
+               "handling": {"strict", "lenient"}}
+# No `tx`: Supabase runs PostgREST with db-tx-end=commit, so `Prefer: tx=...` is an invalid preference.
 APPLIED_ORDER = ("resolution", "missing", "return", "count", "tx", "handling", "timezone", "max-affected")
 
 

@@ -135,9 +135,11 @@ def page(stmt: Statement, limit: int | None, offset: int) -> None:
         stmt.add(sql.SQL(" OFFSET {}").format(sql.Literal(offset)))
 
 
-def body_columns(singular: bool, render: str = "json", strip_nulls: bool = False) -> sql.Composable:
+def body_columns(singular: bool, render: str = "json", strip_nulls: bool = False,
+                 value: str = "_pgrst_t") -> sql.Composable:
     """The result as the client asked for it (Accept): a JSON array, its only element (one object),
-    either with nulls stripped, CSV, or GeoJSON; rendered as PostgREST's SqlFragment renders them."""
+    either with nulls stripped, CSV, or GeoJSON; rendered as PostgREST's SqlFragment renders them.
+    `value` is what each row aggregates as JSON (`_pgrst_t.pgrst_scalar` for a scalar function)."""
     if render == "csv":
         # Header: the first row's keys (none without rows); body: each row's record text without its parentheses.
         return sql.SQL("coalesce((SELECT string_agg(_pgrst_k, ',') FROM json_object_keys(json_agg(_pgrst_t) -> 0) "
@@ -146,7 +148,7 @@ def body_columns(singular: bool, render: str = "json", strip_nulls: bool = False
     if render == "geojson":
         return sql.SQL("json_build_object('type', 'FeatureCollection', 'features', "
                        "coalesce(json_agg(ST_AsGeoJSON(_pgrst_t)::json), '[]'))::text")
-    agg = "json_agg(_pgrst_t) -> 0" if singular else "json_agg(_pgrst_t)"
+    agg = f"json_agg({value}) -> 0" if singular else f"json_agg({value})"
     if strip_nulls:
         agg = f"json_strip_nulls({agg})"
     return sql.SQL(f"coalesce(({agg})::text, '{'null' if singular else '[]'}')")

@@ -124,12 +124,16 @@ def insert(table: Table, columns: list[str], rows: list[dict], shape: Shape, *, 
 def _with_defaults(stmt: Statement, table: Table, rel, columns: list[str], rows: list[dict]) -> None:
     """`Prefer: missing=default`, as v14 builds it: every inserted column's DEFAULT is evaluated for every
     element (a sequence advances once per row, given key or not), then the element's own keys win."""
-    defaults = [sql.SQL("{}, {}").format(sql.Literal(c), sql.SQL(table.columns[c].default))
-                for c in columns if table.columns[c].default is not None]
     stmt.add(sql.SQL("SELECT {} FROM jsonb_populate_recordset(NULL::{}, (SELECT jsonb_agg(jsonb_build_object({}) "
                      "|| _pgrst_elem) FROM jsonb_array_elements({}::jsonb) _pgrst_elem)) _pgrst_body").format(
-        sql.SQL(", ").join(map(sql.Identifier, columns)), rel, sql.SQL(", ").join(defaults), sql.Placeholder()),
+        sql.SQL(", ").join(map(sql.Identifier, columns)), rel, _defaults(table, columns), sql.Placeholder()),
         json.dumps(rows))
+
+
+def _defaults(table: Table, columns: list[str]) -> sql.Composable:
+    """`'col', <its DEFAULT expression>, ...` for jsonb_build_object (the catalog's own SQL text)."""
+    return sql.SQL(", ").join(sql.SQL("{}, {}").format(sql.Literal(c), sql.SQL(table.columns[c].default))
+                              for c in columns if table.columns[c].default is not None)
 
 
 def _on_conflict(stmt: Statement, columns: list[str], resolution: str | None, conflict: list[str]) -> None:
@@ -146,12 +150,17 @@ def _on_conflict(stmt: Statement, columns: list[str], resolution: str | None, co
     stmt.add(sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}").format(target, sql.SQL(", ").join(updates)))
 
 
-def update(table: Table, columns: list[str], row: dict, shape: Shape) -> Statement:
+def update(table: Table, columns: list[str], row: dict, shape: Shape, *, missing_default: bool = False) -> Statement:
+    """PATCH; with missing=default a column `columns=` names but the body lacks takes its DEFAULT (v14)."""
     rel = relation(table.schema, table.name)
     sets = sql.SQL(", ").join(sql.SQL("{0} = _pgrst_body.{0}").format(sql.Identifier(c)) for c in columns)
-    stmt = Statement().add(sql.SQL(
-        "WITH pgrst_source AS (UPDATE {} SET {} FROM (SELECT * FROM json_populate_record(NULL::{}, {}::json)) _pgrst_body"
-    ).format(rel, sets, rel, sql.Placeholder()), json.dumps(row))
+    if missing_default:
+        source = sql.SQL("jsonb_populate_record(NULL::{}, jsonb_build_object({}) || {}::jsonb)").format(
+            rel, _defaults(table, columns), sql.Placeholder())
+    else:
+        source = sql.SQL("json_populate_record(NULL::{}, {}::json)").format(rel, sql.Placeholder())
+    stmt = Statement().add(sql.SQL("WITH pgrst_source AS (UPDATE {} SET {} FROM (SELECT * FROM {}) _pgrst_body").format(
+        rel, sets, source), json.dumps(row))
     _target_rows(stmt, rel, shape)
     stmt.add(sql.SQL(" RETURNING {}false AS {})").format(_returned(rel, shape), INSERTED))
     return _mutation_result(stmt, table, shape, inserted=False)
