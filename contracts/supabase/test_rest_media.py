@@ -122,3 +122,16 @@ def test_unproduced_media_types_are_406(http, target):
         assert response.json() == {"code": "PGRST107", "details": None, "hint": None,
                                    "message": f"None of these media types are available: {named}"}
     assert http.get(f"{ITEMS}?limit=0", headers=anon(target, Accept="text/unknowntype, text/csv")).status_code == 200
+
+
+def test_function_replies_in_every_media_type(http, target):
+    """RPC results take Accept as tables do; a scalar's CSV column is v14's `pgrst_scalar`."""
+    numbers = http.get("/rest/v1/rpc/contract_numbers?n=3", headers=anon(target, Accept="text/csv"))
+    assert numbers.status_code == 200 and numbers.text == "pgrst_scalar\n1\n2\n3"
+    assert numbers.headers["content-type"] == "text/csv; charset=utf-8"
+    echo = http.get("/rest/v1/rpc/contract_echo?message=a,b", headers=anon(target, Accept="text/csv"))
+    assert echo.text == 'pgrst_scalar\n"a,b"'
+    stripped = http.get("/rest/v1/rpc/contract_request_settings",
+                        headers=anon(target, Accept="application/vnd.pgrst.object+json;nulls=stripped"))
+    assert stripped.status_code == 200 and stripped.json()["method"] == "GET"
+    assert stripped.headers["content-type"] == "application/vnd.pgrst.object+json;nulls=stripped; charset=utf-8"

@@ -234,14 +234,15 @@ class Operations:
     async def call_function(self, request: Request, ctx, name: str) -> Response:
         if request.method not in ("GET", "HEAD", "POST"):
             raise ApiError(405, "PGRST101", f"Cannot use the {request.method} method on RPC")
-        singular = rest.wants_object(request)
+        chosen = rest.negotiated(request)
+        singular = chosen.singular
         args, pairs = await self._rpc_args(request, name)
         function = await self.gw.function(name, set(args))
         p = rest.parse_params(pairs)
         prefs = await self.preferences(request, ctx)
         plan = await self._function_embeds(function, p)
-        shape = statements.Shape(p.select, p.filters, p.order, p.limit, p.offset, False, singular,
-                                 request.method != "HEAD", plan)
+        shape = statements.Shape(p.select, p.filters, p.order, p.limit, p.offset, False,
+                                 body=request.method != "HEAD", plan=plan, **rest.media_fields(chosen))
         read_only = request.method != "POST" or not function.volatile
         stmt = statements.call(function, args, shape, scalar_set=not function.returns_composite)
         count, _, _, out = await self.gw.execute(ctx, "rpc", name, stmt, read_only=read_only,
@@ -249,7 +250,7 @@ class Operations:
         if function.returns_void:
             return rest.respond(204, None, rest.applied(prefs, ("count",)))
         headers = {"Content-Range": rest.content_range(p.offset, count, None)} if function.returns_set else {}
-        return rest.respond(200, out, headers, singular, typed=True)
+        return rest.respond(200, out, headers, chosen, typed=True)
 
     async def _function_embeds(self, function, p: rest.Params):
         """Embeds on a function's result: its rows are the returned table's, embedded from there."""

@@ -224,21 +224,27 @@ def call(function: Function, args: dict, shape: Shape, *, scalar_set: bool) -> S
     if function.returns_void:
         return stmt.add(sql.SQL("SELECT 1, NULL::bigint, 0, NULL::text FROM {}LATERAL {}({}) _pgrst_fn").format(
             source, fn, named))
-    if not function.returns_set:
+    if not function.returns_set and shape.render == "json" and not shape.strip_nulls:
         return stmt.add(sql.SQL("SELECT 1, NULL::bigint, 0, to_json(_pgrst_fn)::text FROM {}LATERAL {}({}) _pgrst_fn"
                                 ).format(source, fn, named))
+    if not function.returns_set:        # CSV / nulls=stripped: the one value as a one-row result
+        inner = sql.SQL("_pgrst_fn AS pgrst_scalar" if scalar_set else "_pgrst_fn.*")
+        body = body_columns(True, shape.render, shape.strip_nulls, "_pgrst_t.pgrst_scalar" if scalar_set else "_pgrst_t")
+        return stmt.add(sql.SQL("SELECT 1, NULL::bigint, 0, {} FROM (SELECT {} FROM {}LATERAL {}({}) _pgrst_fn) _pgrst_t"
+                                ).format(body if shape.body else sql.SQL("NULL::text"), inner, source, fn, named))
     return _set_call(stmt, source, fn, named, shape, scalar_set)
 
 
 def _set_call(stmt, source, fn, named, shape: Shape, scalar_set: bool) -> Statement:
+    """A set's rows as the client asked (Accept); a scalar set's column is `pgrst_scalar`, as in v14."""
     qualifier = sql.Identifier("_pgrst_fn")
-    if scalar_set or all(item.field is None for item in shape.select):
-        inner = sql.SQL("_pgrst_fn AS _pgrst_v")
-        body = sql.SQL("coalesce(json_agg(_pgrst_t._pgrst_v), '[]')::text")
-        if shape.singular:
-            body = sql.SQL("coalesce((json_agg(_pgrst_t._pgrst_v) -> 0)::text, 'null')")
+    whole = all(item.field is None for item in shape.select)
+    if scalar_set or (whole and shape.render != "csv"):
+        inner = sql.SQL("_pgrst_fn AS pgrst_scalar")
+        body = body_columns(shape.singular, shape.render, shape.strip_nulls, "_pgrst_t.pgrst_scalar")
     else:
-        inner, body = select_list(qualifier, shape.select, []), body_columns(shape.singular)
+        inner = sql.SQL("_pgrst_fn.*") if whole else select_list(qualifier, shape.select, [])
+        body = rendered(shape)
     stmt.add(sql.SQL("SELECT count(*)::int, NULL::bigint, 0, {} FROM (SELECT {} FROM {}LATERAL {}({}) _pgrst_fn").format(
         body if shape.body else sql.SQL("NULL::text"), inner, source, fn, named))
     where(stmt, qualifier, shape.filters)
@@ -250,7 +256,8 @@ def _set_call(stmt, source, fn, named, shape: Shape, scalar_set: bool) -> Statem
 def _embedded_call(stmt: Statement, source, shape: Shape, returns_set: bool) -> Statement:
     """A function's rows (a table's row type) with embeds, as a read of that table."""
     qualifier = sql.Identifier("_pgrst_fn")
-    body = body_columns(shape.singular or not returns_set) if shape.body else sql.SQL("NULL::text")
+    body = (body_columns(shape.singular or not returns_set, shape.render, shape.strip_nulls) if shape.body
+            else sql.SQL("NULL::text"))
     stmt.add(sql.SQL("SELECT count(*)::int, NULL::bigint, 0, {} FROM (").format(body))
     root = dataclasses.replace(shape.plan, filters=shape.filters, order=shape.order, limit=shape.limit,
                                offset=shape.offset)
