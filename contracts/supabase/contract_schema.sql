@@ -136,4 +136,10 @@ create or replace function public.contract_respond(status text, headers text) re
   end $$;
 grant execute on function public.contract_respond(text, text) to anon, authenticated, service_role;
 
+-- A custom media type handler: a domain named as the media type, returned by a function.
+do $$ begin create domain public."text/html" as text; exception when duplicate_object then null; end $$;
+create or replace function public.contract_page() returns public."text/html"
+  language sql stable as $$ select '<p>hi</p>'::public."text/html" $$;
+grant execute on function public.contract_page() to anon, authenticated, service_role;
+
 notify pgrst, 'reload schema';

@@ -78,3 +78,14 @@ def test_what_is_not_emulated_answers_501(http, target):
         assert response.status_code == 501, path
         assert error_shape(response)["code"] == "DUALSYNC501"
         assert "not implemented by the dualsync gateway" in response.json()["message"]
+
+
+def test_custom_media_type_handlers(http, target):
+    """A function returning the domain "text/html" serves text/html on v14; the gateway runs no custom
+    handlers and says so, where it would otherwise answer a false 406."""
+    response = http.get("/rest/v1/rpc/contract_page", headers=anon(target, Accept="text/html"))
+    served = (response.status_code, response.text) == (200, "<p>hi</p>")         # a real stack
+    refused = response.status_code == 501 and "custom media type handlers" in response.json()["message"]
+    assert served or refused, (response.status_code, response.text)
+    nothing = http.get("/rest/v1/rpc/contract_page", headers=anon(target, Accept="text/x-nobody"))
+    assert nothing.status_code == 406 and error_shape(nothing)["code"] == "PGRST107"

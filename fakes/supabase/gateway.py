@@ -160,6 +160,11 @@ class Gateway:
         finally:
             await pool.release(conn)
 
+    async def media_handler_exists(self, names: list[str]) -> bool:
+        """A domain named as a media type (`create domain "text/html" ...`): a v14 custom media handler."""
+        return await self._catalog_has("select 1 from pg_type where typtype = 'd' and lower(typname) = any(%s)",
+                                       names)
+
     async def timezones(self) -> frozenset[str]:
         """pg_timezone_names, read once (PostgREST keeps them in its schema cache): the zones `Prefer:
         timezone=` may name."""

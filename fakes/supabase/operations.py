@@ -11,8 +11,8 @@ import dataclasses
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import rest, statements
-from .errors import ApiError, invalid_json
+from . import media, rest, statements
+from .errors import ApiError, invalid_json, not_implemented
 from .errors import singular as singular_error
 
 PREFER_FOR_READ = ("count", "handling")       # v14 reports these on every operation
@@ -28,10 +28,22 @@ class Operations:
     async def _parse(self, request: Request, table_name: str, ctx=None):
         """What every table operation reads first: the table, Accept, query string and Prefer."""
         table = await self.gw.table(table_name)
-        chosen = rest.negotiated(request)
+        chosen = await self.negotiated(request)
         p = rest.parse_params(request.query_params.multi_items())
         p.plan = await self.gw.embed_plan(table.name, table, p.select, p.nested)
         return table, chosen, p, await self.preferences(request, ctx)
+
+    async def negotiated(self, request: Request):
+        """Accept -> the reply's media type; where none is built in but the database defines a custom
+        media type handler for one that was asked for, a loud 501 (the gateway does not run them)."""
+        try:
+            return rest.negotiated(request)
+        except ApiError as exc:
+            offered = [media.decode(t) for t in media.accept_order(request.headers.get("accept", ""))]
+            names = [f"{main}/{sub}" for main, sub, _ in offered if sub]
+            if names and await self.gw.media_handler_exists(names):
+                raise not_implemented(f"custom media type handlers (Accept: {request.headers.get('accept')})") from exc
+            raise
 
     async def preferences(self, request: Request, ctx=None) -> dict:
         """Prefer; a `timezone=` PostgreSQL knows becomes the transaction's TimeZone."""
@@ -234,7 +246,7 @@ class Operations:
     async def call_function(self, request: Request, ctx, name: str) -> Response:
         if request.method not in ("GET", "HEAD", "POST"):
             raise ApiError(405, "PGRST101", f"Cannot use the {request.method} method on RPC")
-        chosen = rest.negotiated(request)
+        chosen = await self.negotiated(request)
         singular = chosen.singular
         args, pairs = await self._rpc_args(request, name)
         function = await self.gw.function(name, set(args))
