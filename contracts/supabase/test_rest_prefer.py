@@ -54,9 +54,19 @@ def test_or_accepts_array_values(http, target, tag):
     assert outside.json() == [{"note": "a"}]
 
 
-def test_unclosed_array_in_a_logic_tree_is_pgrst100(http, target, tag):
-    response = http.get(f"{ITEMS}?or=(labels.cs.{{test,one)", headers=anon(target))
-    assert response.status_code == 400 and error_shape(response)["code"] == "PGRST100"
+def test_logic_trees_allow_whitespace_and_name_the_value_in_errors(http, target, tag):
+    add(http, target, {"tag": tag, "n": 1, "note": "a"}, {"tag": tag, "n": 2, "note": "b"})
+    spaced = http.get(f"{ITEMS}?tag=eq.{tag}&select=note&and=( or ( n.eq.1 , n.eq.2 ) , not.and ( note.eq.b ) )",
+                      headers=anon(target))
+    assert spaced.json() == [{"note": "a"}]
+    empty = http.get(f"{ITEMS}?or=()", headers=anon(target))
+    assert empty.status_code == 400
+    assert empty.json() == {"code": "PGRST100", "hint": None,
+                            "details": 'unexpected ")" expecting field name (* or [a..z0..9_$]), negation operator '
+                                       "(not) or logic operator (and, or)",
+                            "message": '"failed to parse logic tree (())" (line 1, column 4)'}
+    unclosed = http.get(f"{ITEMS}?or=(labels.cs.{{test,one)", headers=anon(target))
+    assert unclosed.status_code == 400 and error_shape(unclosed)["code"] == "PGRST100"
 
 
 def test_count_planned_is_the_planner_estimate(http, target, tag):
