@@ -175,7 +175,8 @@ class Operations:
         returning = prefs.get("return", "minimal")
         shape = self._write_shape(dataclasses.replace(p, filters=[]), prefs, chosen, returning, table)
         stmt = statements.insert(table, list(row), [row], shape, resolution="merge-duplicates",
-                                 conflict=list(table.primary_key), missing_default=False)
+                                 conflict=list(table.primary_key),
+                                 missing_default=prefs.get("missing") == "default")
         count, _, inserted, out = await self.gw.execute(ctx, "upsert", table.name, stmt, read_only=False,
                                                         check=self._write_check(chosen.singular, prefs))
         if returning != "representation":
