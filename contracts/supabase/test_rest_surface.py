@@ -89,3 +89,17 @@ def test_custom_media_type_handlers(http, target):
     assert served or refused, (response.status_code, response.text)
     nothing = http.get("/rest/v1/rpc/contract_page", headers=anon(target, Accept="text/x-nobody"))
     assert nothing.status_code == 406 and error_shape(nothing)["code"] == "PGRST107"
+
+
+def test_preference_applied_per_operation(http, target):
+    """v14 reports missing= on POST/PATCH only, max-affected on PATCH/DELETE and only with handling=strict."""
+    tag = uuid.uuid4().hex
+    prefer = "missing=default, max-affected=5, return=minimal"
+    posted = http.post(ITEMS, json={"tag": tag}, headers=anon(target, Prefer=prefer))
+    assert posted.headers["preference-applied"] == "missing=default, return=minimal"
+    patched = http.patch(f"{ITEMS}?tag=eq.{tag}", json={"note": "x"}, headers=anon(target, Prefer=f"handling=strict, {prefer}"))
+    assert patched.headers["preference-applied"] == "missing=default, return=minimal, handling=strict, max-affected=5"
+    deleted = http.delete(f"{ITEMS}?tag=eq.{tag}", headers=anon(target, Prefer=prefer))
+    assert deleted.status_code == 204 and deleted.headers["preference-applied"] == "return=minimal"
+    read = http.get(f"{ITEMS}?tag=eq.{tag}", headers=anon(target, Prefer=f"count=exact, {prefer}"))
+    assert read.headers["preference-applied"] == "count=exact"

@@ -15,8 +15,12 @@ from . import media, rest, statements
 from .errors import ApiError, invalid_json, not_implemented
 from .errors import singular as singular_error
 
-PREFER_FOR_READ = ("count", "handling")       # v14 reports these on every operation
-PREFER_FOR_WRITE = ("resolution", "missing", "return", "count", "handling", "max-affected")
+# Preference-Applied per operation, as v14's responsePreferences filters them (timezone: always).
+PREFER_FOR_READ = ("count", "handling")
+PREFER_FOR_WRITE = ("resolution", "missing", "return", "count", "handling")      # POST
+PREFER_FOR_UPDATE = ("missing", "return", "count", "handling", "max-affected")
+PREFER_FOR_DELETE = ("return", "count", "handling", "max-affected")
+PREFER_FOR_PUT = ("return", "count", "handling")
 
 
 class Operations:
@@ -141,12 +145,13 @@ class Operations:
         shape = self._write_shape(p, prefs, chosen, returning, table)
         if not columns:
             return rest.respond(200 if returning == "representation" else 204,
-                                "[]" if returning == "representation" else None, {"Content-Range": "*/*"})
+                                "[]" if returning == "representation" else None,
+                                {"Content-Range": "*/*", **rest.applied(prefs, PREFER_FOR_UPDATE)})
         stmt = statements.update(table, columns, {k: body[k] for k in columns if k in body}, shape,
                                  missing_default=prefs.get("missing") == "default")
         count, _, _, out = await self.gw.execute(ctx, "update", table.name, stmt, read_only=False,
                                                  check=self._write_check(chosen.singular, prefs))
-        return self._changed(count, out, prefs, returning, chosen)
+        return self._changed(count, out, prefs, returning, chosen, PREFER_FOR_UPDATE)
 
     async def delete_rows(self, request: Request, ctx, table_name: str) -> Response:
         table, chosen, p, prefs = await self._parse(request, table_name, ctx)
@@ -155,7 +160,7 @@ class Operations:
         shape = self._write_shape(p, prefs, chosen, returning, table)
         count, _, _, out = await self.gw.execute(ctx, "delete", table.name, statements.delete(table, shape),
                                                  read_only=False, check=self._write_check(chosen.singular, prefs))
-        return self._changed(count, out, prefs, returning, chosen)
+        return self._changed(count, out, prefs, returning, chosen, PREFER_FOR_DELETE)
 
     async def put_row(self, request: Request, ctx, table_name: str) -> Response:
         """PUT: a single-row upsert addressed by its whole primary key."""
@@ -180,8 +185,8 @@ class Operations:
         count, _, inserted, out = await self.gw.execute(ctx, "upsert", table.name, stmt, read_only=False,
                                                         check=self._write_check(chosen.singular, prefs))
         if returning != "representation":
-            return rest.respond(204, None, rest.applied(prefs, PREFER_FOR_WRITE))
-        return rest.respond(201 if inserted else 200, out, rest.applied(prefs, PREFER_FOR_WRITE), chosen)
+            return rest.respond(204, None, rest.applied(prefs, PREFER_FOR_PUT))
+        return rest.respond(201 if inserted else 200, out, rest.applied(prefs, PREFER_FOR_PUT), chosen)
 
     @staticmethod
     def _put_keys(table, p: rest.Params) -> dict[str, str]:
@@ -192,10 +197,10 @@ class Operations:
             raise ApiError(405, "PGRST105", "Filters must include all and only primary key columns with 'eq' operators")
         return keys
 
-    def _changed(self, count, out, prefs, returning, chosen) -> Response:
+    def _changed(self, count, out, prefs, returning, chosen, used) -> Response:
         total = str(count) if rest.counts(prefs) else "*"
         headers = {"Content-Range": f"0-{count - 1}/{total}" if count else f"*/{total}"}
-        headers.update(rest.applied(prefs, PREFER_FOR_WRITE))
+        headers.update(rest.applied(prefs, used))
         if returning == "representation":
             return rest.respond(200, out, headers, chosen)
         return rest.respond(204, None, headers)

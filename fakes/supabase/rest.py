@@ -127,7 +127,8 @@ def counts(prefs: dict) -> bool:
 
 def applied(prefs: dict[str, str], used: tuple[str, ...]) -> dict[str, str]:
     """Preference-Applied in v14's order; a timezone the transaction took is applied to every operation."""
-    values = [f"{k}={prefs[k]}" for k in APPLIED_ORDER if k in prefs and (k in used or k == "timezone")]
+    values = [f"{k}={prefs[k]}" for k in APPLIED_ORDER if k in prefs and (k in used or k == "timezone")
+              and (k != "max-affected" or prefs.get("handling") == "strict")]
     return {"Preference-Applied": ", ".join(values)} if values else {}
 
 
