@@ -143,6 +143,15 @@ def media_fields(chosen: media.Media) -> dict:
     return {"singular": chosen.singular, "render": render, "strip_nulls": chosen.strip_nulls}
 
 
+def wants_object(request: Request) -> bool:
+    """For a caller that renders JSON only: one object or an array; any other negotiated type is a
+    loud 501 (never a JSON body under another Content-Type, never a false 406)."""
+    chosen = negotiated(request)
+    if chosen.kind not in ("json", "object") or chosen.strip_nulls:
+        raise not_implemented(f"replies as {chosen.mime} here")
+    return chosen.singular
+
+
 def read_body(raw: bytes, content_type: str):
     """JSON, CSV (`NULL` is null) or a urlencoded form, as JSON; anything else 400 PGRST102."""
     return media.body_json(raw, content_type)
@@ -225,6 +234,6 @@ def embeds(p: Params) -> list[str]:
     return [item.name for item in p.select if isinstance(item, grammar.Embed)]
 
 
-__all__ = ["parse_params", "parse_prefer", "applied", "negotiated", "media_fields", "content_location", "read_body", "payload_rows",
+__all__ = ["parse_params", "parse_prefer", "applied", "negotiated", "media_fields", "content_location", "wants_object", "read_body", "payload_rows",
            "check_columns", "content_range", "read_status", "respond", "location", "shape_for",
            "embeds", "statements"]
