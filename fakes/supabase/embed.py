@@ -21,7 +21,7 @@ from psycopg import sql
 from . import relationships
 from .errors import ApiError
 from .grammar import Embed, SelectItem
-from .sqlgen import Statement, condition, order_by, page, select_list
+from .sqlgen import Statement, condition, field_sql, order_by, page
 
 FOUND = sql.Identifier("_pgrst_f")
 VALUE = sql.Identifier("_pgrst_v")
@@ -50,14 +50,7 @@ class Node:
 
     def outputs(self) -> list[str]:
         """The names this node's SELECT yields, in order."""
-        names: list[str] = []
-        for item in self.items:
-            names.extend(list(self.table.columns) if item.field is None else [item.alias or item.field.label()])
-        for child in self.children:
-            if child.empty:
-                continue
-            names.extend(child.outputs() if child.embed.spread else [child.embed.label])
-        return names
+        return [label for _, label in _columns(self, sql.Identifier("_"))]
 
 
 def has_embeds(select: list, nested: list) -> bool:
@@ -112,11 +105,11 @@ def _resolve(cache, node: Node, origin: str, depth: int, counter) -> None:
 # ---- SQL ---------------------------------------------------------------------------------------
 
 def select(stmt: Statement, node: Node, source: sql.Composable, qualifier: sql.Composable, *,
-           conditions=(), paged: bool = True) -> None:
+           conditions=(), paged: bool = True, positional: bool = False) -> None:
     """`SELECT <outputs> FROM <source> <laterals> WHERE ...`; `conditions` are extra fragments the
     caller ANDs in first (a child's join to its parent)."""
     stmt.add(sql.SQL("SELECT "))
-    _outputs(stmt, node, qualifier)
+    _outputs(stmt, node, qualifier, positional)
     stmt.add(sql.SQL(" FROM ")).add(source)
     for child in node.children:
         _lateral(stmt, child, qualifier)
@@ -134,23 +127,36 @@ def select(stmt: Statement, node: Node, source: sql.Composable, qualifier: sql.C
         page(stmt, node.limit, node.offset)
 
 
-def _outputs(stmt: Statement, node: Node, qualifier: sql.Composable) -> None:
-    parts = []
-    own = select_list(qualifier, node.items, list(node.table.columns))
-    if node.items:
-        parts.append(own)
+def _columns(node: Node, qualifier: sql.Composable) -> list[tuple[sql.Composable, str]]:
+    """(expression, output name) of everything a node yields: its columns, then its embeds."""
+    out = []
+    for item in node.items:
+        if item.field is None:
+            out += [(sql.SQL("{}.{}").format(qualifier, sql.Identifier(c)), c) for c in node.table.columns]
+            continue
+        expr = field_sql(qualifier, item.field)
+        if item.cast:
+            expr = sql.SQL("CAST({} AS {})").format(expr, sql.SQL(item.cast))
+        out.append((expr, item.alias or item.field.label()))
     for child in node.children:
         if child.empty:
             continue
-        if child.embed.spread:
-            parts += [sql.SQL("{}.{} AS {}").format(child.lateral, sql.Identifier(n), sql.Identifier(n))
-                      for n in child.outputs()]
+        if child.embed.spread:      # positional names inside, so a name twice is never ambiguous
+            out += [(sql.SQL("{}.{}").format(child.lateral, _nth(i)), name) for i, name in enumerate(child.outputs())]
         elif child.rel.to_one:
-            parts.append(sql.SQL("{}.{} AS {}").format(child.lateral, VALUE, sql.Identifier(child.embed.label)))
+            out.append((sql.SQL("{}.{}").format(child.lateral, VALUE), child.embed.label))
         else:
-            parts.append(sql.SQL("coalesce({}.{}, '[]'::json) AS {}").format(
-                child.lateral, VALUE, sql.Identifier(child.embed.label)))
-    stmt.add(sql.SQL(", ").join(parts))
+            out.append((sql.SQL("coalesce({}.{}, '[]'::json)").format(child.lateral, VALUE), child.embed.label))
+    return out
+
+
+def _nth(i: int) -> sql.Identifier:
+    return sql.Identifier(f"_pgrst_c{i}")
+
+
+def _outputs(stmt: Statement, node: Node, qualifier: sql.Composable, positional: bool) -> None:
+    stmt.add(sql.SQL(", ").join(sql.SQL("{} AS {}").format(expr, _nth(i) if positional else sql.Identifier(label))
+                                for i, (expr, label) in enumerate(_columns(node, qualifier))))
 
 
 def _lateral(stmt: Statement, child: Node, parent: sql.Composable) -> None:
@@ -158,8 +164,8 @@ def _lateral(stmt: Statement, child: Node, parent: sql.Composable) -> None:
     if child.embed.spread and child.rel.to_one:
         stmt.add(sql.SQL("{}.*, true AS {}").format(ROW, FOUND))
     elif child.embed.spread:
-        aggs = [sql.SQL("coalesce(json_agg({}.{}), '[]'::json) AS {}").format(ROW, sql.Identifier(n), sql.Identifier(n))
-                for n in child.outputs()]
+        aggs = [sql.SQL("coalesce(json_agg({}.{}), '[]'::json) AS {}").format(ROW, _nth(i), _nth(i))
+                for i in range(len(child.outputs()))]
         stmt.add(sql.SQL(", ").join(aggs + [sql.SQL("count(*) > 0 AS {}").format(FOUND)]))
     elif child.rel.to_one:
         stmt.add(sql.SQL("row_to_json({}) AS {}, true AS {}").format(ROW, VALUE, FOUND))
@@ -167,7 +173,7 @@ def _lateral(stmt: Statement, child: Node, parent: sql.Composable) -> None:
         stmt.add(sql.SQL("json_agg({}) AS {}, count(*) > 0 AS {}").format(ROW, VALUE, FOUND))
     stmt.add(sql.SQL(" FROM ("))
     source, joins = _child_source(child, parent)
-    select(stmt, child, source, child.alias, conditions=joins)
+    select(stmt, child, source, child.alias, conditions=joins, positional=child.embed.spread)
     stmt.add(sql.SQL(") {}) {} ON TRUE").format(ROW, child.lateral))
 
 
