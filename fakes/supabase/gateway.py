@@ -20,6 +20,8 @@ from .control import Control, ServerClock
 from .db import BeforeCommit, Pools, RequestContext, RequestInfo, claims_json, database_error, run_transaction
 from .errors import ApiError, not_found_table
 from .gotrue import GoTrue
+from .gotrue_admin import Admin
+from .keys import ALGORITHMS, KeySet
 from .sqlgen import Statement
 
 
@@ -37,10 +39,16 @@ class GatewayConfig:
     max_rows: int | None = 1000         # PGRST_DB_MAX_ROWS as the Supabase CLI sets it
     max_body_bytes: int = 8 * 1024 * 1024
     pool_size: int = 4
+    jwt_algorithm: str = "HS256"        # GoTrue's signing key: HS256 (the secret), RS256 or ES256 (JWKS)
+    jwt_signing_jwk: dict | None = None # the RS256/ES256 private JWK; None: one is generated at start
+    anonymous_sign_ins: bool = False    # GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED (the CLI default: off)
+    site_url: str = "http://127.0.0.1:3000"     # GOTRUE_SITE_URL: where links redirect by default
 
     def __post_init__(self):
         if self.apikey_profile not in ("hosted", "cli"):
             raise ValueError(f"apikey_profile {self.apikey_profile!r}: use 'hosted' or 'cli'")
+        if self.jwt_algorithm not in ALGORITHMS:
+            raise ValueError(f"jwt_algorithm {self.jwt_algorithm!r}: use one of {', '.join(ALGORITHMS)}")
         if len(self.jwt_secret) < 32:
             raise ValueError("jwt_secret must be at least 32 characters (PostgREST v13+ refuses shorter ones)")
 
@@ -62,7 +70,10 @@ class Gateway:
         self.before_commit: BeforeCommit | None = None
         self.rest_pools = Pools(config.rest_dsn, config.pool_size, on_connect=self._listen)
         self.admin_pools = Pools(config.admin_dsn or config.rest_dsn, 2)
-        self.auth = GoTrue(self.admin_pools, config.jwt_secret, self.clock)
+        self.keys = KeySet(config.jwt_secret, config.jwt_algorithm, config.jwt_signing_jwk)
+        self.auth = GoTrue(self.admin_pools, self.keys, self.clock, anonymous_sign_ins=config.anonymous_sign_ins,
+                           site_url=config.site_url)
+        self.auth_admin = Admin(self.auth)
         self.cache: schema_cache.SchemaCache | None = None
         self._seq = itertools.count(1)
         from .app import build_app      # the routes in front of this gateway
