@@ -34,6 +34,15 @@ def test_one_to_many_is_an_array_and_empty_when_none(get):
         {"id": 3, "emb_children": []}]
 
 
+def test_embedded_json_is_jsonb_as_postgrest_renders_it(get, http, target):
+    """Embeds are `::jsonb` in PostgREST's queries: keys in jsonb's order (shorter first), spaced."""
+    get("emb_parents?select=id&id=eq.2")
+    response = http.get("/rest/v1/emb_parents?select=id,emb_children(*),emb_profiles(*)&id=eq.2",
+                        headers=anon_headers(target))
+    assert response.text == ('[{"id":2,"emb_children":[{"id": 12, "name": "b1", "rank": 1, "parent_id": 2}],'
+                             '"emb_profiles":{"bio": "second", "parent_id": 2}}]')
+
+
 def test_many_to_one_is_an_object_or_null(get):
     assert get("emb_children?select=id,emb_parents(name)&order=id") == [
         {"id": 10, "emb_parents": {"name": "Ada"}}, {"id": 11, "emb_parents": {"name": "Ada"}},
@@ -135,6 +144,7 @@ def test_nested_order_limit_offset_and_logic(get):
     assert get(base + "&emb_children.order=rank.desc") == [{"id": 1, "emb_children": [{"name": "a1"}, {"name": "a2"}]}]
     assert get(base + "&emb_children.order=id&emb_children.limit=1") == [{"id": 1, "emb_children": [{"name": "a1"}]}]
     assert get(base + "&emb_children.order=id&emb_children.offset=1") == [{"id": 1, "emb_children": [{"name": "a2"}]}]
+    assert len(get(base + "&emb_children.limit=x&emb_children.offset=y")[0]["emb_children"]) == 2   # v14: ignored
     assert get(base + "&emb_children.or=(name.eq.a2,rank.gt.5)") == [{"id": 1, "emb_children": [{"name": "a2"}]}]
     assert get(base + "&emb_children.not.or=(name.eq.a2,rank.gt.5)") == [{"id": 1, "emb_children": [{"name": "a1"}]}]
     assert get(base + "&emb_children.and=(name.like.a*,rank.eq.2)") == [{"id": 1, "emb_children": [{"name": "a1"}]}]

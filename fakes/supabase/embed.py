@@ -4,11 +4,12 @@
     select(stmt, node, source, qualifier)                        # SELECT ... FROM source LATERAL ...
 
 Each embedded relation is a `LEFT JOIN LATERAL` subquery under its parent row, run by the caller's
-role (so RLS applies to it as to the parent): to-many embeds are `json_agg` of the child rows (`[]`
-when none), to-one embeds `row_to_json` of the row (null when none), and spreads lift the child's
-columns into the parent (to-many spreads as one JSON array per column, as v13+ does). Each lateral
-also yields a "found" flag, which `!inner` and `rel=[not.]is.null` test in the parent's WHERE.
-PostgreSQL renders every value, so the JSON is exactly what PostgREST's own queries produce.
+role (so RLS applies to it as to the parent): to-many embeds are `json_agg(...)::jsonb` of the child
+rows (`[]` when none), to-one embeds `row_to_json(...)::jsonb` of the row (null when none), and
+spreads lift the child's columns into the parent (to-many spreads as one JSON array per column, as
+v13+ does). jsonb as in PostgREST's QueryBuilder, so embedded keys come out in jsonb's order, once
+each. Each lateral also yields a "found" flag, which `!inner` and `rel=[not.]is.null` test in the
+parent's WHERE. PostgreSQL renders every value, so the JSON is what PostgREST's own queries produce.
 """
 
 from __future__ import annotations
@@ -85,9 +86,9 @@ def _apply(node: Node, path: tuple[str, ...], kind: str, value) -> None:
     elif kind == "order":
         node.order = value
     elif kind == "limit":
-        node.limit = value
+        node.limit = value if value is not None else node.limit
     else:
-        node.offset = value
+        node.offset = value if value is not None else node.offset
 
 
 def _resolve(cache, node: Node, origin: str, depth: int, counter) -> None:
@@ -146,7 +147,7 @@ def _columns(node: Node, qualifier: sql.Composable) -> list[tuple[sql.Composable
         elif child.rel.to_one:
             out.append((sql.SQL("{}.{}").format(child.lateral, VALUE), child.embed.label))
         else:
-            out.append((sql.SQL("coalesce({}.{}, '[]'::json)").format(child.lateral, VALUE), child.embed.label))
+            out.append((sql.SQL("coalesce({}.{}, '[]'::jsonb)").format(child.lateral, VALUE), child.embed.label))
     return out
 
 
@@ -164,13 +165,13 @@ def _lateral(stmt: Statement, child: Node, parent: sql.Composable) -> None:
     if child.embed.spread and child.rel.to_one:
         stmt.add(sql.SQL("{}.*, true AS {}").format(ROW, FOUND))
     elif child.embed.spread:
-        aggs = [sql.SQL("coalesce(json_agg({}.{}), '[]'::json) AS {}").format(ROW, _nth(i), _nth(i))
+        aggs = [sql.SQL("coalesce(json_agg({}.{}), '[]')::jsonb AS {}").format(ROW, _nth(i), _nth(i))
                 for i in range(len(child.outputs()))]
         stmt.add(sql.SQL(", ").join(aggs + [sql.SQL("count(*) > 0 AS {}").format(FOUND)]))
     elif child.rel.to_one:
-        stmt.add(sql.SQL("row_to_json({}) AS {}, true AS {}").format(ROW, VALUE, FOUND))
+        stmt.add(sql.SQL("row_to_json({})::jsonb AS {}, true AS {}").format(ROW, VALUE, FOUND))
     else:
-        stmt.add(sql.SQL("json_agg({}) AS {}, count(*) > 0 AS {}").format(ROW, VALUE, FOUND))
+        stmt.add(sql.SQL("json_agg({})::jsonb AS {}, count(*) > 0 AS {}").format(ROW, VALUE, FOUND))
     stmt.add(sql.SQL(" FROM ("))
     source, joins = _child_source(child, parent)
     select(stmt, child, source, child.alias, conditions=joins, positional=child.embed.spread)
