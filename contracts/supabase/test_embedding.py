@@ -150,6 +150,15 @@ def test_nested_order_limit_offset_and_logic(get):
     assert get(base + "&emb_children.and=(name.like.a*,rank.eq.2)") == [{"id": 1, "emb_children": [{"name": "a1"}]}]
 
 
+def test_order_by_a_to_one_embed(get):
+    assert [r["id"] for r in get("emb_children?select=id,emb_parents(name)&id=in.(10,11,12)"
+                                 "&order=emb_parents(name).desc,id")] == [12, 10, 11]
+    assert [r["id"] for r in get("emb_children?select=id,p:emb_parents(name)&order=p(name).asc.nullsfirst,id")] == [
+        13, 10, 11, 12]
+    got = get("emb_parents?select=id,emb_children(id,emb_parents(name))&id=eq.1&emb_children.order=emb_parents(name),id.desc")
+    assert [c["id"] for c in got[0]["emb_children"]] == [11, 10]
+
+
 def test_spread_to_one_lifts_columns(get):
     assert get("emb_children?select=id,...emb_parents(parent_name:name)&id=in.(10,13)&order=id") == [
         {"id": 10, "parent_name": "Ada"}, {"id": 13, "parent_name": None}]

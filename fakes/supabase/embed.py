@@ -43,6 +43,7 @@ class Node:
     alias: sql.Composable | None = None     # the child's FROM alias
     lateral: sql.Composable | None = None   # the lateral subquery's alias in the parent
     parent_columns: list = dataclasses.field(default_factory=list)   # computed: the parent's row
+    order_fields: list = dataclasses.field(default_factory=list)     # what the parent orders by, to-one
 
     @property
     def empty(self) -> bool:
@@ -54,16 +55,42 @@ class Node:
         return [label for _, label in _columns(self, sql.Identifier("_"))]
 
 
-def has_embeds(select: list, nested: list) -> bool:
-    return bool(nested) or any(isinstance(item, Embed) for item in select)
+def has_embeds(select: list, nested: list, order: list = ()) -> bool:
+    return bool(nested) or any(isinstance(item, Embed) for item in select) or any(t.relation for t in order)
 
 
-def plan(cache, root_name: str, root_table, select: list, nested: list) -> Node:
+def plan(cache, root_name: str, root_table, select: list, nested: list, order: list = ()) -> Node:
     root = _tree(root_table, select)
     for path, kind, value in nested:
         _apply(root, path, kind, value)
     _resolve(cache, root, root_name, 1, itertools.count(1))
+    _related_orders(root, root_name, order)
     return root
+
+
+def _related_orders(node: Node, name: str, order: list) -> None:
+    """`order=rel(col)`: rel must be embedded here (PGRST108) and to-one (PGRST118)."""
+    for term in order:
+        if not term.relation:
+            continue
+        child = _child(node, term.relation)
+        if not child.rel.to_one:
+            raise ApiError(400, "PGRST118", f"A related order on '{term.relation}' is not possible",
+                           f"'{name}' and '{term.relation}' do not form a many-to-one or one-to-one relationship")
+        if child.embed.spread and term.field.name not in child.outputs():
+            raise ApiError(400, "42703", f"column {term.relation}.{term.field.name} does not exist")
+        if not child.embed.spread and term.field not in child.order_fields:
+            child.order_fields.append(term.field)
+    for child in node.children:
+        _related_orders(child, child.rel.foreign[1], child.order)
+
+
+def _child(node: Node, label: str) -> Node:
+    for child in node.children:
+        if child.embed.label == label:
+            return child
+    raise ApiError(400, "PGRST108", f"'{label}' is not an embedded resource in this request", None,
+                   f"Verify that '{label}' is included in the 'select' query parameter.")
 
 
 def _tree(table, select) -> Node:
@@ -124,8 +151,27 @@ def select(stmt: Statement, node: Node, source: sql.Composable, qualifier: sql.C
         stmt.add(sql.SQL(" AND " if i else " WHERE "))
         clause(stmt)
     if paged:
-        stmt.add(order_by(qualifier, node.order))
+        _order(stmt, node, qualifier)
         page(stmt, node.limit, node.offset)
+
+
+def _order(stmt: Statement, node: Node, qualifier: sql.Composable) -> None:
+    plain = [t for t in node.order if not t.relation]
+    if len(plain) == len(node.order):
+        stmt.add(order_by(qualifier, node.order))
+        return
+    rendered = []
+    for term in node.order:
+        if not term.relation:
+            expr = field_sql(qualifier, term.field)
+        else:
+            child = _child(node, term.relation)
+            column = (_nth(child.outputs().index(term.field.name)) if child.embed.spread
+                      else sql.Identifier(f"_pgrst_o{child.order_fields.index(term.field)}"))
+            expr = sql.SQL("{}.{}").format(child.lateral, column)
+        nulls = sql.SQL(f" NULLS {term.nulls.upper()}") if term.nulls else sql.SQL("")
+        rendered.append(sql.SQL("{} {}{}").format(expr, sql.SQL("DESC" if term.desc else "ASC"), nulls))
+    stmt.add(sql.SQL(" ORDER BY ") + sql.SQL(", ").join(rendered))
 
 
 def _columns(node: Node, qualifier: sql.Composable) -> list[tuple[sql.Composable, str]]:
@@ -170,6 +216,8 @@ def _lateral(stmt: Statement, child: Node, parent: sql.Composable) -> None:
         stmt.add(sql.SQL(", ").join(aggs + [sql.SQL("count(*) > 0 AS {}").format(FOUND)]))
     elif child.rel.to_one:
         stmt.add(sql.SQL("row_to_json({})::jsonb AS {}, true AS {}").format(ROW, VALUE, FOUND))
+        for i, f in enumerate(child.order_fields):      # what the parent orders by (order=rel(col))
+            stmt.add(sql.SQL(", {} AS {}").format(field_sql(ROW, f), sql.Identifier(f"_pgrst_o{i}")))
     else:
         stmt.add(sql.SQL("json_agg({})::jsonb AS {}, count(*) > 0 AS {}").format(ROW, VALUE, FOUND))
     stmt.add(sql.SQL(" FROM ("))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .errors import ApiError, not_implemented, parse_error
+from .errors import ApiError, parse_error
 
 OPERATORS = {
     "eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=",
@@ -84,6 +84,7 @@ class OrderTerm:
     field: Field
     desc: bool = False
     nulls: str | None = None    # "first" / "last"
+    relation: str | None = None  # `order=rel(col)`: a column of a to-one embed
 
 
 def unquote(token: str) -> str:
@@ -285,8 +286,10 @@ def _embed(text: str, raw: str) -> Embed:
 def parse_order(text: str) -> list[OrderTerm]:
     terms = []
     for part in split_top(text, "order", text):
-        if re.match(r'^[^.()"]+\([^()]*\)', part):
-            raise not_implemented("ordering by an embedded resource's column (order=rel(col))")
+        related = re.match(r'^([^.()"]+)\(([^()]*)\)', part)
+        relation = None
+        if related:
+            relation, part = related.group(1).strip(), related.group(2) + part[related.end():]
         pieces = part.split(".")
         modifiers = pieces[1:]
         desc, nulls = False, None
@@ -297,7 +300,7 @@ def parse_order(text: str) -> list[OrderTerm]:
         if modifiers or not pieces[0]:
             raise parse_error("order", text, len(pieces[0]) + 2,
                               'unexpected modifier expecting "asc", "desc", "nullsfirst" or "nullslast"')
-        terms.append(OrderTerm(parse_field(pieces[0], "order"), desc, nulls))
+        terms.append(OrderTerm(parse_field(pieces[0], "order"), desc, nulls, relation))
     return terms
 
 
