@@ -60,6 +60,9 @@ create or replace function public.emb_eldest(public.emb_parents) returns setof p
 create or replace function public.emb_parents_named(prefix text) returns setof public.emb_parents
   language sql stable as $$ select * from public.emb_parents where name like prefix || '%' $$;
 
+create or replace function public.emb_parent(pid integer) returns public.emb_parents
+  language sql stable as $$ select * from public.emb_parents where id = pid $$;
+
 -- The rows, (re)written by the tests themselves: the harness may empty every table between tests.
 create or replace function public.emb_seed() returns void language sql volatile security definer
   set search_path = public as $$
@@ -92,7 +95,7 @@ end $$;
 grant select on public.emb_children_view, public.emb_children_named to anon, authenticated, service_role;
 grant insert, delete on public.emb_children to service_role;
 grant execute on function public.emb_kids(public.emb_parents), public.emb_eldest(public.emb_parents),
-  public.emb_parents_named(text) to anon, authenticated, service_role;
+  public.emb_parents_named(text), public.emb_parent(integer) to anon, authenticated, service_role;
 revoke execute on function public.emb_seed() from public, anon, authenticated;
 grant execute on function public.emb_seed() to service_role;
 

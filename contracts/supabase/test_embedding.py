@@ -189,6 +189,13 @@ def test_set_returning_function_with_an_embed(get):
         {"name": "Ada", "emb_children": [{"name": "a1"}, {"name": "a2"}]}]
 
 
+def test_rpc_embeds_by_post_and_on_a_single_row_function(get, http, target):
+    response = http.post("/rest/v1/rpc/emb_parents_named?select=name,emb_tags(label)&emb_tags.order=id",
+                         json={"prefix": "B"}, headers=anon_headers(target))
+    assert response.status_code == 200 and response.json() == [{"name": "Bo", "emb_tags": [{"label": "blue"}]}]
+    assert get("rpc/emb_parent?pid=2&select=name,emb_profiles(bio)") == {"name": "Bo", "emb_profiles": {"bio": "second"}}
+
+
 def test_write_returns_the_representation_with_its_embeds(get, http, target):
     service = {"apikey": target.service_key, "Authorization": f"Bearer {target.service_key}",
                "Prefer": "return=representation"}

@@ -116,6 +116,13 @@ def test_related_order_needs_a_to_one_embed(fails):
     assert body["code"] == "PGRST108" and body["message"] == "'emb_parents' is not an embedded resource in this request"
 
 
+def test_absurdly_deep_embeds_are_refused_loudly(fails, target):
+    if target.name == "external":
+        pytest.skip("a real PostgREST hands such a query to PostgreSQL")
+    query = "emb_parents?select=" + "emb_children(emb_parents(" * 40 + "id" + "))" * 40
+    assert "deeper than 64 levels" in fails(query, 501)["message"]
+
+
 def test_what_the_gateway_does_not_emulate_is_a_loud_501(http, target):
     """Ordering the rows a PATCH touches by an embed's column: the gateway says it does not do it."""
     if target.name == "external":

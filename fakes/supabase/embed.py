@@ -123,7 +123,10 @@ def _resolve(cache, node: Node, origin: str, depth: int, counter) -> None:
     the lateral's alias gets a counter as well, as siblings may share a label."""
     for child in node.children:
         child.rel = relationships.find(cache.relationships, cache.schema, origin, child.embed.name, child.embed.hint)
-        child.table = cache.tables[child.rel.foreign[1]]
+        child.table = cache.tables.get(child.rel.foreign[1])
+        if child.table is None:         # a relation the cache lists no columns for: nothing to embed
+            raise relationships.no_relationship(cache.relationships, cache.schema, origin, child.embed.name,
+                                                child.embed.hint)
         child.alias = sql.Identifier(f"{child.rel.foreign[1]}_{depth}")
         child.lateral = sql.Identifier(f"{origin}_{child.embed.label}_{depth}_{next(counter)}")
         child.parent_columns = list(node.table.columns)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .errors import ApiError, parse_error
+from .errors import ApiError, not_implemented, parse_error
 
 OPERATORS = {
     "eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=",
@@ -233,10 +233,20 @@ def _tree_item(text: str, raw: str) -> Condition | Logic:
 
 # ---- select, order, ranges, column lists ---------------------------------------------------
 
+MAX_EMBED_DEPTH = 64
+
+
 def parse_select(text: str) -> list[SelectItem | Embed]:
     if text.strip() == "":
         return [SelectItem(None)]
-    return [_select_item(part.strip(), text) for part in split_top(text, "select", text)]
+    parts = split_top(text, "select", text)
+    depth = deepest = 0
+    for ch in text:         # parentheses are balanced here; quoted ones only make this stricter
+        depth += (ch == "(") - (ch == ")")
+        deepest = max(deepest, depth)
+    if deepest > MAX_EMBED_DEPTH:
+        raise not_implemented(f"embeds nested deeper than {MAX_EMBED_DEPTH} levels")
+    return [_select_item(part.strip(), text) for part in parts]
 
 
 def _select_item(text: str, raw: str) -> SelectItem | Embed:
