@@ -62,6 +62,15 @@ def test_one_to_one_both_ways(get):
         {"bio": "second", "emb_parents": {"name": "Bo"}}]
 
 
+def test_one_to_one_through_a_unique_constraint_and_a_composite_key(get):
+    assert get("emb_parents?select=id,emb_passports(id)&order=id") == [
+        {"id": 1, "emb_passports": None}, {"id": 2, "emb_passports": {"id": 7}}, {"id": 3, "emb_passports": None}]
+    assert get("emb_parent_tags?select=tag_id,emb_tag_notes(note)&parent_id=eq.1&order=tag_id") == [
+        {"tag_id": 100, "emb_tag_notes": []}, {"tag_id": 101, "emb_tag_notes": [{"note": "ada likes blue"}]}]
+    assert get("emb_tag_notes?select=note,emb_parent_tags(parent_id,tag_id)") == [
+        {"note": "ada likes blue", "emb_parent_tags": {"parent_id": 1, "tag_id": 101}}]
+
+
 def test_many_to_many_through_the_junction(get):
     assert get("emb_parents?select=id,emb_tags(label)&order=id&emb_tags.order=id") == [
         {"id": 1, "emb_tags": [{"label": "red"}, {"label": "blue"}]}, {"id": 2, "emb_tags": [{"label": "blue"}]},
