@@ -215,6 +215,7 @@ class Operations:
         check = self._write_check(singular and function.returns_set, prefs)
         rows, total, _, out = await self.gw.execute(ctx, "rpc", name, stmt, read_only=read_only, check=check)
         strict = prefs.get("handling") == "strict"
+        rows = 1 if function.returns_single else rows       # a value (or its null) is one row, as in PostgREST
         status, content_range = rpc.content_range(offset, rows, total)
         headers = {"Content-Range": content_range,
                    **rest.applied(prefs, ("count", "handling", "max-affected") if strict else ("count", "handling"))}

@@ -7,12 +7,15 @@ A repeated argument keeps its last value, unless it is VARIADIC (then all of the
 POST: a JSON object's keys are the argument names (an array: its first object's; `?columns=`
 overrides), an empty body is `{}`, and a single unnamed json/jsonb/text parameter takes the whole
 body; text/plain, text/xml and application/octet-stream bodies go whole to a single unnamed text,
-xml or bytea parameter.
+xml or bytea parameter. A form body gives arguments as a query string does; a CSV body, rows as a
+JSON array would.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import re
 from urllib.parse import unquote_plus
@@ -80,9 +83,14 @@ def read_post(name: str, raw_query: str, body: bytes, content_type: str) -> Call
     query = query_pairs(raw_query)
     if media in RAW_BODIES:
         return Call(Lookup(name, frozenset(), RAW_BODIES[media], True), query, body=body)
-    if media not in JSON_BODIES:
-        rest.read_body(body, content_type)          # PostgREST's answer to other media types
-        raise invalid_json()
+    if media == "application/x-www-form-urlencoded":
+        direct = [(k, v) for k, _, v in (piece.partition("=") for piece in _text(body).split("&") if piece)]
+        direct = [(unquote_plus(k), unquote_plus(v)) for k, v in direct]
+        return Call(Lookup(name, frozenset(k for k, _ in direct), "urlencoded", True), query, direct=direct)
+    if media == "text/csv":
+        body, content_type = _csv_as_json(body), "application/json"
+    elif media not in JSON_BODIES:
+        raise invalid_json(f"Content-Type not acceptable: {media}")
     columns = [v for k, v in query if k == "columns"]
     if columns:
         keys = grammar.parse_columns(columns[-1])
@@ -101,6 +109,19 @@ def read_post(name: str, raw_query: str, body: bytes, content_type: str) -> Call
     return Call(Lookup(name, frozenset(), "json", True), query, body=b"[]", json_array=True)
 
 
+def _csv_as_json(body: bytes) -> bytes:
+    """A CSV body as PostgREST reads it: a header line, then rows of as many fields; NULL is null."""
+    try:
+        lines = list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise invalid_json(f"Error in CSV body: {exc}") from None
+    header, rows = (lines[0], lines[1:]) if lines else ([], [])
+    if any(len(row) != len(header) for row in rows):
+        raise invalid_json("All lines must have same number of fields")
+    objects = [{k: None if v == "NULL" else v for k, v in zip(header, row)} for row in rows]
+    return json.dumps(objects).encode()
+
+
 def arguments(function: Function, call: Call) -> Arguments:
     params = function.arguments
     if len(params) == 1 and not params[0].name:
@@ -110,7 +131,7 @@ def arguments(function: Function, call: Call) -> Arguments:
         raise ApiError(400, "42601", 'zero-length delimited identifier at or near """"')
     if not used:
         return Arguments("none")
-    if not call.lookup.is_post:
+    if not call.lookup.is_post or call.lookup.media == "urlencoded":
         values: dict = {}
         variadic = {a.name for a in used if a.variadic}
         for key, value in call.direct:
@@ -123,7 +144,7 @@ def arguments(function: Function, call: Call) -> Arguments:
 
 
 def _single_value(param: Argument, call: Call) -> str | bytes:
-    if not call.lookup.is_post:
+    if not call.lookup.is_post or call.lookup.media == "urlencoded":
         return json.dumps(dict(call.direct), separators=(",", ":"), ensure_ascii=False)
     return call.body if param.type == "bytea" else _text(call.body)
 

@@ -207,8 +207,7 @@ def _named(arg) -> sql.Composable:
 
 def _call_result(stmt: Statement, function: Function, shape: Shape) -> Statement:
     source = sql.Identifier("_pgrst_fn")
-    rows = sql.SQL("1" if function.returns_single else "count(*)::int")
-    stmt.add(sql.SQL(" SELECT {}, ").format(rows))
+    stmt.add(sql.SQL(" SELECT count(*)::int, "))        # an aggregate: always one row, even for HEAD
     if shape.count:
         stmt.add(sql.SQL("(SELECT count(*) FROM pgrst_source {}").format(source))
         where(stmt, source, shape.filters)
