@@ -13,6 +13,7 @@ import json
 
 from psycopg import sql
 
+from . import embed
 from .grammar import SelectItem
 from .schema import Function, Table
 from .sqlgen import (INSERTED, SOURCE, Statement, array_literal, body_columns, field_sql, order_by, page,
@@ -30,10 +31,13 @@ class Shape:
     count: bool = False
     singular: bool = False
     body: bool = True
+    plan: embed.Node | None = None      # the embeds, when select= has any
 
 
 def read(table: Table, shape: Shape) -> Statement:
     rel = relation(table.schema, table.name)
+    if shape.plan is not None:
+        return _read_embedded(rel, shape)
     stmt = Statement()
     stmt.add(sql.SQL("SELECT count(*)::int, "))
     _total(stmt, rel, shape)
@@ -42,6 +46,21 @@ def read(table: Table, shape: Shape) -> Statement:
     where(stmt, rel, shape.filters)
     stmt.add(order_by(rel, shape.order))
     page(stmt, shape.limit, shape.offset)
+    return stmt.add(sql.SQL(") _pgrst_t"))
+
+
+def _read_embedded(rel, shape: Shape) -> Statement:
+    root = dataclasses.replace(shape.plan, filters=shape.filters, order=shape.order, limit=shape.limit,
+                               offset=shape.offset)
+    stmt = Statement().add(sql.SQL("SELECT count(*)::int, "))
+    if shape.count:
+        stmt.add(sql.SQL("(SELECT count(*) FROM ("))
+        embed.select(stmt, root, rel, rel, paged=False)
+        stmt.add(sql.SQL(") _pgrst_c)"))
+    else:
+        stmt.add(sql.SQL("NULL::bigint"))
+    stmt.add(sql.SQL(", 0, {} FROM (").format(_body(shape)))
+    embed.select(stmt, root, rel, rel)
     return stmt.add(sql.SQL(") _pgrst_t"))
 
 
@@ -142,6 +161,13 @@ def _target_rows(stmt: Statement, rel, shape: Shape) -> None:
 
 
 def _mutation_result(stmt: Statement, table: Table, shape: Shape, *, inserted: bool) -> Statement:
+    if shape.plan is not None and shape.body:
+        stmt.add(sql.SQL(" SELECT (SELECT count(*) FROM pgrst_source)::int, NULL::bigint, "
+                         "(SELECT count(*) FROM pgrst_source WHERE {})::int, (SELECT {} FROM (").format(
+                             INSERTED, body_columns(shape.singular)))
+        root = dataclasses.replace(shape.plan, filters=[], order=[], limit=None, offset=0)
+        embed.select(stmt, root, SOURCE, SOURCE, paged=False)
+        return stmt.add(sql.SQL(") _pgrst_t)"))
     body = (sql.SQL("(SELECT {} FROM (SELECT {} FROM pgrst_source) _pgrst_t)").format(
         body_columns(shape.singular), select_list(SOURCE, shape.select, list(table.columns)))
         if shape.body else sql.SQL("NULL::text"))
@@ -208,6 +234,8 @@ def _named(arg) -> sql.Composable:
 def _call_result(stmt: Statement, function: Function, shape: Shape) -> Statement:
     source = sql.Identifier("_pgrst_fn")
     stmt.add(sql.SQL(" SELECT count(*)::int, "))        # an aggregate: always one row, even for HEAD
+    if shape.plan is not None:
+        return _embedded_call_result(stmt, function, shape, source)
     if shape.count:
         stmt.add(sql.SQL("(SELECT count(*) FROM pgrst_source {}").format(source))
         where(stmt, source, shape.filters)
@@ -219,6 +247,23 @@ def _call_result(stmt: Statement, function: Function, shape: Shape) -> Statement
     where(stmt, source, shape.filters)
     stmt.add(order_by(source, shape.order))
     page(stmt, shape.limit, shape.offset)
+    return stmt.add(sql.SQL(") _pgrst_t"))
+
+
+def _embedded_call_result(stmt: Statement, function: Function, shape: Shape, source) -> Statement:
+    """A function returning a table's rows, with embeds: read as that table (embed.py) over the call."""
+    root = dataclasses.replace(shape.plan, filters=shape.filters, order=shape.order, limit=shape.limit,
+                               offset=shape.offset)
+    rows = sql.SQL("pgrst_source {}").format(source)
+    if shape.count:
+        stmt.add(sql.SQL("(SELECT count(*) FROM ("))
+        embed.select(stmt, root, rows, source, paged=False)
+        stmt.add(sql.SQL(") _pgrst_c)"))
+    else:
+        stmt.add(sql.SQL("NULL::bigint"))
+    body = body_columns(shape.singular or function.returns_single) if shape.body else sql.SQL("NULL::text")
+    stmt.add(sql.SQL(", 0, {} FROM (").format(body))
+    embed.select(stmt, root, rows, source)
     return stmt.add(sql.SQL(") _pgrst_t"))
 
 
