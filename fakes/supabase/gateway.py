@@ -13,11 +13,12 @@ from typing import Awaitable, Callable
 
 import psycopg
 
+from . import embed
 from . import schema as schema_cache
 from . import tokens
 from .control import Control, ServerClock
 from .db import BeforeCommit, Pools, RequestContext, RequestInfo, claims_json, database_error, run_transaction
-from .errors import ApiError, not_found_table, not_implemented
+from .errors import ApiError, not_found_table
 from .gotrue import GoTrue
 from .gotrue_admin import Admin
 from .keys import ALGORITHMS, KeySet
@@ -135,15 +136,28 @@ class Gateway:
                        "in the schema cache", f"Searched for the function {self.config.schema}.{name}{shown}, "
                        "but no matches were found in the schema cache.")
 
-    async def refuse_embeds(self, table: str, names: list[str]) -> None:
-        """Embedding is not emulated: PGRST200 when PostgREST would say the same (no foreign key
-        between the tables), a loud 501 when a real PostgREST would have embedded."""
-        for name in names:
-            if await self._catalog_has(schema_cache.HAS_RELATIONSHIP, self.config.schema, table, name):
-                raise not_implemented(f"resource embedding ({name}(...))")
-            raise ApiError(400, "PGRST200", f"Could not find a relationship between '{table}' and '{name}' in the "
-                           "schema cache", f"Searched for a foreign key relationship between '{table}' and '{name}' "
-                           f"in the schema '{self.config.schema}', but no matches were found.")
+    async def embed_plan(self, root_name: str, root_table: schema_cache.Table, select: list, nested: list
+                         ) -> embed.Node | None:
+        """The embedding tree of a request (None without embeds). A relationship the cache does not
+        know reloads it once when the catalog moved since it was read (DDL without NOTIFY)."""
+        if not embed.has_embeds(select, nested):
+            return None
+        cache = self.cache or await self.reload_schema()
+        try:
+            return embed.plan(cache, root_name, root_table, select, nested)
+        except ApiError as exc:
+            if exc.code not in ("PGRST200", "PGRST201") or not await self._catalog_moved(cache):
+                raise
+        cache = await self.reload_schema()
+        return embed.plan(cache, root_name, cache.tables.get(root_name, root_table), select, nested)
+
+    async def _catalog_moved(self, cache: schema_cache.SchemaCache) -> bool:
+        pool = self.rest_pools.current()
+        conn = await pool.acquire()
+        try:
+            return tuple(await (await conn.execute(schema_cache.CATALOG_FINGERPRINT)).fetchone()) != cache.fingerprint
+        finally:
+            await pool.release(conn)
 
     async def argument_names(self, name: str) -> frozenset[str]:
         cache = self.cache or await self.reload_schema()
