@@ -228,6 +228,21 @@ class Admin:
         return await self._admin_tx(token, work)
 
 
+    async def invite(self, token, raw: bytes, issuer: str) -> dict:
+        """POST /invite (admin credentials): generate_link's invite, answering with the user only
+        (nothing is mailed)."""
+        async def work(conn):
+            p = go_params(raw, "InviteParams", {"email": "string", "data": "map"})
+            email = validate_email(p["email"])
+            link = await generate(self.auth, conn, {**p, "type": "invite", "password": "", "new_email": ""}, email,
+                                  self.auth.site_url, issuer)
+            return {k: v for k, v in link.items() if k not in _LINK_KEYS}
+        return await self._admin_tx(token, work)
+
+
+_LINK_KEYS = {"action_link", "email_otp", "hashed_token", "verification_type", "redirect_to"}
+
+
 # ---- helpers -----------------------------------------------------------------------------------
 
 def _phone_identity(user_id: str, phone: str, verified: bool = False) -> dict:

@@ -23,7 +23,7 @@ def sign_up(client, gateway) -> dict:
 
 @pytest.mark.parametrize("method, path", [
     ("POST", "/auth/v1/otp"), ("POST", "/auth/v1/magiclink"), ("GET", "/auth/v1/verify?token=x&type=signup"),
-    ("POST", "/auth/v1/recover"), ("POST", "/auth/v1/resend"), ("POST", "/auth/v1/invite"),
+    ("POST", "/auth/v1/recover"), ("POST", "/auth/v1/resend"),
     ("GET", "/auth/v1/authorize?provider=github"), ("POST", "/auth/v1/sso"), ("GET", "/auth/v1/reauthenticate"),
     ("POST", "/auth/v1/factors"), ("GET", "/auth/v1/.well-known/openid-configuration"),
     ("GET", "/auth/v1/user/identities/authorize"),
