@@ -61,7 +61,7 @@ class Sessions:
         if not access_token:
             raise AuthError(401, "no_authorization", "This endpoint requires a valid Bearer token")
         try:
-            return tokens.decode(access_token, self.keys, self.clock.now(), skew=0)
+            return tokens.decode(access_token, self.keys, self.clock.now(), skew=0, hs_fallback=True)
         except ApiError as exc:
             reason = "token is expired" if exc.message == "JWT expired" else exc.message
             raise AuthError(403, "bad_jwt", f"invalid JWT: unable to parse or verify signature, {reason}") from None

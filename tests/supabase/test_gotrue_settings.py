@@ -142,6 +142,20 @@ def test_rest_picks_the_key_by_kid(make_gateway):
     assert ok.status_code == 200
 
 
+def test_an_unknown_kid_on_an_hs256_token(make_gateway):
+    """GoTrue falls back to the secret for an HS256 token whose kid it does not know; PostgREST
+    (jose) tries only keys with that kid, and the secret has none."""
+    gateway, http = make_gateway()
+    session = http.post("/auth/v1/signup", json={"email": "kid@example.com", "password": "secret-1"},
+                        headers={"apikey": gateway.config.anon_key}).json()
+    claims = part(session["access_token"], 1)
+    token = encode_with({"alg": "HS256", "typ": "JWT", "kid": "legacy"}, claims, gateway.keys.signing)
+    auth = {"apikey": gateway.config.anon_key, "Authorization": f"Bearer {token}"}
+    assert http.get("/auth/v1/user", headers=auth).status_code == 200
+    rest = http.get("/rest/v1/daily_logs?select=id", headers=auth)
+    assert rest.status_code == 401 and rest.json()["code"] == "PGRST301"
+
+
 def test_hs256_gateway_publishes_no_keys(make_gateway):
     _, http = make_gateway()
     assert http.get("/auth/v1/.well-known/jwks.json").json() == {"keys": []}
