@@ -4,6 +4,7 @@ published at /.well-known/jwks.json and verified by the REST side (kid matching,
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -176,3 +177,17 @@ def test_a_given_signing_key_is_used_and_bad_ones_are_refused(make_gateway, tmp_
                               "ES256", "--jwt-key", str(path)], capture_output=True, text=True, timeout=60)
         assert run.returncode == 2 and "--jwt-key" in run.stderr and "Traceback" not in run.stderr, run.stderr
         assert why in run.stderr
+
+
+def test_gotrue_words_token_failures_as_golang_jwt(make_gateway):
+    gateway, http = make_gateway()
+    key = {"apikey": gateway.config.anon_key, **V}
+    session = http.post("/auth/v1/signup", json={"email": "late@example.com", "password": "secret-1"}, headers=key).json()
+    gateway.clock.set(gateway.clock.now() + dt.timedelta(seconds=3601))
+    expired = http.get("/auth/v1/user", headers={**key, "Authorization": f"Bearer {session['access_token']}"})
+    assert expired.status_code == 403 and expired.json() == {
+        "code": "bad_jwt",
+        "message": "invalid JWT: unable to parse or verify signature, token has invalid claims: token is expired"}
+    tampered = session["access_token"][:-4] + ("AAAA" if not session["access_token"].endswith("AAAA") else "BBBB")
+    bad = http.get("/auth/v1/user", headers={**key, "Authorization": f"Bearer {tampered}"})
+    assert bad.json()["message"].endswith("token signature is invalid: signature is invalid")
