@@ -118,6 +118,10 @@ class GoTrue(Sessions):
     async def get_user(self, access_token: str | None) -> dict:
         async def work(conn):
             claims = await self.authenticate(conn, access_token)
+            aud = claims.get("aud")
+            first = aud[0] if isinstance(aud, list) and aud else aud
+            if first != "authenticated":
+                raise AuthError(400, "validation_failed", "Token audience doesn't match request audience")
             return await load_user(conn, claims["sub"])
         return await self.tx(work)
 

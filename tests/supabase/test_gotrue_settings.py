@@ -191,3 +191,15 @@ def test_gotrue_words_token_failures_as_golang_jwt(make_gateway):
     tampered = session["access_token"][:-4] + ("AAAA" if not session["access_token"].endswith("AAAA") else "BBBB")
     bad = http.get("/auth/v1/user", headers={**key, "Authorization": f"Bearer {tampered}"})
     assert bad.json()["message"].endswith("token signature is invalid: signature is invalid")
+
+
+def test_get_user_checks_the_token_audience(make_gateway):
+    gateway, http = make_gateway()
+    key = {"apikey": gateway.config.anon_key, **V}
+    session = http.post("/auth/v1/signup", json={"email": "aud@example.com", "password": "secret-1"}, headers=key).json()
+    claims = part(session["access_token"], 1)
+    for aud, status in (("authenticated", 200), (["authenticated"], 200), ("elsewhere", 400), (None, 400)):
+        token = gateway.keys.sign({**claims, "aud": aud})
+        response = http.get("/auth/v1/user", headers={**key, "Authorization": f"Bearer {token}"})
+        assert response.status_code == status, (aud, response.text)
+    assert response.json() == {"code": "validation_failed", "message": "Token audience doesn't match request audience"}
