@@ -21,3 +21,79 @@ grant execute on function public.contract_echo(text), public.contract_add(intege
   to anon, authenticated, service_role;
 
 notify pgrst, 'reload schema';
+
+-- ---- resource embedding (contracts/supabase/test_embedding*.py) ------------------------------
+-- parents 1..3; children (to-many), profiles (one-to-one: the FK is the primary key), tags through
+-- parent_tags (many-to-many), messages (two FKs to parents: ambiguous), nodes (self-reference),
+-- secrets (RLS: only visible rows), a view over children, computed relationships. Every FK cascades,
+-- so the harness's reset (delete from every public table, by name) never trips on them.
+create table if not exists public.emb_parents (id integer primary key, name text not null);
+create table if not exists public.emb_children (
+  id integer primary key, parent_id integer references public.emb_parents (id) on delete cascade,
+  name text not null, rank integer);
+create table if not exists public.emb_profiles (
+  parent_id integer primary key references public.emb_parents (id) on delete cascade, bio text);
+create table if not exists public.emb_tags (id integer primary key, label text not null);
+create table if not exists public.emb_parent_tags (
+  parent_id integer references public.emb_parents (id) on delete cascade,
+  tag_id integer references public.emb_tags (id) on delete cascade, primary key (parent_id, tag_id));
+create table if not exists public.emb_messages (
+  id integer primary key, body text,
+  sender_id integer constraint emb_messages_sender_fkey references public.emb_parents (id) on delete cascade,
+  receiver_id integer constraint emb_messages_receiver_fkey references public.emb_parents (id) on delete cascade);
+create table if not exists public.emb_nodes (
+  id integer primary key, name text, up_id integer references public.emb_nodes (id) on delete cascade);
+create table if not exists public.emb_secrets (
+  id integer primary key, parent_id integer references public.emb_parents (id) on delete cascade,
+  visible boolean not null, note text);
+
+create or replace view public.emb_children_view as
+  select c.id, c.parent_id as owner_id, c.name from public.emb_children c;
+
+create or replace view public.emb_children_named as   -- a view over the view: origins followed through both
+  select v.id as child_id, v.owner_id as pid, upper(v.name) as shout from public.emb_children_view v;
+
+create or replace function public.emb_kids(public.emb_parents) returns setof public.emb_children
+  language sql stable as $$ select * from public.emb_children where parent_id = $1.id order by id $$;
+create or replace function public.emb_eldest(public.emb_parents) returns setof public.emb_children rows 1
+  language sql stable as $$ select * from public.emb_children where parent_id = $1.id order by rank, id limit 1 $$;
+create or replace function public.emb_parents_named(prefix text) returns setof public.emb_parents
+  language sql stable as $$ select * from public.emb_parents where name like prefix || '%' $$;
+
+-- The rows, (re)written by the tests themselves: the harness may empty every table between tests.
+create or replace function public.emb_seed() returns void language sql volatile security definer
+  set search_path = public as $$
+  insert into public.emb_parents values (1, 'Ada'), (2, 'Bo'), (3, 'Cy') on conflict do nothing;
+  insert into public.emb_children values (10, 1, 'a1', 2), (11, 1, 'a2', 1), (12, 2, 'b1', 1), (13, null, 'orphan', 3)
+    on conflict do nothing;
+  insert into public.emb_profiles values (1, 'first'), (2, 'second') on conflict do nothing;
+  insert into public.emb_tags values (100, 'red'), (101, 'blue'), (102, 'green') on conflict do nothing;
+  insert into public.emb_parent_tags values (1, 100), (1, 101), (2, 101) on conflict do nothing;
+  insert into public.emb_messages values (1000, 'hi', 1, 2), (1001, 'yo', 2, 1), (1002, 'me', 1, 1)
+    on conflict do nothing;
+  insert into public.emb_nodes values (1, 'root', null), (2, 'left', 1), (3, 'right', 1), (4, 'leaf', 2)
+    on conflict do nothing;
+  insert into public.emb_secrets values (1, 1, true, 'shown'), (2, 1, false, 'hidden'), (3, 2, false, 'hidden')
+    on conflict do nothing;
+$$;
+
+do $$
+declare t text;
+begin
+  foreach t in array array['emb_parents', 'emb_children', 'emb_profiles', 'emb_tags', 'emb_parent_tags',
+                           'emb_messages', 'emb_nodes', 'emb_secrets'] loop
+    execute format('alter table public.%I enable row level security', t);
+    execute format('drop policy if exists emb_read on public.%I', t);
+    execute format('create policy emb_read on public.%I for select using (%s)', t,
+                   case when t = 'emb_secrets' then 'visible' else 'true' end);
+    execute format('grant select on public.%I to anon, authenticated, service_role', t);
+  end loop;
+end $$;
+grant select on public.emb_children_view, public.emb_children_named to anon, authenticated, service_role;
+grant insert, delete on public.emb_children to service_role;
+grant execute on function public.emb_kids(public.emb_parents), public.emb_eldest(public.emb_parents),
+  public.emb_parents_named(text) to anon, authenticated, service_role;
+revoke execute on function public.emb_seed() from public, anon, authenticated;
+grant execute on function public.emb_seed() to service_role;
+
+notify pgrst, 'reload schema';

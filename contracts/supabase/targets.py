@@ -65,6 +65,11 @@ def anon_headers(target: Target, **extra: str) -> dict:
     return {"apikey": target.anon_key, **extra}
 
 
+def service_headers(target: Target, **extra: str) -> dict:
+    """What supabase-py's admin client sends: the service key as apikey and as the bearer token."""
+    return {"apikey": target.service_key, "Authorization": f"Bearer {target.service_key}", **API_VERSION, **extra}
+
+
 def user_headers(target: Target, user: User, **extra: str) -> dict:
     return {"apikey": target.anon_key, "Authorization": f"Bearer {user.token}", **extra}
 

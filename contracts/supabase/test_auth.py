@@ -32,7 +32,9 @@ def test_signup_returns_a_session(http, target):
     assert len(session["refresh_token"]) >= 12
     user = session["user"]
     assert user["email"] == email and user["aud"] == "authenticated" and user["role"] == "authenticated"
-    assert user["user_metadata"] == {"plan": "free"}
+    # GoTrue makes the email identity's data the user's metadata, then confirms (autoconfirm).
+    assert user["user_metadata"] == {"plan": "free", "sub": user["id"], "email": email, "email_verified": True,
+                                     "phone_verified": False}
     assert user["app_metadata"]["provider"] == "email"
     claims = claims_of(session["access_token"])
     assert claims["sub"] == user["id"] and claims["role"] == "authenticated" and claims["aud"] == "authenticated"

@@ -105,7 +105,7 @@ def test_forged_signature_is_pgrst301(http, target, user):
 
 def test_alg_none_is_refused(http, target, user):
     header, payload, _ = user.token.split(".")
-    unsigned = tokens._b64(b'{"alg":"none","typ":"JWT"}') + "." + payload + "."
+    unsigned = tokens.b64(b'{"alg":"none","typ":"JWT"}') + "." + payload + "."
     response = http.get(LOGS, headers={"apikey": target.anon_key, "Authorization": f"Bearer {unsigned}"})
     assert response.status_code == 401 and error_shape(response)["code"] == "PGRST301"
 

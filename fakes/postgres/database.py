@@ -20,7 +20,7 @@ from . import migrations
 from .base import ConnInfo, ProviderError
 
 TEMPLATE_LOCK = 0x6475616C  # "dual": serialises template builds across processes
-AUTH_TABLES = ("auth.refresh_tokens", "auth.sessions", "auth.users")
+AUTH_TABLES = ("auth.refresh_tokens", "auth.mfa_amr_claims", "auth.sessions", "auth.identities", "auth.users")
 # The app's tables are whatever its profile made in `public` (every one references auth.users).
 APP_TABLES_SQL = "select format('public.%I', tablename) from pg_tables where schemaname = 'public' order by 1"
 

@@ -1,7 +1,7 @@
 """Routes: the ASGI app in front of a Gateway.
 
     /rest/v1/<table>, /rest/v1/rpc/<fn>      PostgREST (operations.py)
-    /auth/v1/signup|token|user|logout|...    GoTrue (gotrue.py)
+    /auth/v1/...                             GoTrue (auth_routes.py)
     /__dualsync/...                          control plane (reset, clock, faults, held requests)
 
 Kong's part is here too: the apikey gate (per profile) and, when no Authorization header is sent,
@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import json
 
-import psycopg
 from starlette.requests import Request
 from starlette.responses import Response
 
 from . import tokens
 from .control_routes import CONTROL_PREFIX, control_route
-from .errors import ApiError, AuthError, not_implemented
+from .auth_routes import auth_route, keyless
+from .errors import ApiError, not_implemented
 from .db import RequestContext
 from .operations import Operations
 
-API_VERSION = "2024-01-01"
-GOTRUE_UNIMPLEMENTED = {"otp", "magiclink", "verify", "recover", "resend", "factors", "admin", "authorize",
-                        "callback", "sso", "reauthenticate", "invite", ".well-known"}
-KEYLESS_AUTH = {"verify", "callback", "authorize", ".well-known"}
 
 
 def build_app(gateway):
@@ -106,7 +102,7 @@ def authenticate(gateway, request: Request) -> tuple[str, dict]:
     token = bearer(request)
     if token is None:
         return "anon", {"role": "anon"}
-    claims = tokens.decode(token, gateway.config.jwt_secret, gateway.clock.now())
+    claims = tokens.decode(token, gateway.keys, gateway.clock.now())
     role = claims.get("role", "anon")
     if not isinstance(role, str) or not role:
         role = "anon"
@@ -164,80 +160,11 @@ def _after_commit_fault(gateway, request: Request, response: Response) -> Respon
 # ---- GoTrue wire ------------------------------------------------------------------------------
 
 async def _auth(gateway, request: Request, sub: str) -> Response:
-    version = request.headers.get("x-supabase-api-version")
-    head = sub.split("/")[0]
-    if head not in KEYLESS_AUTH:
+    if not keyless(sub):
         gate = apikey_gate(gateway, request)
         if gate is not None:
             return gate
-    try:
-        fault = gateway.control.take_fault(request.method, request.url.path, ("fail",))
-        if fault:
-            return _fault_response(fault)
-        status, payload = await _auth_operation(gateway, request, sub)
-    except AuthError as exc:
-        headers = {"x-sb-error-code": exc.error_code, **({"X-Supabase-Api-Version": API_VERSION} if version else {})}
-        return Response(exc.body(version), exc.status, headers=headers, media_type="application/json")
-    except psycopg.DataError:
-        exc = AuthError(400, "validation_failed", "Request contains values the database cannot store")
-        return Response(exc.body(version), 400, media_type="application/json")
-    headers = {"X-Supabase-Api-Version": API_VERSION} if version else {}
-    if payload is None:
-        return Response(status_code=status, headers=headers)
-    return Response(json.dumps(payload).encode(), status, headers=headers, media_type="application/json")
-
-
-async def _auth_operation(gateway, request: Request, sub: str) -> tuple[int, dict | None]:
-    method, auth = request.method, gateway.auth
-    issuer = str(request.base_url).rstrip("/") + "/auth/v1"
-    if sub == "signup" and method == "POST":
-        body = await _auth_body(request)
-        return 200, await auth.signup(body.get("email"), body.get("password"), body.get("data"), issuer)
-    if sub == "token" and method == "POST":
-        return 200, await _token(gateway, request, issuer)
-    if sub == "user" and method == "GET":
-        return 200, await auth.get_user(_auth_bearer(request))
-    if sub == "logout" and method == "POST":
-        await auth.logout(_auth_bearer(request), request.query_params.get("scope", "global"))
-        return 204, None
-    if sub == "health" and method == "GET":
-        return 200, {"version": "dualsync-gotrue", "name": "GoTrue", "description": "GoTrue subset"}
-    if sub == "settings" and method == "GET":
-        return 200, {"external": {"email": True}, "disable_signup": False, "mailer_autoconfirm": True,
-                     "phone_autoconfirm": False, "sms_provider": "", "saml_enabled": False}
-    if sub in ("signup", "token", "user", "logout", "health", "settings"):
-        return 405, None            # GoTrue's router: a known route, another method (no body)
-    if sub.split("/")[0] in GOTRUE_UNIMPLEMENTED:
-        raise AuthError(501, "not_implemented", f"not implemented by the dualsync gateway: {method} /auth/v1/{sub}")
-    raise AuthError(404, "not_found", "Not Found")
-
-
-async def _token(gateway, request: Request, issuer: str) -> dict:
-    grant = request.query_params.get("grant_type")
-    body = await _auth_body(request)
-    if grant == "password":
-        return await gateway.auth.token_password_grant(body.get("email"), body.get("password"), issuer)
-    if grant == "refresh_token":
-        return await gateway.auth.token_refresh_grant(body.get("refresh_token"), issuer)
-    raise AuthError(400, "invalid_credentials", "unsupported_grant_type")
-
-
-async def _auth_body(request: Request) -> dict:
-    raw = await request.body()
-    if len(raw) > 1024 * 1024:
-        raise AuthError(413, "request_too_large", "Request body too large")
-    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return dict((await request.form()).items())
-    try:
-        body = json.loads(raw) if raw.strip() else {}
-    except (ValueError, RecursionError):
-        raise AuthError(400, "bad_json", "Could not parse request body as JSON") from None
-    if not isinstance(body, dict):
-        raise AuthError(400, "bad_json", "Could not parse request body as JSON: expected an object")
-    return body
-
-
-def _auth_bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    fault = gateway.control.take_fault(request.method, request.url.path, ("fail",))
+    if fault:
+        return _fault_response(fault)
+    return await auth_route(gateway, request, sub)

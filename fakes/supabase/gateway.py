@@ -13,12 +13,15 @@ from typing import Awaitable, Callable
 
 import psycopg
 
+from . import embed
 from . import schema as schema_cache
 from . import tokens
 from .control import Control, ServerClock
 from .db import BeforeCommit, Pools, RequestContext, RequestInfo, claims_json, database_error, run_transaction
-from .errors import ApiError, not_found_table, not_implemented
+from .errors import ApiError, not_found_table
 from .gotrue import GoTrue
+from .gotrue_admin import Admin
+from .keys import ALGORITHMS, KeySet
 from .sqlgen import Statement
 
 
@@ -36,10 +39,16 @@ class GatewayConfig:
     max_rows: int | None = 1000         # PGRST_DB_MAX_ROWS as the Supabase CLI sets it
     max_body_bytes: int = 8 * 1024 * 1024
     pool_size: int = 4
+    jwt_algorithm: str = "HS256"        # GoTrue's signing key: HS256 (the secret), RS256 or ES256 (JWKS)
+    jwt_signing_jwk: dict | None = None # the RS256/ES256 private JWK; None: one is generated at start
+    anonymous_sign_ins: bool = False    # GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED (the CLI default: off)
+    site_url: str = "http://127.0.0.1:3000"     # GOTRUE_SITE_URL: where links redirect by default
 
     def __post_init__(self):
         if self.apikey_profile not in ("hosted", "cli"):
             raise ValueError(f"apikey_profile {self.apikey_profile!r}: use 'hosted' or 'cli'")
+        if self.jwt_algorithm not in ALGORITHMS:
+            raise ValueError(f"jwt_algorithm {self.jwt_algorithm!r}: use one of {', '.join(ALGORITHMS)}")
         if len(self.jwt_secret) < 32:
             raise ValueError("jwt_secret must be at least 32 characters (PostgREST v13+ refuses shorter ones)")
 
@@ -61,7 +70,10 @@ class Gateway:
         self.before_commit: BeforeCommit | None = None
         self.rest_pools = Pools(config.rest_dsn, config.pool_size, on_connect=self._listen)
         self.admin_pools = Pools(config.admin_dsn or config.rest_dsn, 2)
-        self.auth = GoTrue(self.admin_pools, config.jwt_secret, self.clock)
+        self.keys = KeySet(config.jwt_secret, config.jwt_algorithm, config.jwt_signing_jwk)
+        self.auth = GoTrue(self.admin_pools, self.keys, self.clock, anonymous_sign_ins=config.anonymous_sign_ins,
+                           site_url=config.site_url)
+        self.auth_admin = Admin(self.auth)
         self.cache: schema_cache.SchemaCache | None = None
         self._seq = itertools.count(1)
         from .app import build_app      # the routes in front of this gateway
@@ -124,15 +136,28 @@ class Gateway:
                        "in the schema cache", f"Searched for the function {self.config.schema}.{name}{shown}, "
                        "but no matches were found in the schema cache.")
 
-    async def refuse_embeds(self, table: str, names: list[str]) -> None:
-        """Embedding is not emulated: PGRST200 when PostgREST would say the same (no foreign key
-        between the tables), a loud 501 when a real PostgREST would have embedded."""
-        for name in names:
-            if await self._catalog_has(schema_cache.HAS_RELATIONSHIP, self.config.schema, table, name):
-                raise not_implemented(f"resource embedding ({name}(...))")
-            raise ApiError(400, "PGRST200", f"Could not find a relationship between '{table}' and '{name}' in the "
-                           "schema cache", f"Searched for a foreign key relationship between '{table}' and '{name}' "
-                           f"in the schema '{self.config.schema}', but no matches were found.")
+    async def embed_plan(self, root_name: str, root_table: schema_cache.Table, select: list, nested: list
+                         ) -> embed.Node | None:
+        """The embedding tree of a request (None without embeds). A relationship the cache does not
+        know reloads it once when the catalog moved since it was read (DDL without NOTIFY)."""
+        if not embed.has_embeds(select, nested):
+            return None
+        cache = self.cache or await self.reload_schema()
+        try:
+            return embed.plan(cache, root_name, root_table, select, nested)
+        except ApiError as exc:
+            if exc.code not in ("PGRST200", "PGRST201") or not await self._catalog_moved(cache):
+                raise
+        cache = await self.reload_schema()
+        return embed.plan(cache, root_name, cache.tables.get(root_name, root_table), select, nested)
+
+    async def _catalog_moved(self, cache: schema_cache.SchemaCache) -> bool:
+        pool = self.rest_pools.current()
+        conn = await pool.acquire()
+        try:
+            return tuple(await (await conn.execute(schema_cache.CATALOG_FINGERPRINT)).fetchone()) != cache.fingerprint
+        finally:
+            await pool.release(conn)
 
     async def argument_names(self, name: str) -> frozenset[str]:
         cache = self.cache or await self.reload_schema()

@@ -1,282 +1,254 @@
-"""GoTrue's password-login subset, kept in the `auth` schema's tables as GoTrue keeps them.
+"""GoTrue's user-facing subset, kept in the `auth` schema's tables as GoTrue keeps them.
 
 The model: plain async methods over an admin connection, named after GoTrue's handlers
-(`signup`, `token_password_grant`, `token_refresh_grant`, `get_user`, `logout`). They return JSON-ready
-dicts or raise `AuthError` with GoTrue's status, error code and message (v2.18x).
+(`signup`, `signup_anonymously`, `token_password_grant`, `token_refresh_grant`, `get_user`,
+`update_user`, `logout`). They return JSON-ready dicts or raise `AuthError` with GoTrue's status,
+error code and message (v2.18x+). The admin API is gotrue_admin.py; shapes and validation are
+gotrue_model.py; sessions and tokens are gotrue_sessions.py.
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import hashlib
-import hmac
 import json
-import re
-import secrets
 import uuid
 
-from . import tokens
-from .errors import ApiError, AuthError
+from .errors import AuthError
+from .gotrue_model import (NIL_INSTANCE, check_password_strength, email_identity_data, go_params, hash_password,
+                           insert_identity, load_user, merge_metadata, storable, user_row,
+                           validate_email, validate_phone, verify_password)
+from .gotrue_sessions import Sessions
 
-JWT_EXP = 3600
-REUSE_INTERVAL = 10          # seconds a revoked refresh token may still be swapped (CLI default)
-PBKDF2_ROUNDS = 1000         # GoTrue uses bcrypt; the hash format is internal, the speed matters here
-_EMAIL = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
-_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-# GoTrue's RevokeTokenFamily: every descendant of the reused token (updated_at untouched).
-_REVOKE_FAMILY = """
-with recursive family as (
-  select id, token from auth.refresh_tokens where parent = %s
-  union
-  select r.id, r.token from auth.refresh_tokens r join family f on r.parent = f.token
-)
-update auth.refresh_tokens r set revoked = true from family where family.id = r.id
-"""
-_USER_COLUMNS = ("id, aud, role, email, email_confirmed_at, last_sign_in_at, raw_app_meta_data, "
-                 "raw_user_meta_data, is_anonymous, created_at, updated_at")
+ADMIN_ROLES = ("service_role", "supabase_admin")
+EMAIL_MAX_FREQUENCY = 1      # seconds between emails to one user (the Supabase CLI's [auth.email] max_frequency)
+SIGNUP_FIELDS = {"email": "string", "phone": "string", "password": "string", "data": "map", "channel": "string",
+                 "code_challenge_method": "string", "code_challenge": "string"}
+UPDATE_FIELDS = {"email": "string", "password": "*string", "current_password": "*string", "nonce": "string",
+                 "data": "map", "app_metadata": "map", "phone": "string", "channel": "string",
+                 "code_challenge": "string", "code_challenge_method": "string"}
 
 
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(12)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8", "surrogatepass"), salt, PBKDF2_ROUNDS)
-    return f"$pbkdf2-sha256${PBKDF2_ROUNDS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+class GoTrue(Sessions):
+    def __init__(self, pools, keys, clock, *, anonymous_sign_ins: bool = False,
+                 site_url: str = "http://127.0.0.1:3000"):
+        super().__init__(pools, keys, clock)
+        self.anonymous_sign_ins, self.site_url = anonymous_sign_ins, site_url
 
+    # ---- sign-up -----------------------------------------------------------------------------
 
-def verify_password(password: str, stored: str | None) -> bool:
-    try:
-        _, _, rounds, salt, digest = (stored or "").split("$")
-        got = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8", "surrogatepass"),
-                                  base64.b64decode(salt), int(rounds))
-        return hmac.compare_digest(got, base64.b64decode(digest))
-    except ValueError:
-        return False
-
-
-def new_refresh_token() -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(12))
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def user_object(row) -> dict:
-    (uid, aud, role, email, confirmed, last_sign_in, app_meta, user_meta, anonymous, created, updated) = row
-    return {"id": str(uid), "aud": aud, "role": role, "email": email, "email_confirmed_at": iso(confirmed),
-            "phone": "", "confirmed_at": iso(confirmed), "last_sign_in_at": iso(last_sign_in),
-            "app_metadata": app_meta or {}, "user_metadata": user_meta or {}, "identities": [],
-            "created_at": iso(created), "updated_at": iso(updated), "is_anonymous": anonymous}
-
-
-class GoTrue:
-    def __init__(self, pools, secret: str, clock):
-        self.pools, self.secret, self.clock = pools, secret, clock
-
-    async def _tx(self, work):
-        pool = self.pools.current()
-        conn = await pool.acquire()
-        try:
-            async with conn.transaction():
-                try:
-                    return await work(conn)
-                except _Commit as commit:
-                    failure = commit.error
-            raise failure
-        finally:
-            await pool.release(conn)
-
-    # ---- handlers --------------------------------------------------------------------------
-
-    async def signup(self, email, password, data, issuer: str) -> dict:
-        email = _valid_email(email, "To signup, please provide your email")
-        _strong_password(password)
-        meta = data if isinstance(data, dict) else {}
+    async def signup(self, raw: bytes, issuer: str) -> dict:
+        p = go_params(raw, "SignupParams", SIGNUP_FIELDS)
+        if p["email"] == "" and p["phone"] == "":
+            if not self.anonymous_sign_ins:
+                raise AuthError(422, "anonymous_provider_disabled", "Anonymous sign-ins are disabled")
+            return await self.signup_anonymously(p["data"], issuer)
+        if p["password"] == "":
+            raise AuthError(400, "validation_failed", "Signup requires a valid password")
+        check_password_strength(p["password"])
+        if p["email"] and p["phone"]:
+            raise AuthError(400, "validation_failed", "Only an email address or phone number should be provided on signup.")
+        if not p["email"]:
+            raise AuthError(400, "phone_provider_disabled", "Phone signups are disabled")
+        email, data = validate_email(p["email"]), p["data"] or {}
 
         async def work(conn):
-            if await (await conn.execute("select 1 from auth.users where email = %s and not is_anonymous",
-                                         (email,))).fetchone():
+            row = await user_row(conn, "lower(email) = %s and aud = 'authenticated' and not is_anonymous",
+                                 (email,), lock=True)
+            if row is not None and row["email_confirmed_at"] is not None:
                 raise AuthError(422, "user_already_exists", "User already registered")
-            now = self.clock.now()
+            now, fresh = self.clock.now(), row is None
+            user_id = str(uuid.uuid4()) if fresh else str(row["id"])
+            if fresh:
+                await conn.execute(
+                    "insert into auth.users (instance_id, id, aud, role, email, encrypted_password, "
+                    "raw_app_meta_data, raw_user_meta_data, created_at, updated_at) values "
+                    "(%s, %s, 'authenticated', 'authenticated', %s, %s, %s, %s, %s, %s)",
+                    (NIL_INSTANCE, user_id, email, hash_password(p["password"]),
+                     json.dumps({"provider": "email", "providers": ["email"]}), json.dumps(data), now, now))
+            shared = None
+            if not await _has_identity(conn, user_id, "email"):
+                # RemoveUnconfirmedIdentities: the user's metadata becomes the new identity's data
+                identity = email_identity_data(user_id, email, data)
+                await insert_identity(conn, user_id, "email", identity, now)
+                await conn.execute("delete from auth.identities where user_id = %s and provider <> 'email'", (user_id,))
+                await conn.execute("update auth.users set raw_user_meta_data = %s where id = %s",
+                                   (json.dumps(identity), user_id))
+                shared = user_id
+            await confirm_email(conn, user_id, now)
+            session = await self.issue_session(conn, user_id, issuer, "password")
+            if shared:
+                # GoTrue hands the identity's data map to the user as its metadata, so the
+                # confirmation's email_verified shows in both in this one response.
+                for identity in session["user"]["identities"]:
+                    if identity["provider"] == "email":
+                        identity["identity_data"] = session["user"]["user_metadata"]
+            return session
+        return await self.tx(work)
+
+    async def signup_anonymously(self, data: dict | None, issuer: str) -> dict:
+        async def work(conn):
+            now, user_id = self.clock.now(), str(uuid.uuid4())
             await conn.execute(
-                "insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at, "
-                "raw_app_meta_data, raw_user_meta_data, created_at, updated_at) values "
-                "('00000000-0000-0000-0000-000000000000', %s, 'authenticated', 'authenticated', %s, %s, %s, %s, %s, %s, %s)",
-                (uuid.uuid4(), email, hash_password(password), now,
-                 json.dumps({"provider": "email", "providers": ["email"]}), json.dumps(meta), now, now))
-            return await self._issue_session(conn, email, issuer)
-        return await self._tx(work)
+                "insert into auth.users (instance_id, id, aud, role, raw_app_meta_data, raw_user_meta_data, "
+                "is_anonymous, created_at, updated_at) values (%s, %s, 'authenticated', 'authenticated', '{}', %s, "
+                "true, %s, %s)", (NIL_INSTANCE, user_id, json.dumps(data or {}), now, now))
+            return await self.issue_session(conn, user_id, issuer, "anonymous")
+        return await self.tx(work)
+
+    # ---- token grants ------------------------------------------------------------------------
 
     async def token_password_grant(self, email, password, issuer: str) -> dict:
-        if not isinstance(email, str) or not isinstance(password, str) or not _storable(email):
+        if not isinstance(email, str) or not isinstance(password, str) or not storable(email):
             raise AuthError(400, "invalid_credentials", "Invalid login credentials")
 
         async def work(conn):
-            row = await (await conn.execute(
-                "select encrypted_password from auth.users where email = %s and not is_anonymous",
-                (email.strip().lower(),))).fetchone()
-            if row is None or not verify_password(password, row[0]):
+            row = await user_row(conn, "lower(email) = %s and aud = 'authenticated' and not is_anonymous",
+                                 (email.strip().lower(),))
+            if row is None or not row["encrypted_password"]:
                 raise AuthError(400, "invalid_credentials", "Invalid login credentials")
-            return await self._issue_session(conn, email.strip().lower(), issuer)
-        return await self._tx(work)
+            if self.banned(row):
+                raise AuthError(400, "user_banned", "User is banned")
+            if not verify_password(password, row["encrypted_password"]):
+                raise AuthError(400, "invalid_credentials", "Invalid login credentials")
+            if row["email_confirmed_at"] is None:
+                raise AuthError(400, "email_not_confirmed", "Email not confirmed")
+            return await self.issue_session(conn, str(row["id"]), issuer, "password")
+        return await self.tx(work)
 
-    async def token_refresh_grant(self, refresh_token, issuer: str) -> dict:
-        if not isinstance(refresh_token, str) or len(refresh_token) < 12:
-            raise AuthError(400, "validation_failed", "Refresh token is not valid")
-
-        async def work(conn):
-            row = await (await conn.execute(
-                "select id, token, user_id, revoked, updated_at, parent, session_id from auth.refresh_tokens "
-                "where token = %s for update", (refresh_token,))).fetchone()
-            if row is None:
-                raise AuthError(400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found")
-            issued = await self._swap(conn, row)
-            user_id, session_id = row[2], row[6]
-            await conn.execute("update auth.sessions set refreshed_at = %s, updated_at = %s where id = %s",
-                               (self.clock.now().replace(tzinfo=None), self.clock.now(), session_id))
-            return await self._session_response(conn, user_id, session_id, issued, issuer)
-        return await self._tx(work)
-
-    async def _swap(self, conn, row) -> str:
-        """Rotation with GoTrue's reuse rules: a revoked parent of the active token gets the active
-        token back; another revoked token within the reuse interval gets a fresh child; else its
-        descendants are revoked and the request fails."""
-        token_id, token, user_id, revoked, updated_at, _, session_id = row
-        if revoked:
-            active = await (await conn.execute(
-                "select token, parent from auth.refresh_tokens where session_id = %s and not revoked "
-                "order by id desc limit 1", (session_id,))).fetchone()
-            if active and active[1] == token:
-                return active[0]
-            if self.clock.now() > updated_at + dt.timedelta(seconds=REUSE_INTERVAL):
-                await conn.execute(_REVOKE_FAMILY, (token,))
-                raise _Commit(AuthError(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used"))
-        now = self.clock.now()
-        await conn.execute("update auth.refresh_tokens set revoked = true, updated_at = %s where id = %s",
-                           (now, token_id))
-        return await self._new_refresh_token(conn, user_id, session_id, parent=token)
+    # ---- the signed-in user ------------------------------------------------------------------
 
     async def get_user(self, access_token: str | None) -> dict:
-        claims = self._claims(access_token)
-
         async def work(conn):
-            await self._require_session(conn, claims)
-            return await self._user(conn, claims["sub"])
-        return await self._tx(work)
+            claims = await self.authenticate(conn, access_token)
+            return await load_user(conn, claims["sub"])
+        return await self.tx(work)
 
-    async def logout(self, access_token: str | None, scope: str) -> None:
-        if scope not in ("global", "local", "others"):
-            raise AuthError(400, "validation_failed", f"Unsupported logout scope {scope!r}")
-        claims = self._claims(access_token)
-        session_id = claims.get("session_id")
-        where = {"global": "user_id = %s", "local": "user_id = %s and id = %s",
-                 "others": "user_id = %s and id <> %s"}[scope]
-        params = (claims["sub"],) if scope == "global" else (claims["sub"], session_id)
-
+    async def update_user(self, access_token: str | None, raw: bytes) -> dict:
+        """UserUpdate (PUT /user). Email changes of a permanent user wait for confirmation links
+        (`new_email`, `email_change_sent_at`); an anonymous user's email is set at once (autoconfirm)."""
         async def work(conn):
-            if scope != "global" and not session_id:
-                return
-            await conn.execute(f"delete from auth.sessions where {where}", params)
-        await self._tx(work)
+            claims = await self.authenticate(conn, access_token)
+            p = go_params(raw, "UserUpdateParams", UPDATE_FIELDS)
+            if p["email"]:
+                p["email"] = validate_email(p["email"])
+            if p["phone"]:
+                p["phone"] = validate_phone(p["phone"])
+                if (p["channel"] or "sms") not in ("sms", "whatsapp"):
+                    raise AuthError(400, "validation_failed", "Invalid channel, supported values are 'sms' or "
+                                    "'whatsapp'. 'whatsapp' is only supported if Twilio or Twilio Verify is used "
+                                    "as the provider.")
+            if p["password"] is not None:
+                check_password_strength(p["password"])
+            row = await user_row(conn, "id = %s", (claims["sub"],), lock=True)
+            if p["app_metadata"] is not None and row["role"] not in ADMIN_ROLES:
+                raise AuthError(403, "not_admin", "Updating app_metadata requires admin privileges")
+            if row["is_anonymous"] and p["password"] and not p["email"] and not p["phone"]:
+                raise AuthError(422, "validation_failed",
+                                "Updating password of an anonymous user without an email or phone is not allowed")
+            email_change = p["email"] and p["email"] != (row["email"] or "")
+            if email_change and await self.email_taken(conn, p["email"], row["id"]):
+                raise AuthError(422, "email_exists", "A user with this email address has already been registered")
+            if p["phone"] and p["phone"] != (row["phone"] or ""):
+                if await (await conn.execute("select 1 from auth.users where phone = %s", (p["phone"],))).fetchone():
+                    raise AuthError(422, "phone_exists", "A user with this phone number has already been registered")
+                raise AuthError(501, "not_implemented", "not implemented by the dualsync gateway: changing a phone "
+                                "number (PUT /auth/v1/user with phone) needs an SMS provider")
+            now, user_id = self.clock.now(), str(row["id"])
+            if p["password"] is not None:
+                if p["password"] and row["encrypted_password"] and verify_password(p["password"], row["encrypted_password"]):
+                    raise AuthError(422, "same_password", "New password should be different from the old password.")
+                await self.set_password(conn, user_id, p["password"], claims.get("session_id"))
+            if p["data"] is not None:
+                await set_metadata(conn, user_id, "raw_user_meta_data", p["data"])
+            if p["app_metadata"] is not None:
+                await set_metadata(conn, user_id, "raw_app_meta_data", p["app_metadata"])
+            if email_change:
+                if row["is_anonymous"]:
+                    await self.adopt_email(conn, user_id, p["email"], now)
+                else:
+                    await self.request_email_change(conn, row, p["email"], now)
+            await conn.execute("update auth.users set updated_at = %s where id = %s", (now, user_id))
+            return await load_user(conn, user_id)
+        return await self.tx(work)
 
-    # ---- pieces ----------------------------------------------------------------------------
+    # ---- pieces shared with the admin API ----------------------------------------------------
 
-    def _claims(self, access_token: str | None) -> dict:
-        if not access_token:
-            raise AuthError(401, "no_authorization", "This endpoint requires a valid Bearer token")
-        try:
-            claims = tokens.decode(access_token, self.secret, self.clock.now(), skew=0)
-        except ApiError as exc:
-            reason = "token is expired" if exc.message == "JWT expired" else exc.message
-            raise AuthError(403, "bad_jwt", f"invalid JWT: unable to parse or verify signature, {reason}") from None
-        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-            raise AuthError(403, "bad_jwt", "invalid claim: missing sub claim")
-        try:
-            uuid.UUID(claims["sub"])
-        except ValueError:
-            raise AuthError(403, "bad_jwt", "invalid claim: sub claim must be a UUID") from None
-        return claims
+    async def email_taken(self, conn, email: str, other_than=None) -> bool:
+        """IsDuplicatedEmail: another user (not anonymous) or another user's identity holds it."""
+        query = ("select 1 from auth.users where lower(email) = %s and not is_anonymous and id is distinct from %s "
+                 "union all select 1 from auth.identities where email = %s and user_id is distinct from %s")
+        params = (email, other_than, email, other_than)
+        return bool(await (await conn.execute(query, params)).fetchone())
 
-    async def _require_session(self, conn, claims: dict) -> None:
-        session_id = claims.get("session_id")
-        if not session_id:
-            return
-        try:
-            uuid.UUID(str(session_id))
-        except ValueError:
-            raise AuthError(403, "bad_jwt", "invalid claim: session_id claim must be a UUID") from None
-        if not await (await conn.execute("select 1 from auth.sessions where id = %s", (session_id,))).fetchone():
-            raise AuthError(403, "session_not_found", "Session from session_id claim in JWT does not exist")
-
-    async def _user(self, conn, user_id) -> dict:
-        row = await (await conn.execute(f"select {_USER_COLUMNS} from auth.users where id = %s",
-                                        (str(user_id),))).fetchone()
-        if row is None:
-            raise AuthError(404, "user_not_found", "User from sub claim in JWT does not exist")
-        return user_object(row)
-
-    async def _issue_session(self, conn, email: str, issuer: str) -> dict:
-        now = self.clock.now()
-        user_id = (await (await conn.execute(
-            "update auth.users set last_sign_in_at = %s, updated_at = %s where email = %s and not is_anonymous "
-            "returning id", (now, now, email))).fetchone())[0]
-        session_id = uuid.uuid4()
-        await conn.execute("insert into auth.sessions (id, user_id, created_at, updated_at) values (%s, %s, %s, %s)",
-                           (session_id, user_id, now, now))
-        token = await self._new_refresh_token(conn, str(user_id), session_id, parent=None)
-        return await self._session_response(conn, str(user_id), session_id, token, issuer)
-
-    async def _new_refresh_token(self, conn, user_id: str, session_id, parent: str | None) -> str:
-        token, now = new_refresh_token(), self.clock.now()
+    async def set_password(self, conn, user_id: str, password: str, session_id) -> None:
+        """UpdatePassword: pending tokens cleared, every other session signed out."""
         await conn.execute(
-            "insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at, parent, "
-            "session_id) values ('00000000-0000-0000-0000-000000000000', %s, %s, false, %s, %s, %s, %s)",
-            (token, user_id, now, now, parent, session_id))
-        return token
+            "update auth.users set encrypted_password = %s, confirmation_token = '', confirmation_sent_at = null, "
+            "recovery_token = '', recovery_sent_at = null, email_change_token_current = '', "
+            "email_change_token_new = '', email_change_sent_at = null where id = %s",
+            (hash_password(password) if password else None, user_id))
+        await conn.execute("delete from auth.sessions where user_id = %s and id is distinct from %s",
+                           (user_id, _uuid_or_none(session_id)))
 
-    async def _session_response(self, conn, user_id: str, session_id, refresh_token: str, issuer: str) -> dict:
-        user = await self._user(conn, user_id)
-        now = int(self.clock.now().timestamp())
-        claims = {"iss": issuer, "sub": user["id"], "aud": "authenticated", "exp": now + JWT_EXP, "iat": now,
-                  "email": user["email"], "phone": "", "app_metadata": user["app_metadata"],
-                  "user_metadata": user["user_metadata"], "role": "authenticated", "aal": "aal1",
-                  "amr": [{"method": "password", "timestamp": now}], "session_id": str(session_id),
-                  "is_anonymous": False}
-        return {"access_token": tokens.encode(claims, self.secret), "token_type": "bearer", "expires_in": JWT_EXP,
-                "expires_at": now + JWT_EXP, "refresh_token": refresh_token, "user": user}
+    async def request_email_change(self, conn, row: dict, email: str, now) -> None:
+        sent = row["email_change_sent_at"]
+        if sent is not None and (now - sent).total_seconds() < EMAIL_MAX_FREQUENCY:
+            wait = max(1, int(EMAIL_MAX_FREQUENCY - (now - sent).total_seconds()))
+            raise AuthError(429, "over_email_send_rate_limit",
+                            f"For security purposes, you can only request this after {wait} seconds.")
+        await conn.execute(
+            "update auth.users set email_change = %s, email_change_sent_at = %s, email_change_token_current = %s, "
+            "email_change_token_new = %s where id = %s",
+            (email, now, uuid.uuid4().hex, uuid.uuid4().hex, str(row["id"])))
 
-
-class _Commit(Exception):
-    """Raised inside a transaction whose writes must stick although the request fails (GoTrue's
-    `NewCommitWithError`: revoking a token family is kept even though the refresh is refused)."""
-
-    def __init__(self, error: AuthError):
-        super().__init__(str(error))
-        self.error = error
-
-
-def _valid_email(email, missing: str) -> str:
-    if not isinstance(email, str) or not email.strip():
-        raise AuthError(400, "validation_failed", missing)
-    email = email.strip().lower()
-    if len(email) > 255 or not _EMAIL.match(email) or not _storable(email):
-        raise AuthError(400, "validation_failed", "Unable to validate email address: invalid format")
-    return email
+    async def adopt_email(self, conn, user_id: str, email: str, now) -> None:
+        """emailChangeVerify for an anonymous user under autoconfirm: the email is set and confirmed,
+        an email identity is made, and the user stops being anonymous."""
+        if await _has_identity(conn, user_id, "email"):
+            await conn.execute("update auth.identities set identity_data = identity_data || %s, updated_at = %s "
+                               "where user_id = %s and provider = 'email'",
+                               (json.dumps({"email": email, "email_verified": True}), now, user_id))
+        else:
+            await insert_identity(conn, user_id, "email", email_identity_data(user_id, email, verified=True), now)
+        await conn.execute("update auth.users set email = %s, email_change = '', is_anonymous = false where id = %s",
+                           (email, user_id))
+        await confirm_email(conn, user_id, now)
+        await update_providers(conn, user_id)
 
 
-def _storable(text: str) -> bool:
-    """PostgreSQL text takes neither NUL bytes nor lone surrogates."""
+
+# ---- helpers over one connection ---------------------------------------------------------------
+
+async def _has_identity(conn, user_id: str, provider: str) -> bool:
+    return bool(await (await conn.execute("select 1 from auth.identities where user_id = %s and provider = %s",
+                                          (user_id, provider))).fetchone())
+
+
+async def confirm_email(conn, user_id: str, now) -> None:
+    """User.Confirm: email_confirmed_at set once, and user_metadata gains email_verified: true."""
+    await conn.execute(
+        "update auth.users set email_confirmed_at = coalesce(email_confirmed_at, %s), confirmation_token = '', "
+        "raw_user_meta_data = coalesce(raw_user_meta_data, '{}'::jsonb) || '{\"email_verified\": true}' "
+        "where id = %s", (now, user_id))
+
+
+async def set_metadata(conn, user_id: str, column: str, updates: dict) -> None:
+    current = (await (await conn.execute(f"select {column} from auth.users where id = %s", (user_id,))).fetchone())[0]
+    await conn.execute(f"update auth.users set {column} = %s where id = %s",
+                       (json.dumps(merge_metadata(current, updates)), user_id))
+
+
+async def update_providers(conn, user_id: str) -> None:
+    """UpdateAppMetaDataProviders: the providers of the user's identities, oldest first."""
+    rows = await (await conn.execute("select provider from auth.identities where user_id = %s "
+                                     "order by created_at, id", (user_id,))).fetchall()
+    providers = list(dict.fromkeys(r[0] for r in rows))
+    payload = {"providers": providers, **({"provider": providers[0]} if providers else {})}
+    await set_metadata(conn, user_id, "raw_app_meta_data", payload)
+
+
+def _uuid_or_none(value):
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return bool(text) and "\x00" not in text
+        return str(uuid.UUID(str(value))) if value else None
+    except ValueError:
+        return None
 
-
-def _strong_password(password) -> None:
-    if not isinstance(password, str) or password == "":
-        raise AuthError(422, "validation_failed", "Signup requires a valid password")
-    if len(password) < 6:
-        raise AuthError(422, "weak_password", "Password should be at least 6 characters.",
-                        {"weak_password": {"reasons": ["length"]}})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .errors import ApiError, parse_error
+from .errors import ApiError, not_implemented, parse_error
 
 OPERATORS = {
     "eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=",
@@ -49,8 +49,17 @@ class SelectItem:
 
 @dataclasses.dataclass(frozen=True)
 class Embed:
-    """A resource embedding `rel(...)`; recognised so it can be refused with the right error."""
+    """A resource embedding `[alias:]rel[!hint][!inner|!left](...)` or a spread `...rel(...)`."""
     name: str
+    alias: str | None = None
+    hint: str | None = None
+    join: str | None = None          # "inner" / "left"
+    spread: bool = False
+    select: tuple = ()               # SelectItem / Embed; () for an empty embed `rel()`
+
+    @property
+    def label(self) -> str:
+        return self.alias or self.name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,9 +242,9 @@ def _select_item(text: str, raw: str) -> SelectItem | Embed:
     if text == "*":
         return SelectItem(None)
     if text.endswith(")"):
-        if re.search(r"\.(sum|avg|min|max|count)\(\)$", text) or text == "count()":
+        if re.search(r"\.(sum|avg|min|max|count)\(\)(::\w+)?$", text) or re.fullmatch(r"(\w+:)?count\(\)", text):
             raise ApiError(400, "PGRST123", "Use of aggregate functions is not allowed")
-        return Embed(text.lstrip(".").split("(", 1)[0].split("!", 1)[0].split(":")[-1])
+        return _embed(text, raw)
     alias = None
     head = re.match(r'^("(?:[^"\\]|\\.)*"|[^:"]+):(?!:)', text)
     if head:
@@ -250,9 +259,34 @@ def _select_item(text: str, raw: str) -> SelectItem | Embed:
     return SelectItem(parse_field(text, "select"), alias, cast)
 
 
+_EMBED_HEAD = re.compile(r'^(?:("(?:[^"\\]|\\.)*"|[^:"!().,]+):(?!:))?(\.\.\.)?("(?:[^"\\]|\\.)*"|[^:"!().,]+)'
+                         r'((?:!(?:"(?:[^"\\]|\\.)*"|[^:"!().,]+))*)\(')
+
+
+def _embed(text: str, raw: str) -> Embed:
+    """`[alias:]name[!p][!p](items)` or `...name[!p][!p](items)`, `!inner`/`!left` or a hint each."""
+    head = _EMBED_HEAD.match(text)
+    if not head or (head.group(1) and head.group(2)):
+        raise parse_error("select", raw, 1, "unexpected \"(\" expecting field name or embedded resource")
+    params = [unquote(p) for p in re.findall(r'!("(?:[^"\\]|\\.)*"|[^!]+)', head.group(4))]
+    if len(params) > 2 or any(not p.strip() for p in params):
+        raise parse_error("select", raw, len(raw) - len(text) + head.end(), 'unexpected "!" expecting "("')
+    join = next((p for p in params if p in ("inner", "left")), None)
+    hint = next((p for p in params if p not in ("inner", "left")), None)
+    name = unquote(head.group(3)).strip()
+    if not name or name == "count":
+        raise parse_error("select", raw, 1, "unexpected \"(\" expecting field name or embedded resource")
+    inner = text[head.end():-1]
+    items = () if inner.strip() == "" else tuple(_select_item(part.strip(), raw) for part in split_top(inner, "select", raw))
+    alias = unquote(head.group(1)) if head.group(1) else None
+    return Embed(name, alias, hint, join, bool(head.group(2)), items)
+
+
 def parse_order(text: str) -> list[OrderTerm]:
     terms = []
     for part in split_top(text, "order", text):
+        if re.match(r'^[^.()"]+\([^()]*\)', part):
+            raise not_implemented("ordering by an embedded resource's column (order=rel(col))")
         pieces = part.split(".")
         modifiers = pieces[1:]
         desc, nulls = False, None

@@ -30,7 +30,7 @@ class Operations:
         table = await self.gw.table(table_name)
         singular = rest.wants_object(request)
         p = rest.parse_params(request.query_params.multi_items())
-        await self.gw.refuse_embeds(table.name, rest.embeds(p))
+        p.plan = await self.gw.embed_plan(table.name, table, p.select, p.nested)
         return table, singular, p, rest.parse_prefer(request.headers.getlist("prefer"))
 
     async def _body(self, request: Request):
@@ -40,7 +40,8 @@ class Operations:
         table, singular, p, prefs = await self._parse(request, table_name)
         limit, offset = self._range(request, p)
         head = request.method == "HEAD"
-        shape = statements.Shape(p.select, p.filters, p.order, limit, offset, "count" in prefs, singular, not head)
+        shape = statements.Shape(p.select, p.filters, p.order, limit, offset, "count" in prefs, singular, not head,
+                                 p.plan)
         rows, total, _, body = await self.gw.execute(ctx, "read", table.name, statements.read(table, shape),
                                                      read_only=True, check=self._single_check(singular))
         status = rest.read_status(offset, rows, total)
@@ -93,7 +94,8 @@ class Operations:
         if returning == "headers-only":
             select = [rest.grammar.SelectItem(rest.grammar.Field(k)) for k in table.primary_key]
         return statements.Shape(select, p.filters, p.order, p.limit, 0, False, singular,
-                                returning in ("representation", "headers-only"))
+                                returning in ("representation", "headers-only"),
+                                p.plan if returning == "representation" else None)
 
     async def update_rows(self, request: Request, ctx, table_name: str) -> Response:
         table, singular, p, prefs = await self._parse(request, table_name)
@@ -200,8 +202,9 @@ class Operations:
         function = await self.gw.function(name, set(args))
         p = rest.parse_params(pairs)
         prefs = rest.parse_prefer(request.headers.getlist("prefer"))
+        plan = await self._function_embeds(function, p)
         shape = statements.Shape(p.select, p.filters, p.order, p.limit, p.offset, False, singular,
-                                 request.method != "HEAD")
+                                 request.method != "HEAD", plan)
         read_only = request.method != "POST" or not function.volatile
         stmt = statements.call(function, args, shape, scalar_set=not function.returns_composite)
         count, _, _, out = await self.gw.execute(ctx, "rpc", name, stmt, read_only=read_only,
@@ -210,6 +213,20 @@ class Operations:
             return rest.respond(204, None, rest.applied(prefs, ("count",)))
         headers = {"Content-Range": rest.content_range(p.offset, count, None)} if function.returns_set else {}
         return rest.respond(200, out, headers, singular)
+
+    async def _function_embeds(self, function, p: rest.Params):
+        """Embeds on a function's result: its rows are the returned table's, embedded from there."""
+        if not rest.embeds(p) and not p.nested:
+            return None
+        name = function.return_type.rsplit(".", 1)[-1].strip('"')
+        cache = self.gw.cache or await self.gw.reload_schema()
+        table = cache.tables.get(name) if function.returns_composite else None
+        if table is None:
+            raise ApiError(400, "PGRST200", f"Could not find a relationship between '{function.name}' and "
+                           f"'{(rest.embeds(p) or [p.nested[0][0][0]])[0]}' in the schema cache",
+                           f"The function {function.schema}.{function.name} does not return the rows of a table "
+                           "or view, so nothing can be embedded on its result.")
+        return await self.gw.embed_plan(name, table, p.select, p.nested)
 
     async def _rpc_args(self, request: Request, name: str) -> tuple[dict, list]:
         pairs = request.query_params.multi_items()

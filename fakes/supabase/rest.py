@@ -35,6 +35,8 @@ class Params:
     columns: list[str] | None = None
     on_conflict: list[str] | None = None
     args: dict = dataclasses.field(default_factory=dict)
+    nested: list = dataclasses.field(default_factory=list)   # (embed path, kind, parsed) for `rel.x=...`
+    plan: object = None                                       # embed.Node once the embeds are resolved
 
 
 def parse_params(pairs: list[tuple[str, str]], arg_names: frozenset[str] = frozenset()) -> Params:
@@ -56,11 +58,34 @@ def parse_params(pairs: list[tuple[str, str]], arg_names: frozenset[str] = froze
             setattr(p, key, grammar.parse_columns(value, key))
         elif key in ("or", "and", "not.or", "not.and"):
             p.filters.append(grammar.parse_logic(key, value))
-        elif "." in key and not key.startswith("not."):
-            raise not_embedded(key.split(".", 1)[0])
+        elif "." in key.split("->", 1)[0] and not key.startswith("not."):
+            p.nested.append(parse_nested(key, value))
         else:
             p.filters.append(grammar.parse_filter(key, value))
     return p
+
+
+def parse_nested(key: str, value: str) -> tuple[tuple[str, ...], str, object]:
+    """`rel.col=eq.x`, `rel.sub.order=...`, `rel.or=(...)`, `rel.limit=`, `rel.offset=`: the embed
+    path, what it sets and the parsed value (the embed itself is found when the plan is built)."""
+    head, arrow, tail = key.partition("->")
+    steps = head.split(".")
+    if steps[-2:] in (["not", "or"], ["not", "and"]):
+        path, last = steps[:-2], "not." + steps[-1]
+    else:
+        path, last = steps[:-1], steps[-1]
+    if any(not s for s in path) or not last:
+        raise grammar.parse_error("tree path", key, 1, "unexpected \".\" expecting field name")
+    path = tuple(grammar.unquote(s) for s in path)
+    if not arrow and last in ("or", "and", "not.or", "not.and"):
+        return path, "logic", grammar.parse_logic(last, value)
+    if not arrow and last == "order":
+        return path, "order", grammar.parse_order(value)
+    if not arrow and last == "limit":
+        return path, "limit", grammar.parse_limit(value)
+    if not arrow and last == "offset":
+        return path, "offset", grammar.parse_offset(value)
+    return path, "filter", grammar.parse_filter(last + arrow + tail, value)
 
 
 def parse_prefer(headers: list[str]) -> dict[str, str]:
@@ -167,16 +192,10 @@ def shape_for(p: Params, *, count: bool, singular: bool, body: bool) -> Shape:
     return Shape(p.select, p.filters, p.order, p.limit, p.offset, count, singular, body)
 
 
-def not_embedded(name: str) -> ApiError:
-    """`rel.order=...` or `rel.col=eq.x` without `rel(...)` in select (nothing is ever embedded here)."""
-    return ApiError(400, "PGRST108", f"Cannot apply filter because '{name}' is not an embedded resource in this request",
-                    None, f"Verify that '{name}' is included in the 'select' query parameter.")
-
-
 def embeds(p: Params) -> list[str]:
     return [item.name for item in p.select if isinstance(item, grammar.Embed)]
 
 
 __all__ = ["parse_params", "parse_prefer", "applied", "wants_object", "read_body", "payload_rows",
            "check_columns", "content_range", "read_status", "respond", "location", "shape_for",
-           "embeds", "not_embedded", "statements"]
+           "embeds", "statements"]

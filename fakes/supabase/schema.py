@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 
+from . import relationships
+
 _TABLES_SQL = """
 select c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.atthasdef or a.attidentity <> ''
        or a.attgenerated <> '', not a.attnotnull, c.relkind,
@@ -46,10 +48,10 @@ where n.nspname = %s and p.prokind = 'f'
 HAS_RELATION = "select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and c.relname = %s"
 HAS_COLUMN = ("select 1 from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
               "where n.nspname = %s and c.relname = %s and a.attname = any(%s) and a.attnum > 0 and not a.attisdropped")
-HAS_RELATIONSHIP = ("select 1 from pg_constraint k join pg_class a on a.oid = k.conrelid join pg_class b on b.oid = k.confrelid "
-                    "join pg_namespace n on n.oid = a.relnamespace join pg_namespace m on m.oid = b.relnamespace "
-                    "where k.contype = 'f' and n.nspname = %s and m.nspname = n.nspname "
-                    "and array[a.relname, b.relname]::text[] @> array[%s, %s]::text[]")
+# Changes whenever a relationship may have appeared (an FK, a view, a function, a relation).
+CATALOG_FINGERPRINT = ("select (select count(*) from pg_constraint where contype = 'f'), "
+                       "(select coalesce(max(oid::int8), 0) from pg_constraint), (select count(*) from pg_rewrite), "
+                       "(select coalesce(max(oid::int8), 0) from pg_proc), (select coalesce(max(oid::int8), 0) from pg_class)")
 HAS_FUNCTION = "select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = %s and p.proname = %s"
 
 
@@ -100,6 +102,8 @@ class SchemaCache:
     schema: str
     tables: dict[str, Table]
     functions: dict[str, list[Function]]
+    relationships: dict = dataclasses.field(default_factory=dict)   # origin -> [relationships.Relationship]
+    fingerprint: tuple = ()
 
     def suggest_table(self, name: str) -> str | None:
         found = difflib.get_close_matches(name, list(self.tables), n=1, cutoff=0.75)
@@ -120,7 +124,9 @@ async def load(conn, schema: str) -> SchemaCache:
     functions: dict[str, list[Function]] = {}
     for row in await cur.fetchall():
         functions.setdefault(row[0], []).append(_function(schema, *row))
-    return SchemaCache(schema, tables, functions)
+    rels = await relationships.load(conn, schema, tables)
+    fingerprint = tuple(await (await conn.execute(CATALOG_FINGERPRINT)).fetchone())
+    return SchemaCache(schema, tables, functions, rels, fingerprint)
 
 
 def _function(schema, name, argnames, argmodes, alltypes, intypes, ndefaults, retset, rettype, volatility, void,

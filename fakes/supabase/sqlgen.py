@@ -59,17 +59,22 @@ def select_list(qualifier: sql.Composable, items: list[SelectItem], columns: lis
     return sql.SQL(", ").join(out) if out else sql.SQL("")
 
 
-def condition(stmt: Statement, qualifier: sql.Composable, node: Condition | Logic) -> None:
+def condition(stmt: Statement, qualifier: sql.Composable, node: Condition | Logic,
+              embedded: dict[str, sql.Composable] | None = None) -> None:
+    """`embedded`: embed name -> its "found" flag, for `rel=is.null` / `rel=not.is.null` on an embed."""
     if isinstance(node, Logic):
         stmt.add(sql.SQL("NOT (" if node.negated else "("))
         for i, child in enumerate(node.children):
             if i:
                 stmt.add(sql.SQL(" AND " if node.op == "and" else " OR "))
-            condition(stmt, qualifier, child)
+            condition(stmt, qualifier, child, embedded)
         stmt.add(sql.SQL(")"))
         return
     stmt.add(sql.SQL("NOT (" if node.negated else "("))
-    _comparison(stmt, field_sql(qualifier, node.field), node)
+    if embedded and node.op == "is" and node.value == "null" and not node.field.path and node.field.name in embedded:
+        stmt.add(sql.SQL("{} IS NOT TRUE").format(embedded[node.field.name]))
+    else:
+        _comparison(stmt, field_sql(qualifier, node.field), node)
     stmt.add(sql.SQL(")"))
 
 

@@ -13,6 +13,7 @@ import json
 
 from psycopg import sql
 
+from . import embed
 from .grammar import SelectItem
 from .schema import Function, Table
 from .sqlgen import (INSERTED, SOURCE, Statement, body_columns, field_sql, order_by, page, relation,
@@ -30,10 +31,13 @@ class Shape:
     count: bool = False
     singular: bool = False
     body: bool = True
+    plan: embed.Node | None = None      # the embeds, when select= has any
 
 
 def read(table: Table, shape: Shape) -> Statement:
     rel = relation(table.schema, table.name)
+    if shape.plan is not None:
+        return _read_embedded(rel, shape)
     stmt = Statement()
     stmt.add(sql.SQL("SELECT count(*)::int, "))
     _total(stmt, rel, shape)
@@ -42,6 +46,21 @@ def read(table: Table, shape: Shape) -> Statement:
     where(stmt, rel, shape.filters)
     stmt.add(order_by(rel, shape.order))
     page(stmt, shape.limit, shape.offset)
+    return stmt.add(sql.SQL(") _pgrst_t"))
+
+
+def _read_embedded(rel, shape: Shape) -> Statement:
+    root = dataclasses.replace(shape.plan, filters=shape.filters, order=shape.order, limit=shape.limit,
+                               offset=shape.offset)
+    stmt = Statement().add(sql.SQL("SELECT count(*)::int, "))
+    if shape.count:
+        stmt.add(sql.SQL("(SELECT count(*) FROM ("))
+        embed.select(stmt, root, rel, rel, paged=False)
+        stmt.add(sql.SQL(") _pgrst_c)"))
+    else:
+        stmt.add(sql.SQL("NULL::bigint"))
+    stmt.add(sql.SQL(", 0, {} FROM (").format(_body(shape)))
+    embed.select(stmt, root, rel, rel)
     return stmt.add(sql.SQL(") _pgrst_t"))
 
 
@@ -142,6 +161,13 @@ def _target_rows(stmt: Statement, rel, shape: Shape) -> None:
 
 
 def _mutation_result(stmt: Statement, table: Table, shape: Shape, *, inserted: bool) -> Statement:
+    if shape.plan is not None and shape.body:
+        stmt.add(sql.SQL(" SELECT (SELECT count(*) FROM pgrst_source)::int, NULL::bigint, "
+                         "(SELECT count(*) FROM pgrst_source WHERE {})::int, (SELECT {} FROM (").format(
+                             INSERTED, body_columns(shape.singular)))
+        root = dataclasses.replace(shape.plan, filters=[], order=[], limit=None, offset=0)
+        embed.select(stmt, root, SOURCE, SOURCE, paged=False)
+        return stmt.add(sql.SQL(") _pgrst_t)"))
     body = (sql.SQL("(SELECT {} FROM (SELECT {} FROM pgrst_source) _pgrst_t)").format(
         body_columns(shape.singular), select_list(SOURCE, shape.select, list(table.columns)))
         if shape.body else sql.SQL("NULL::text"))
@@ -161,6 +187,9 @@ def call(function: Function, args: dict, shape: Shape, *, scalar_set: bool) -> S
         defs = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(a.name), sql.SQL(a.type)) for a in used)
         source = sql.SQL("json_to_record({}::json) AS _pgrst_args({}), ").format(sql.Placeholder(), defs)
         stmt.params.append(json.dumps({a.name: args[a.name] for a in used}))
+    if shape.plan is not None and not function.returns_void:
+        return _embedded_call(stmt, sql.SQL("{}LATERAL {}({}) _pgrst_fn").format(source, fn, named), shape,
+                              function.returns_set)
     if function.returns_void:
         return stmt.add(sql.SQL("SELECT 1, NULL::bigint, 0, NULL::text FROM {}LATERAL {}({}) _pgrst_fn").format(
             source, fn, named))
@@ -184,6 +213,17 @@ def _set_call(stmt, source, fn, named, shape: Shape, scalar_set: bool) -> Statem
     where(stmt, qualifier, shape.filters)
     stmt.add(order_by(qualifier, shape.order))
     page(stmt, shape.limit, shape.offset)
+    return stmt.add(sql.SQL(") _pgrst_t"))
+
+
+def _embedded_call(stmt: Statement, source, shape: Shape, returns_set: bool) -> Statement:
+    """A function's rows (a table's row type) with embeds, as a read of that table."""
+    qualifier = sql.Identifier("_pgrst_fn")
+    body = body_columns(shape.singular or not returns_set) if shape.body else sql.SQL("NULL::text")
+    stmt.add(sql.SQL("SELECT count(*)::int, NULL::bigint, 0, {} FROM (").format(body))
+    root = dataclasses.replace(shape.plan, filters=shape.filters, order=shape.order, limit=shape.limit,
+                               offset=shape.offset)
+    embed.select(stmt, root, source, qualifier)
     return stmt.add(sql.SQL(") _pgrst_t"))
 
 

@@ -1,7 +1,8 @@
-"""HS256 JWTs as Supabase mints and PostgREST verifies them, against an injectable clock.
+"""JWTs as Supabase mints and PostgREST verifies them, against an injectable clock.
 
 Verification is written out (not PyJWT's decode) because the checks must read the virtual World
-clock, allow PostgREST's 30 s skew, and fail with PostgREST's exact messages.
+clock, allow PostgREST's 30 s skew, and fail with PostgREST's exact messages. The keys (the HS256
+secret, and an RS256/ES256 key when the gateway signs asymmetrically) live in keys.py.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 from typing import Callable
 
 from .errors import jwt_error
+from .keys import ALGORITHMS, KeySet
 
 # The Supabase CLI's local defaults: with this secret the well-known local keys verify.
 DEFAULT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
@@ -29,7 +31,7 @@ def real_clock() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
@@ -38,10 +40,10 @@ def _unb64(text: str) -> bytes:
 
 
 def encode(claims: dict, secret: str) -> str:
-    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = b64(json.dumps(claims, separators=(",", ":")).encode())
     signing_input = f"{header}.{payload}".encode()
-    return f"{header}.{payload}.{_b64(hmac.new(secret.encode(), signing_input, hashlib.sha256).digest())}"
+    return f"{header}.{payload}.{b64(hmac.new(secret.encode(), signing_input, hashlib.sha256).digest())}"
 
 
 @functools.lru_cache(maxsize=32)
@@ -51,8 +53,9 @@ def api_key(role: str, secret: str = DEFAULT_SECRET) -> str:
     return encode({"iss": "supabase-demo", "role": role, "exp": DEMO_EXP}, secret)
 
 
-def decode(token: str, secret: str, now: dt.datetime, skew: int = CLOCK_SKEW) -> dict:
-    """Verified claims, or ApiError PGRST301 (undecodable) / PGRST303 (claims invalid)."""
+def decode(token: str, keys, now: dt.datetime, skew: int = CLOCK_SKEW) -> dict:
+    """Verified claims, or ApiError PGRST301 (undecodable) / PGRST303 (claims invalid). `keys` is a
+    keys.KeySet, or the HS256 secret alone."""
     if not token:
         raise jwt_error("Empty JWT is sent in Authorization header")
     parts = token.split(".")
@@ -61,10 +64,11 @@ def decode(token: str, secret: str, now: dt.datetime, skew: int = CLOCK_SKEW) ->
     header, claims = _json_part(parts[0]), _json_part(parts[1])
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise jwt_error("JWT cryptographic operation failed")
-    if header.get("alg") != "HS256":
+    if header.get("alg") not in ALGORITHMS:
         raise jwt_error("Wrong or unsupported encoding algorithm")
-    expected = hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(expected, _signature(parts[2])):
+    if isinstance(keys, str):
+        keys = KeySet(keys)
+    if not keys.verify(header, f"{parts[0]}.{parts[1]}".encode(), _signature(parts[2])):
         raise jwt_error("No suitable key or wrong key type", details="None of the keys was able to decode the JWT")
     check_times(claims, now, skew)
     return claims

@@ -98,7 +98,7 @@ class Fuzzer:
             "forged": tokens.encode({"sub": other["user"]["id"], "role": "service_role", "exp": now + 600}, "x" * 40),
             "expired": tokens.encode({"sub": owner["user"]["id"], "role": "authenticated", "exp": now - 600}, secret),
             "garbage": "Bearer-ish.not.a.jwt", "none": None,
-            "service_alg_none": tokens._b64(b'{"alg":"none"}') + "." + tokens._b64(b'{"role":"service_role"}') + ".",
+            "service_alg_none": tokens.b64(b'{"alg":"none"}') + "." + tokens.b64(b'{"role":"service_role"}') + ".",
         }
 
     def close(self) -> None:

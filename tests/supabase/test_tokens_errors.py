@@ -38,7 +38,7 @@ def test_round_trip_and_skew():
     ("", "Empty JWT is sent in Authorization header"),
     ("a.b", "Expected 3 parts in JWT; got 2"),
     ("!!.??.##", "JWT cryptographic operation failed"),
-    (tokens._b64(b'{"alg":"none"}') + "." + tokens._b64(b'{"role":"service_role"}') + ".",
+    (tokens.b64(b'{"alg":"none"}') + "." + tokens.b64(b'{"role":"service_role"}') + ".",
      "Wrong or unsupported encoding algorithm"),
     (tokens.encode({"role": "service_role"}, "another-secret-of-at-least-thirty-two-chars"),
      "No suitable key or wrong key type"),

@@ -1,0 +1,114 @@
+"""Embedding errors as PostgREST v14 words them: no relationship (PGRST200), ambiguous (PGRST201, 300
+with the candidates), a nested parameter on a resource that is not embedded (PGRST108), malformed
+embeds and nested parameters (PGRST100), and the gateway's own 501 for what it does not emulate."""
+
+from __future__ import annotations
+
+import pytest
+
+from .targets import anon_headers, error_shape
+
+pytestmark = pytest.mark.usefixtures("target")
+
+
+@pytest.fixture
+def fails(http, target):
+    def fetch(path: str, status: int) -> dict:
+        response = http.get(f"/rest/v1/{path}", headers=anon_headers(target))
+        assert response.status_code == status, response.text
+        return error_shape(response)
+    return fetch
+
+
+def test_no_relationship_is_pgrst200(fails):
+    body = fails("emb_parents?select=id,emb_nowhere(id)", 400)
+    assert body["code"] == "PGRST200"
+    assert body["message"] == "Could not find a relationship between 'emb_parents' and 'emb_nowhere' in the schema cache"
+    assert body["details"] == ("Searched for a foreign key relationship between 'emb_parents' and 'emb_nowhere' in the "
+                               "schema 'public', but no matches were found.")
+
+
+def test_pgrst200_suggests_a_close_name(fails):
+    body = fails("emb_parents?select=id,emb_childrn(id)", 400)
+    assert body["code"] == "PGRST200"
+    assert body["hint"] == "Perhaps you meant 'emb_children' instead of 'emb_childrn'."
+
+
+def test_a_hint_that_matches_nothing_is_pgrst200_naming_it(fails):
+    body = fails("emb_parents?select=id,emb_children!emb_nope(id)", 400)
+    assert body["code"] == "PGRST200"
+    assert body["details"] == ("Searched for a foreign key relationship between 'emb_parents' and 'emb_children' "
+                               "using the hint 'emb_nope' in the schema 'public', but no matches were found.")
+    assert body["hint"] is None
+
+
+def test_tables_without_a_foreign_key_are_pgrst200(fails):
+    assert fails("emb_tags?select=id,emb_nodes(id)", 400)["code"] == "PGRST200"
+
+
+def test_ambiguous_embed_is_300_pgrst201_with_the_candidates(fails):
+    body = fails("emb_parents?select=id,emb_messages(id)", 300)
+    assert body["code"] == "PGRST201"
+    assert body["message"] == "Could not embed because more than one relationship was found for 'emb_parents' and 'emb_messages'"
+    assert body["details"] == [
+        {"cardinality": "one-to-many", "embedding": "emb_parents with emb_messages",
+         "relationship": "emb_messages_receiver_fkey using emb_parents(id) and emb_messages(receiver_id)"},
+        {"cardinality": "one-to-many", "embedding": "emb_parents with emb_messages",
+         "relationship": "emb_messages_sender_fkey using emb_parents(id) and emb_messages(sender_id)"}]
+    assert body["hint"] == ("Try changing 'emb_messages' to one of the following: 'emb_messages!emb_messages_receiver_fkey', "
+                            "'emb_messages!emb_messages_sender_fkey'. Find the desired relationship in the 'details' key.")
+
+
+def test_ambiguous_to_one_side_too(fails):
+    body = fails("emb_messages?select=id,emb_parents(id)", 300)
+    assert [d["cardinality"] for d in body["details"]] == ["many-to-one", "many-to-one"]
+
+
+@pytest.mark.parametrize("query", ["emb_parents?select=id&emb_children.id=eq.1",
+                                   "emb_parents?select=id&emb_children.order=id",
+                                   "emb_parents?select=id&emb_children.limit=1",
+                                   "emb_parents?select=id&emb_children.or=(id.eq.1)",
+                                   "emb_parents?select=id,emb_profiles(bio)&emb_children.id=eq.1"])
+def test_nested_parameter_without_the_embed_is_pgrst108(fails, query):
+    body = fails(query, 400)
+    assert body["code"] == "PGRST108"
+    assert body["message"] == "'emb_children' is not an embedded resource in this request"
+    assert body["hint"] == "Verify that 'emb_children' is included in the 'select' query parameter."
+
+
+def test_nested_path_deeper_than_the_embeds_is_pgrst108(fails):
+    body = fails("emb_parents?select=id,emb_children(id)&emb_children.emb_parents.id=eq.1", 400)
+    assert body["code"] == "PGRST108" and "'emb_parents'" in body["message"]
+
+
+@pytest.mark.parametrize("query", ["emb_parents?select=id,emb_children(id",
+                                   "emb_parents?select=id,kids:...emb_children(id)",
+                                   "emb_parents?select=id,emb_children!a!b!c(id)",
+                                   "emb_parents?select=id,emb_children(id)&emb_children.order=id.upward",
+                                   "emb_parents?select=id,emb_children(id)&emb_children.id=zz.1",
+                                   "emb_parents?select=id,emb_children(id)&emb_children.or=(id.eq.1"])
+def test_malformed_embeds_and_nested_parameters_are_pgrst100(fails, query):
+    assert fails(query, 400)["code"] == "PGRST100"
+
+
+def test_unknown_column_inside_an_embed_is_postgres_42703(fails):
+    body = fails("emb_parents?select=id,emb_children(bogus)", 400)
+    assert body["code"] == "42703"
+    assert body["message"] == "column emb_children_1.bogus does not exist"
+
+
+def test_aggregates_inside_an_embed_are_refused(fails):
+    assert fails("emb_parents?select=id,emb_children(count())", 400)["code"] == "PGRST123"
+
+
+def test_deep_embedding_loops_are_served(http, target):
+    query = "emb_parents?select=id,emb_children(id,emb_parents(id,emb_children(id,emb_parents(id))))&id=eq.3"
+    response = http.get(f"/rest/v1/{query}", headers=anon_headers(target))
+    assert response.status_code == 200 and response.json() in ([], [{"id": 3, "emb_children": []}])
+
+
+def test_what_the_gateway_does_not_emulate_is_a_loud_501(fails, target):
+    if target.name == "external":
+        pytest.skip("a real PostgREST serves ordering by a to-one embed")
+    body = fails("emb_children?select=id,emb_parents(name)&order=emb_parents(name)", 501)
+    assert "order=rel(col)" in body["message"]
