@@ -78,10 +78,18 @@ class StandaloneGateway:
             self.stop()
             raise RuntimeError("the standalone gateway did not start:\n" + "".join(seen))
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the gateway process and its threads (not PostgreSQL's)."""
-        times = psutil.Process(self.proc.pid).cpu_times()
-        return times.user + times.system
+    def cpu_seconds(self) -> tuple[float, float]:
+        """User + system CPU of the gateway process, and of its children (the embedded PostgreSQL)."""
+        proc = psutil.Process(self.proc.pid)
+        own = proc.cpu_times()
+        children = 0.0
+        for child in proc.children(recursive=True):
+            try:
+                t = child.cpu_times()
+                children += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return own.user + own.system, children
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -107,6 +115,7 @@ class Phase:
         self.latencies: list[float] = []
         self.rates: list[float] = []
         self.gateway_cpu: list[float] = []      # ms of the gateway process's CPU per request
+        self.postgres_cpu: list[float] = []     # ms of PostgreSQL's processes' CPU per request
         self.client_cpu: list[float] = []       # ms of this (load client) process's CPU per request
 
 
@@ -187,7 +196,8 @@ async def phase(url: str, anon: str, users: list, loops: int, seconds: float, le
     done = [(end - start) * 1000 for start, end in spans if end <= t1 and end >= t0]
     out.latencies.extend((end - start) * 1000 for start, end in spans if start >= t0 and end <= t1)
     out.rates.append(len(done) / (t1 - t0))
-    out.gateway_cpu.append((cpu1 - cpu0) * 1000 / max(1, len(done)))
+    out.gateway_cpu.append((cpu1[0] - cpu0[0]) * 1000 / max(1, len(done)))
+    out.postgres_cpu.append((cpu1[1] - cpu0[1]) * 1000 / max(1, len(done)))
     out.client_cpu.append((own1 - own0) * 1000 / max(1, len(done)))
 
 
@@ -254,6 +264,7 @@ def figures(phases: dict[int, Phase], ledger: Ledger, problems: list[str], reque
         out.append(Figure(f"{n} loops: latency p50", "ms", [percentile(p.latencies, 0.5)]))
         out.append(Figure(f"{n} loops: latency p99", "ms", [percentile(p.latencies, 0.99)]))
         out.append(Figure(f"{n} loops: gateway CPU per request", "ms", p.gateway_cpu, "per round"))
+        out.append(Figure(f"{n} loops: PostgreSQL CPU per request", "ms", p.postgres_cpu, "per round"))
         out.append(Figure(f"{n} loops: load client CPU per request", "ms", p.client_cpu, "per round"))
     low, high = min(phases), max(phases)
     ratio = statistics.median(phases[high].rates) / statistics.median(phases[low].rates)
