@@ -1,0 +1,110 @@
+// supabase-js against a Supabase API: each case makes the calls an app makes, shaped by the JS client
+// itself (its select-string cleaning, its referencedTable options, its Accept and Prefer headers), and
+// returns what the client handed back. The Python side (test_supabase_js.py) asserts on the results.
+//
+//   SB_URL, SB_ANON_KEY, SB_SERVICE_KEY   the target
+//   SB_CASES                               comma list of case names (default: all)
+//
+// Prints one JSON line: {"<case>": {"data", "error", "count", "status"} | {"thrown": "..."}, ...}.
+"use strict";
+
+const { createClient } = require("@supabase/supabase-js");
+
+const url = process.env.SB_URL;
+// Realtime is never opened; on Node 20 (no global WebSocket) supabase-js wants a transport named up
+// front, so it gets one that refuses to connect.
+class NoWebSocket {
+  constructor() { throw new Error("the contract tier does not use Supabase Realtime"); }
+}
+const options = { auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+                  realtime: { transport: NoWebSocket } };
+const anon = () => createClient(url, process.env.SB_ANON_KEY, options);
+const service = () => createClient(url, process.env.SB_SERVICE_KEY, options);
+const email = () => `js-${Date.now()}-${Math.random().toString(16).slice(2, 10)}@example.com`;
+const PASSWORD = "correct-horse-js";
+
+// What a postgrest-js or auth-js call resolved to, reduced to what the contracts look at.
+function result(r) {
+  const error = r.error ? { code: r.error.code, message: r.error.message, status: r.error.status,
+                            details: r.error.details ?? null, hint: r.error.hint ?? null } : null;
+  return { data: r.data ?? null, error, count: r.count ?? null, status: r.status ?? null };
+}
+
+const cases = {
+  // ---- resource embedding (the emb_* tables of contract_schema.sql) -------------------------
+  async embed_to_many() {
+    return result(await anon().from("emb_parents")
+      .select(`id,
+               emb_children ( id, name )`)          // the client strips the whitespace
+      .order("id").order("id", { referencedTable: "emb_children" }));
+  },
+  async embed_to_one_single() {
+    return result(await anon().from("emb_children").select("name, emb_parents(name)").eq("id", 10).single());
+  },
+  async embed_inner_filtered() {
+    return result(await anon().from("emb_parents").select("id, emb_children!inner(name)")
+      .eq("emb_children.name", "b1"));
+  },
+  async embed_referenced_limit() {
+    return result(await anon().from("emb_parents").select("id, emb_children(id)").eq("id", 1)
+      .order("id", { referencedTable: "emb_children", ascending: false }).limit(1, { referencedTable: "emb_children" }));
+  },
+  async embed_many_to_many() {
+    return result(await anon().from("emb_parents").select("name, emb_tags(label)").eq("id", 1)
+      .order("id", { referencedTable: "emb_tags" }));
+  },
+  async embed_spread() {
+    return result(await anon().from("emb_children").select("name, ...emb_parents(parent_name:name)").eq("id", 12));
+  },
+  async embed_unknown() {
+    return result(await anon().from("emb_parents").select("id, nope(*)"));
+  },
+
+  // ---- GoTrue ------------------------------------------------------------------------------
+  async auth_anonymous_disabled() {
+    return result(await anon().auth.signInAnonymously());
+  },
+  async auth_update_user() {
+    const client = anon();
+    const up = await client.auth.signUp({ email: email(), password: PASSWORD });
+    if (up.error) return result(up);
+    return result(await client.auth.updateUser({ data: { plan: "pro" } }));
+  },
+  async auth_admin_round_trip() {
+    const admin = service().auth.admin;
+    const address = email();
+    const made = await admin.createUser({ email: address, password: PASSWORD, email_confirm: true,
+                                          user_metadata: { from: "js" } });
+    if (made.error) return result(made);
+    const id = made.data.user.id;
+    const got = await admin.getUserById(id);
+    const gone = await admin.deleteUser(id);
+    const after = await admin.getUserById(id);
+    return { data: { email: got.data.user?.email, metadata: got.data.user?.user_metadata,
+                     identities: (got.data.user?.identities ?? []).map((i) => i.provider),
+                     deleted: gone.error === null, afterStatus: after.error?.status ?? null,
+                     matches: got.data.user?.email === address }, error: null, count: null, status: null };
+  },
+  async auth_admin_refused_for_anon() {
+    return result(await anon().auth.admin.listUsers());
+  },
+};
+
+async function main() {
+  const wanted = (process.env.SB_CASES || Object.keys(cases).join(",")).split(",");
+  const out = {};
+  for (const name of wanted) {
+    if (!cases[name]) {
+      out[name] = { thrown: `no such case ${name}` };
+      continue;
+    }
+    try {
+      out[name] = await cases[name]();
+    } catch (err) {
+      out[name] = { thrown: String(err && err.stack || err) };
+    }
+  }
+  console.log(JSON.stringify(out));
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });
