@@ -4,6 +4,8 @@
 
     raw        psycopg: BEGIN; set role + claims; one query whose JSON PostgreSQL renders
                (json_agg of the parents, each with json_agg of its children); COMMIT
+    raw-same   psycopg: the gateway's own statement for the request (captured), in the same
+               transaction: the SQL's share of the gateway's time, without Python or HTTP
     inprocess  GET /rest/v1/parents?select=*,children(*) through httpx.ASGITransport
     loopback   the same request over 127.0.0.1 to the gateway under uvicorn
 
@@ -97,7 +99,15 @@ async def measure(gateway, server_url: str, dsn: str, admin_dsn: str, repeat: in
         auth = {**headers, "Authorization": f"Bearer {session['access_token']}"}
         claims = json.dumps({"sub": user, "role": "authenticated"})
 
+        captured = []
+        execute = gateway.execute
+
+        async def capture(ctx, operation, target, statement, **kw):
+            captured.append(statement)
+            return await execute(ctx, operation, target, statement, **kw)
+        gateway.execute = capture
         probe = await inproc.get(PATH, headers=auth)
+        gateway.execute = execute
         if probe.status_code != 200:
             raise Unavailable(f"resource embedding is missing from this gateway: GET {PATH} answered "
                               f"{probe.status_code} {probe.text[:160]}; merge the embedding work and run again")
@@ -110,7 +120,15 @@ async def measure(gateway, server_url: str, dsn: str, admin_dsn: str, repeat: in
             r = await client.get(PATH, headers=auth)
             assert r.status_code == 200, r.text
 
-        ways = {"raw": lambda: raw_embed(conn, claims), "inprocess": lambda: through(inproc),
+        same = captured[-1] if captured else None
+
+        async def raw_same():
+            await conn.execute("BEGIN")
+            await conn.execute(SETUP_SQL, (claims,))
+            await (await conn.execute(same.composed(), same.params)).fetchone()
+            await conn.execute("COMMIT")
+
+        ways = {"raw": lambda: raw_embed(conn, claims), "raw-same": raw_same, "inprocess": lambda: through(inproc),
                 "loopback": lambda: through(loop)}
         samples = {way: [] for way in ways}
         for _ in range(max(3, repeat // 10)):           # warm: prepared statements, pools, schema cache
