@@ -231,6 +231,8 @@ async def verify(url: str, anon: str, users: list, ledger: Ledger, service: str)
             problems.append(f"acknowledged row {row_id} of user {owner} is missing")
         elif got != (owner, payload):
             problems.append(f"acknowledged row {row_id}: expected {(owner, payload)}, read {got}")
+    for row_id in sorted(set(seen_by_owner) - set(ledger.acked)):
+        problems.append(f"row {row_id} of user {seen_by_owner[row_id][0]} was never acknowledged")
     if total != len(ledger.acked):
         problems.append(f"the table holds {total} rows, {len(ledger.acked)} were acknowledged")
     return problems
