@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -45,8 +46,10 @@ def encode(claims: dict, secret: str) -> str:
     return f"{header}.{payload}.{b64(hmac.new(secret.encode(), signing_input, hashlib.sha256).digest())}"
 
 
+@functools.lru_cache(maxsize=32)
 def api_key(role: str, secret: str = DEFAULT_SECRET) -> str:
-    """The legacy anon / service_role key: a long-lived JWT with only iss, role and exp."""
+    """The legacy anon / service_role key: a long-lived JWT with only iss, role and exp (made once per
+    secret: the apikey gate compares every request's key with it)."""
     return encode({"iss": "supabase-demo", "role": role, "exp": DEMO_EXP}, secret)
 
 
