@@ -214,15 +214,15 @@ def _lateral(stmt: Statement, child: Node, parent: sql.Composable) -> None:
     if child.embed.spread and child.rel.to_one:
         stmt.add(sql.SQL("{}.*, true AS {}").format(ROW, FOUND))
     elif child.embed.spread:
-        aggs = [sql.SQL("coalesce(json_agg({}.{}), '[]')::jsonb AS {}").format(ROW, _nth(i), _nth(i))
+        aggs = [sql.SQL("coalesce(jsonb_agg({}.{}), '[]') AS {}").format(ROW, _nth(i), _nth(i))
                 for i in range(len(child.outputs()))]
         stmt.add(sql.SQL(", ").join(aggs + [sql.SQL("count(*) > 0 AS {}").format(FOUND)]))
     elif child.rel.to_one:
-        stmt.add(sql.SQL("row_to_json({})::jsonb AS {}, true AS {}").format(ROW, VALUE, FOUND))
+        stmt.add(sql.SQL("to_jsonb({}) AS {}, true AS {}").format(ROW, VALUE, FOUND))
         for i, f in enumerate(child.order_fields):      # what the parent orders by (order=rel(col))
             stmt.add(sql.SQL(", {} AS {}").format(field_sql(ROW, f), sql.Identifier(f"_pgrst_o{i}")))
     else:
-        stmt.add(sql.SQL("json_agg({})::jsonb AS {}, count(*) > 0 AS {}").format(ROW, VALUE, FOUND))
+        stmt.add(sql.SQL("jsonb_agg({}) AS {}, count(*) > 0 AS {}").format(ROW, VALUE, FOUND))
     stmt.add(sql.SQL(" FROM ("))
     source, joins = _child_source(child, parent)
     select(stmt, child, source, child.alias, conditions=joins, positional=child.embed.spread)
