@@ -118,6 +118,15 @@ create table if not exists public.emb_tag_notes (     -- a composite foreign key
   id integer primary key, parent_id integer, tag_id integer, note text,
   foreign key (parent_id, tag_id) references public.emb_parent_tags (parent_id, tag_id) on delete cascade);
 
+-- Tables in a schema the API does not expose, shown through views: the views' relationship comes
+-- from the private tables' foreign key.
+create schema if not exists emb_private;
+create table if not exists emb_private.owners (id integer primary key, name text not null);
+create table if not exists emb_private.pets (
+  id integer primary key, owner_id integer references emb_private.owners (id) on delete cascade, name text not null);
+create or replace view public.emb_owners as select o.id, o.name from emb_private.owners o;
+create or replace view public.emb_pets as select p.id, p.owner_id as keeper, p.name from emb_private.pets p;
+
 create or replace view public.emb_children_view as
   select c.id, c.parent_id as owner_id, c.name from public.emb_children c;
 
@@ -149,6 +158,8 @@ create or replace function public.emb_seed() returns void language sql volatile 
     on conflict do nothing;
   insert into public.emb_passports values (7, 2) on conflict do nothing;
   insert into public.emb_tag_notes values (1, 1, 101, 'ada likes blue') on conflict do nothing;
+  insert into emb_private.owners values (1, 'Ola') on conflict do nothing;
+  insert into emb_private.pets values (1, 1, 'Rex'), (2, 1, 'Tom') on conflict do nothing;
   insert into public.emb_secrets values (1, 1, true, 'shown'), (2, 1, false, 'hidden'), (3, 2, false, 'hidden')
     on conflict do nothing;
 $$;
@@ -165,7 +176,8 @@ begin
     execute format('grant select on public.%I to anon, authenticated, service_role', t);
   end loop;
 end $$;
-grant select on public.emb_children_view, public.emb_children_named to anon, authenticated, service_role;
+grant select on public.emb_children_view, public.emb_children_named, public.emb_owners, public.emb_pets
+  to anon, authenticated, service_role;
 grant insert, delete on public.emb_children to service_role;
 grant execute on function public.emb_kids(public.emb_parents), public.emb_eldest(public.emb_parents),
   public.emb_parents_named(text), public.emb_parent(integer) to anon, authenticated, service_role;

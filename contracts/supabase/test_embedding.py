@@ -94,6 +94,12 @@ def test_embedding_through_a_view_over_a_view(get):
     assert get("emb_parents?select=id,emb_children_named(shout)&id=eq.2") == [{"id": 2, "emb_children_named": [{"shout": "B1"}]}]
 
 
+def test_views_over_tables_of_an_unexposed_schema(get):
+    assert get("emb_owners?select=name,emb_pets(name)&emb_pets.order=id") == [
+        {"name": "Ola", "emb_pets": [{"name": "Rex"}, {"name": "Tom"}]}]
+    assert get("emb_pets?select=name,emb_owners(name)&id=eq.2") == [{"name": "Tom", "emb_owners": {"name": "Ola"}}]
+
+
 def test_computed_relationships(get):
     assert get("emb_parents?select=id,emb_kids(name),emb_eldest(name)&order=id") == [
         {"id": 1, "emb_kids": [{"name": "a1"}, {"name": "a2"}], "emb_eldest": {"name": "a2"}},
