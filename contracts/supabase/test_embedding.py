@@ -128,6 +128,13 @@ def test_nested_embeds(get):
         {"name": "Bo", "emb_children": [{"name": "b1", "emb_parents": {"name": "Bo", "emb_profiles": {"bio": "second"}}}]}]
 
 
+def test_counting_children_the_way_apps_do(get):
+    """`rel(count)`: PostgreSQL reads `alias.count` as `count(alias)` (no aggregates switch needed)."""
+    assert get("emb_parents?select=id,emb_children(count)&order=id") == [
+        {"id": 1, "emb_children": [{"count": 2}]}, {"id": 2, "emb_children": [{"count": 1}]},
+        {"id": 3, "emb_children": [{"count": 0}]}]
+
+
 def test_inner_join_filters_the_parent(get):
     assert get("emb_parents?select=id,emb_children!inner(id)&order=id&emb_children.order=id") == [
         {"id": 1, "emb_children": [{"id": 10}, {"id": 11}]}, {"id": 2, "emb_children": [{"id": 12}]}]
