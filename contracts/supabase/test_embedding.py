@@ -155,6 +155,8 @@ def test_null_filters_on_an_embed(get):
     assert get("emb_parents?select=id,emb_children(id)&emb_children=is.null") == [{"id": 3, "emb_children": []}]
     assert [r["id"] for r in get("emb_parents?select=id,emb_children(id)&emb_children=not.is.null&order=id")] == [1, 2]
     assert get("emb_parents?select=id,kids:emb_children(id)&kids=is.null") == [{"id": 3, "kids": []}]
+    assert get("emb_parents?select=id,kids:emb_children(id)&or=(kids.not.is.null,id.eq.3)&id=gt.1") == [
+        {"id": 2, "kids": [{"id": 12}]}, {"id": 3, "kids": []}]
 
 
 def test_empty_embed_only_filters(get):
@@ -202,6 +204,9 @@ def test_exact_count_and_single_object_with_embeds(get, http, target):
     response = http.get("/rest/v1/emb_parents?select=id,emb_children!inner(id)&limit=1&order=id",
                         headers=anon_headers(target, Prefer="count=exact"))
     assert response.status_code == 206 and response.headers["content-range"] == "0-0/2"
+    response = http.get("/rest/v1/emb_parents?select=id,emb_tags(id),emb_children(id)&emb_children=is.null",
+                        headers=anon_headers(target, Prefer="count=exact"))
+    assert response.headers["content-range"] == "0-0/1"
     assert get("emb_parents?select=name,emb_profiles(bio)&id=eq.3", Accept="application/vnd.pgrst.object+json") == {
         "name": "Cy", "emb_profiles": None}
 

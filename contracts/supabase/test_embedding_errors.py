@@ -91,6 +91,11 @@ def test_malformed_embeds_and_nested_parameters_are_pgrst100(fails, query):
     assert fails(query, 400)["code"] == "PGRST100"
 
 
+def test_a_null_filter_names_an_aliased_embed_by_its_alias(fails):
+    body = fails("emb_parents?select=id,kids:emb_children(id)&emb_children=is.null", 400)
+    assert body["code"] == "42703"      # not the embed: a column of emb_parents, which has none by that name
+
+
 def test_unknown_column_inside_an_embed_is_postgres_42703(fails):
     body = fails("emb_parents?select=id,emb_children(bogus)", 400)
     assert body["code"] == "42703"

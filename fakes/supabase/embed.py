@@ -21,7 +21,7 @@ from psycopg import sql
 
 from . import relationships
 from .errors import ApiError
-from .grammar import Embed, SelectItem
+from .grammar import Embed, Logic, SelectItem
 from .sqlgen import Statement, condition, field_sql, order_by, page
 
 FOUND = sql.Identifier("_pgrst_f")
@@ -136,16 +136,23 @@ def _resolve(cache, node: Node, origin: str, depth: int, counter) -> None:
 # ---- SQL ---------------------------------------------------------------------------------------
 
 def select(stmt: Statement, node: Node, source: sql.Composable, qualifier: sql.Composable, *,
-           conditions=(), paged: bool = True, positional: bool = False) -> None:
+           conditions=(), paged: bool = True, positional: bool = False, counting: bool = False) -> None:
     """`SELECT <outputs> FROM <source> <laterals> WHERE ...`; `conditions` are extra fragments the
-    caller ANDs in first (a child's join to its parent)."""
-    stmt.add(sql.SQL("SELECT "))
-    _outputs(stmt, node, qualifier, positional)
+    caller ANDs in first (a child's join to its parent). `counting`: the rows only (`SELECT 1`), with
+    just the laterals that decide which rows (`!inner`, `rel=is.null`)."""
+    labels = {c.embed.label for c in node.children}
+    tested = _null_tested(node.filters, labels)
+    if counting:
+        stmt.add(sql.SQL("SELECT 1"))
+    else:
+        stmt.add(sql.SQL("SELECT "))
+        _outputs(stmt, node, qualifier, positional)
     stmt.add(sql.SQL(" FROM ")).add(source)
     for child in node.children:
-        _lateral(stmt, child, qualifier)
+        if not counting or child.embed.join == "inner" or child.embed.label in tested:
+            _lateral(stmt, child, qualifier)
+    # `rel=is.null` names the embed as the select does (its alias when it has one), as v14 matches it
     embedded = {c.embed.label: sql.SQL("{}.{}").format(c.lateral, FOUND) for c in node.children}
-    embedded.update({c.embed.name: embedded[c.embed.label] for c in node.children})
     clauses = list(conditions)
     clauses += [lambda s, f=f: condition(s, qualifier, f, embedded) for f in node.filters]
     clauses += [lambda s, c=c: s.add(sql.SQL("{}.{} IS TRUE").format(c.lateral, FOUND))
@@ -156,6 +163,16 @@ def select(stmt: Statement, node: Node, source: sql.Composable, qualifier: sql.C
     if paged:
         _order(stmt, node, qualifier)
         page(stmt, node.limit, node.offset)
+
+
+def _null_tested(filters: list, labels: set[str]) -> set[str]:
+    found: set[str] = set()
+    for f in filters:
+        if isinstance(f, Logic):
+            found |= _null_tested(list(f.children), labels)
+        elif f.op == "is" and f.value == "null" and not f.field.path and f.field.name in labels:
+            found.add(f.field.name)
+    return found
 
 
 def _order(stmt: Statement, node: Node, qualifier: sql.Composable) -> None:

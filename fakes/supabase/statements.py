@@ -55,7 +55,7 @@ def _read_embedded(rel, shape: Shape) -> Statement:
     stmt = Statement().add(sql.SQL("SELECT count(*)::int, "))
     if shape.count:
         stmt.add(sql.SQL("(SELECT count(*) FROM ("))
-        embed.select(stmt, root, rel, rel, paged=False)
+        embed.select(stmt, root, rel, rel, paged=False, counting=True)
         stmt.add(sql.SQL(") _pgrst_c)"))
     else:
         stmt.add(sql.SQL("NULL::bigint"))
@@ -257,7 +257,7 @@ def _embedded_call_result(stmt: Statement, function: Function, shape: Shape, sou
     rows = sql.SQL("pgrst_source {}").format(source)
     if shape.count:
         stmt.add(sql.SQL("(SELECT count(*) FROM ("))
-        embed.select(stmt, root, rows, source, paged=False)
+        embed.select(stmt, root, rows, source, paged=False, counting=True)
         stmt.add(sql.SQL(") _pgrst_c)"))
     else:
         stmt.add(sql.SQL("NULL::bigint"))
