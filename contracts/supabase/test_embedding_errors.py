@@ -88,7 +88,12 @@ def test_nested_path_deeper_than_the_embeds_is_pgrst108(fails):
                                    "emb_parents?select=id,emb_children(id)&emb_children.id=zz.1",
                                    "emb_parents?select=id,emb_children(id)&emb_children.or=(id.eq.1"])
 def test_malformed_embeds_and_nested_parameters_are_pgrst100(fails, query):
-    assert fails(query, 400)["code"] == "PGRST100"
+    body = fails(query, 400)
+    assert body["code"] == "PGRST100"
+    parsed = query.split("&")[-1].split("=", 1)
+    what = "select parameter" if parsed[0] == "select" else "order" if parsed[0].endswith("order") else None
+    if what:
+        assert body["message"].startswith(f'"failed to parse {what} ({parsed[1]})"'), body
 
 
 def test_a_null_filter_names_an_aliased_embed_by_its_alias(fails):
