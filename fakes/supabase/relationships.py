@@ -15,9 +15,8 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 
-from . import viewdeps
+from . import fuzzy, viewdeps
 from .errors import ApiError
 
 FKS_SQL = """
@@ -254,12 +253,13 @@ def _matches(rel: Relationship, target: str, hint: str | None) -> bool:
 
 
 def _no_rel_hint(rels: dict, origin: str, target: str) -> str | None:
-    """PostgREST's fuzzy suggestion: the target when the origin has relationships, else the origin."""
+    """PostgREST's `noRelBetweenHint`: a close target when the origin has relationships (none when the
+    target is one of them: then the hint is what failed), else a close origin."""
     if origin in rels:
-        names = sorted({r.foreign[1] for r in rels[origin]})
-        if target in names:
+        names = list(dict.fromkeys(r.foreign[1] for r in rels[origin]))
+        if target.lower() in {n.lower() for n in names}:
             return None
-        close = difflib.get_close_matches(target, names, n=1, cutoff=0.6)
-        return f"Perhaps you meant '{close[0]}' instead of '{target}'." if close else None
-    close = difflib.get_close_matches(origin, sorted(rels), n=1, cutoff=0.6)
-    return f"Perhaps you meant '{close[0]}' instead of '{origin}'." if close else None
+        close = fuzzy.best(names, target)
+        return f"Perhaps you meant '{close}' instead of '{target}'." if close else None
+    close = fuzzy.best(list(rels), origin)
+    return f"Perhaps you meant '{close}' instead of '{origin}'." if close else None

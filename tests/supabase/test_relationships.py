@@ -34,6 +34,19 @@ def test_the_node_reader_unescapes_names_and_skips_junk_entries():
     assert viewdeps.targets("") == []
 
 
+def test_no_relationship_hints_follow_postgrest():
+    """The doctests of PostgREST's `noRelBetweenHint`: a close parent when the parent has no
+    relationships, a close child when it has, nothing when the child is there (the hint failed)."""
+    rels = {"films": [relationships.Relationship(("api", "films"), ("api", t), "o2m", f"{t}_fk")
+                      for t in ("directors", "roles", "actors")]}
+    hint = relationships._no_rel_hint
+    assert hint(rels, "film", "directors") == "Perhaps you meant 'films' instead of 'film'."
+    assert hint(rels, "films", "role") == "Perhaps you meant 'roles' instead of 'role'."
+    assert hint(rels, "films", "actors") is None
+    assert hint(rels, "noclosealternative", "roles") is None
+    assert hint(rels, "films", "noclosealternative") is None
+
+
 @pytest.fixture
 def loaded(pg):
     with psycopg.connect(pg.admin.dsn(), autocommit=True) as conn:
