@@ -82,6 +82,9 @@ create or replace function public.contract_rpc_types(d date, b boolean, arr text
   returns json language sql immutable as $$ select json_build_object('d', d, 'b', b, 'arr', arr, 'n', n, 'j', j) $$;
 create or replace function public.contract_rpc_variadic(variadic v text[] default '{}') returns text[]
   language sql immutable as $$ select v $$;
+create or replace function public.contract_rpc_inout(inout num integer) language sql immutable as $$ select num + 1 $$;
+create or replace function public.contract_rpc_table(n integer) returns table (i integer, label text)
+  language sql immutable as $$ select g, 'row ' || g from generate_series(1, n) g $$;
 
 grant execute on all functions in schema public to anon, authenticated, service_role;
 
