@@ -115,6 +115,12 @@ create table if not exists public.emb_secrets (
   id integer primary key, parent_id integer references public.emb_parents (id) on delete cascade,
   visible boolean not null, note text);
 
+create table if not exists public.emb_passports (     -- one-to-one through a UNIQUE constraint
+  id integer primary key, parent_id integer unique references public.emb_parents (id) on delete cascade);
+create table if not exists public.emb_tag_notes (     -- a composite foreign key
+  id integer primary key, parent_id integer, tag_id integer, note text,
+  foreign key (parent_id, tag_id) references public.emb_parent_tags (parent_id, tag_id) on delete cascade);
+
 create or replace view public.emb_children_view as
   select c.id, c.parent_id as owner_id, c.name from public.emb_children c;
 
@@ -127,6 +133,9 @@ create or replace function public.emb_eldest(public.emb_parents) returns setof p
   language sql stable as $$ select * from public.emb_children where parent_id = $1.id order by rank, id limit 1 $$;
 create or replace function public.emb_parents_named(prefix text) returns setof public.emb_parents
   language sql stable as $$ select * from public.emb_parents where name like prefix || '%' $$;
+
+create or replace function public.emb_parent(pid integer) returns public.emb_parents
+  language sql stable as $$ select * from public.emb_parents where id = pid $$;
 
 -- The rows, (re)written by the tests themselves: the harness may empty every table between tests.
 create or replace function public.emb_seed() returns void language sql volatile security definer
@@ -141,6 +150,8 @@ create or replace function public.emb_seed() returns void language sql volatile 
     on conflict do nothing;
   insert into public.emb_nodes values (1, 'root', null), (2, 'left', 1), (3, 'right', 1), (4, 'leaf', 2)
     on conflict do nothing;
+  insert into public.emb_passports values (7, 2) on conflict do nothing;
+  insert into public.emb_tag_notes values (1, 1, 101, 'ada likes blue') on conflict do nothing;
   insert into public.emb_secrets values (1, 1, true, 'shown'), (2, 1, false, 'hidden'), (3, 2, false, 'hidden')
     on conflict do nothing;
 $$;
@@ -149,7 +160,7 @@ do $$
 declare t text;
 begin
   foreach t in array array['emb_parents', 'emb_children', 'emb_profiles', 'emb_tags', 'emb_parent_tags',
-                           'emb_messages', 'emb_nodes', 'emb_secrets'] loop
+                           'emb_messages', 'emb_nodes', 'emb_secrets', 'emb_passports', 'emb_tag_notes'] loop
     execute format('alter table public.%I enable row level security', t);
     execute format('drop policy if exists emb_read on public.%I', t);
     execute format('create policy emb_read on public.%I for select using (%s)', t,
@@ -160,7 +171,7 @@ end $$;
 grant select on public.emb_children_view, public.emb_children_named to anon, authenticated, service_role;
 grant insert, delete on public.emb_children to service_role;
 grant execute on function public.emb_kids(public.emb_parents), public.emb_eldest(public.emb_parents),
-  public.emb_parents_named(text) to anon, authenticated, service_role;
+  public.emb_parents_named(text), public.emb_parent(integer) to anon, authenticated, service_role;
 revoke execute on function public.emb_seed() from public, anon, authenticated;
 grant execute on function public.emb_seed() to service_role;
 

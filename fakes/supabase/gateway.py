@@ -145,20 +145,20 @@ class Gateway:
         finally:
             await pool.release(conn)
 
-    async def embed_plan(self, root_name: str, root_table: schema_cache.Table, select: list, nested: list
-                         ) -> embed.Node | None:
+    async def embed_plan(self, root_name: str, root_table: schema_cache.Table, select: list, nested: list,
+                         order: list = ()) -> embed.Node | None:
         """The embedding tree of a request (None without embeds). A relationship the cache does not
         know reloads it once when the catalog moved since it was read (DDL without NOTIFY)."""
-        if not embed.has_embeds(select, nested):
+        if not embed.has_embeds(select, nested, order):
             return None
         cache = self.cache or await self.reload_schema()
         try:
-            return embed.plan(cache, root_name, root_table, select, nested)
+            return embed.plan(cache, root_name, root_table, select, nested, order)
         except ApiError as exc:
             if exc.code not in ("PGRST200", "PGRST201") or not await self._catalog_moved(cache):
                 raise
         cache = await self.reload_schema()
-        return embed.plan(cache, root_name, cache.tables.get(root_name, root_table), select, nested)
+        return embed.plan(cache, root_name, cache.tables.get(root_name, root_table), select, nested, order)
 
     async def _catalog_moved(self, cache: schema_cache.SchemaCache) -> bool:
         pool = self.rest_pools.current()

@@ -30,7 +30,7 @@ class Operations:
         table = await self.gw.table(table_name)
         singular = rest.wants_object(request)
         p = rest.parse_params(request.query_params.multi_items())
-        p.plan = await self.gw.embed_plan(table.name, table, p.select, p.nested)
+        p.plan = await self.gw.embed_plan(table.name, table, p.select, p.nested, p.order)
         return table, singular, p, rest.parse_prefer(request.headers.getlist("prefer"))
 
     async def _body(self, request: Request):
@@ -240,14 +240,15 @@ class Operations:
 
     async def _function_embeds(self, function, p: rest.Params):
         """Embeds on a function's result: its rows are the returned table's, embedded from there."""
-        if not rest.embeds(p) and not p.nested:
+        named = rest.embeds(p) + [path[0] for path, _, _ in p.nested] + [t.relation for t in p.order if t.relation]
+        if not named:
             return None
         name = function.return_type.rsplit(".", 1)[-1].strip('"')
         cache = self.gw.cache or await self.gw.reload_schema()
         table = cache.tables.get(name) if function.returns_composite else None
         if table is None:
             raise ApiError(400, "PGRST200", f"Could not find a relationship between '{function.name}' and "
-                           f"'{(rest.embeds(p) or [p.nested[0][0][0]])[0]}' in the schema cache",
+                           f"'{named[0]}' in the schema cache",
                            f"The function {function.schema}.{function.name} does not return the rows of a table "
                            "or view, so nothing can be embedded on its result.")
-        return await self.gw.embed_plan(name, table, p.select, p.nested)
+        return await self.gw.embed_plan(name, table, p.select, p.nested, p.order)
