@@ -86,7 +86,16 @@ create or replace function public.contract_rpc_inout(inout num integer) language
 create or replace function public.contract_rpc_table(n integer) returns table (i integer, label text)
   language sql immutable as $$ select g, 'row ' || g from generate_series(1, n) g $$;
 
-grant execute on all functions in schema public to anon, authenticated, service_role;
+grant execute on function public.contract_rpc_pair(integer), public.contract_rpc_pairs(integer),
+  public.contract_rpc_over(), public.contract_rpc_over(integer, integer), public.contract_rpc_over(text, text, text),
+  public.contract_rpc_same(integer), public.contract_rpc_same(xml), public.contract_rpc_same(text, integer),
+  public.contract_rpc_unnamed_json(json), public.contract_rpc_unnamed_text(text), public.contract_rpc_unnamed_int(integer),
+  public.contract_rpc_poly(boolean), public.contract_rpc_poly(integer), public.contract_rpc_poly(text),
+  public.contract_rpc_unnamed_default(), public.contract_rpc_unnamed_default(text), public.contract_rpc_named_json(json),
+  public.contract_rpc_make_logs(integer, text), public.contract_rpc_make_log(text),
+  public.contract_rpc_types(date, boolean, text[], numeric, jsonb), public.contract_rpc_variadic(text[]),
+  public.contract_rpc_inout(integer), public.contract_rpc_table(integer)
+  to anon, authenticated, service_role;
 
 notify pgrst, 'reload schema';
 
