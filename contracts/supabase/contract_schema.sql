@@ -53,6 +53,10 @@ create or replace function public.contract_rpc_unnamed_text(text) returns text
   language sql immutable as $$ select $1 $$;
 create or replace function public.contract_rpc_unnamed_int(integer) returns integer
   language sql immutable as $$ select $1 $$;
+create or replace function public.contract_rpc_unnamed_bytea(bytea) returns bytea
+  language sql immutable as $$ select $1 $$;
+create or replace function public.contract_rpc_unnamed_xml(xml) returns text
+  language sql immutable as $$ select $1::text $$;
 create or replace function public.contract_rpc_poly(boolean) returns integer
   language sql immutable as $$ select 1 $$;
 create or replace function public.contract_rpc_poly(integer) returns integer
@@ -90,6 +94,7 @@ grant execute on function public.contract_rpc_pair(integer), public.contract_rpc
   public.contract_rpc_over(), public.contract_rpc_over(integer, integer), public.contract_rpc_over(text, text, text),
   public.contract_rpc_same(integer), public.contract_rpc_same(xml), public.contract_rpc_same(text, integer),
   public.contract_rpc_unnamed_json(json), public.contract_rpc_unnamed_text(text), public.contract_rpc_unnamed_int(integer),
+  public.contract_rpc_unnamed_bytea(bytea), public.contract_rpc_unnamed_xml(xml),
   public.contract_rpc_poly(boolean), public.contract_rpc_poly(integer), public.contract_rpc_poly(text),
   public.contract_rpc_unnamed_default(), public.contract_rpc_unnamed_default(text), public.contract_rpc_named_json(json),
   public.contract_rpc_make_logs(integer, text), public.contract_rpc_make_log(text),
