@@ -64,3 +64,11 @@ def test_volatile_function_on_get_is_405_and_writes_nothing(http, target, user):
     assert response.status_code == 405 and error_shape(response)["code"] == "25006"
     left = http.get(f"/rest/v1/daily_logs?payload=eq.{tag}", headers=user_headers(target, user))
     assert left.json() == []
+
+
+def test_columns_picks_the_arguments_from_the_body(http, target, user):
+    headers = user_headers(target, user)
+    body = {"a": 1, "b": 2, "smth": "here", "fake_id": 13}
+    assert http.post(f"{RPC}/contract_add?columns=a,b", json=body, headers=headers).json() == 3
+    rows = [{"a": 1, "b": 2, "c": 0}, {"a": 4, "b": 6, "c": 0}]
+    assert http.post(f"{RPC}/contract_add?columns=a,b", json=rows, headers=headers).json() == 3
