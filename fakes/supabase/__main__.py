@@ -11,6 +11,7 @@ Prints the base URL, the anon key and the service key, then serves until interru
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 import threading
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         config = GatewayConfig(rest_dsn=login.dsn() + via, admin_dsn=admin.dsn() + via, jwt_secret=args.jwt_secret,
                                apikey_profile=args.apikey_profile)
         server = LoopbackServer(Gateway(config).app, port=args.port, host=args.host).start()
+        gc.freeze()     # what start-up built lives as long as the process: full collections skip it
         print(f"API URL: {server.url}\nanon key: {config.anon_key}\nservice_role key: {config.service_key}\n"
               f"database: {admin.redacted()}", flush=True)
         stop = threading.Event()
