@@ -34,6 +34,15 @@ def test_one_to_many_is_an_array_and_empty_when_none(get):
         {"id": 3, "emb_children": []}]
 
 
+def test_embedded_json_is_jsonb_as_postgrest_renders_it(get, http, target):
+    """Embeds are `::jsonb` in PostgREST's queries: keys in jsonb's order (shorter first), spaced."""
+    get("emb_parents?select=id&id=eq.2")
+    response = http.get("/rest/v1/emb_parents?select=id,emb_children(*),emb_profiles(*)&id=eq.2",
+                        headers=anon_headers(target))
+    assert response.text == ('[{"id":2,"emb_children":[{"id": 12, "name": "b1", "rank": 1, "parent_id": 2}],'
+                             '"emb_profiles":{"bio": "second", "parent_id": 2}}]')
+
+
 def test_many_to_one_is_an_object_or_null(get):
     assert get("emb_children?select=id,emb_parents(name)&order=id") == [
         {"id": 10, "emb_parents": {"name": "Ada"}}, {"id": 11, "emb_parents": {"name": "Ada"}},
@@ -51,6 +60,15 @@ def test_one_to_one_both_ways(get):
         {"id": 3, "emb_profiles": None}]
     assert get("emb_profiles?select=bio,emb_parents(name)&parent_id=eq.2") == [
         {"bio": "second", "emb_parents": {"name": "Bo"}}]
+
+
+def test_one_to_one_through_a_unique_constraint_and_a_composite_key(get):
+    assert get("emb_parents?select=id,emb_passports(id)&order=id") == [
+        {"id": 1, "emb_passports": None}, {"id": 2, "emb_passports": {"id": 7}}, {"id": 3, "emb_passports": None}]
+    assert get("emb_parent_tags?select=tag_id,emb_tag_notes(note)&parent_id=eq.1&order=tag_id") == [
+        {"tag_id": 100, "emb_tag_notes": []}, {"tag_id": 101, "emb_tag_notes": [{"note": "ada likes blue"}]}]
+    assert get("emb_tag_notes?select=note,emb_parent_tags(parent_id,tag_id)") == [
+        {"note": "ada likes blue", "emb_parent_tags": {"parent_id": 1, "tag_id": 101}}]
 
 
 def test_many_to_many_through_the_junction(get):
@@ -135,9 +153,19 @@ def test_nested_order_limit_offset_and_logic(get):
     assert get(base + "&emb_children.order=rank.desc") == [{"id": 1, "emb_children": [{"name": "a1"}, {"name": "a2"}]}]
     assert get(base + "&emb_children.order=id&emb_children.limit=1") == [{"id": 1, "emb_children": [{"name": "a1"}]}]
     assert get(base + "&emb_children.order=id&emb_children.offset=1") == [{"id": 1, "emb_children": [{"name": "a2"}]}]
+    assert len(get(base + "&emb_children.limit=x&emb_children.offset=y")[0]["emb_children"]) == 2   # v14: ignored
     assert get(base + "&emb_children.or=(name.eq.a2,rank.gt.5)") == [{"id": 1, "emb_children": [{"name": "a2"}]}]
     assert get(base + "&emb_children.not.or=(name.eq.a2,rank.gt.5)") == [{"id": 1, "emb_children": [{"name": "a1"}]}]
     assert get(base + "&emb_children.and=(name.like.a*,rank.eq.2)") == [{"id": 1, "emb_children": [{"name": "a1"}]}]
+
+
+def test_order_by_a_to_one_embed(get):
+    assert [r["id"] for r in get("emb_children?select=id,emb_parents(name)&id=in.(10,11,12)"
+                                 "&order=emb_parents(name).desc,id")] == [12, 10, 11]
+    assert [r["id"] for r in get("emb_children?select=id,p:emb_parents(name)&order=p(name).asc.nullsfirst,id")] == [
+        13, 10, 11, 12]
+    got = get("emb_parents?select=id,emb_children(id,emb_parents(name))&id=eq.1&emb_children.order=emb_parents(name),id.desc")
+    assert [c["id"] for c in got[0]["emb_children"]] == [11, 10]
 
 
 def test_spread_to_one_lifts_columns(get):
@@ -168,6 +196,13 @@ def test_exact_count_and_single_object_with_embeds(get, http, target):
 def test_set_returning_function_with_an_embed(get):
     assert get("rpc/emb_parents_named?prefix=A&select=name,emb_children(name)&emb_children.order=id") == [
         {"name": "Ada", "emb_children": [{"name": "a1"}, {"name": "a2"}]}]
+
+
+def test_rpc_embeds_by_post_and_on_a_single_row_function(get, http, target):
+    response = http.post("/rest/v1/rpc/emb_parents_named?select=name,emb_tags(label)&emb_tags.order=id",
+                         json={"prefix": "B"}, headers=anon_headers(target))
+    assert response.status_code == 200 and response.json() == [{"name": "Bo", "emb_tags": [{"label": "blue"}]}]
+    assert get("rpc/emb_parent?pid=2&select=name,emb_profiles(bio)") == {"name": "Bo", "emb_profiles": {"bio": "second"}}
 
 
 def test_write_returns_the_representation_with_its_embeds(get, http, target):

@@ -2,6 +2,8 @@
 
     python -m dualsync.fakes.supabase --port 54321 [--dsn postgresql://postgres:pw@127.0.0.1:5432/app]
                              [--sql extra.sql ...] [--jwt-secret S] [--apikey-profile hosted|cli]
+                             [--jwt-algorithm HS256|RS256|ES256 [--jwt-key private.jwk.json]]
+                             [--anonymous-sign-ins]
 
 Without --dsn an embedded PostgreSQL is started (and removed on exit). With --dsn the schema is
 applied to that database unless it is already there; the --sql files are applied either way.
@@ -22,6 +24,7 @@ import psycopg
 from ..cli import Parser, check_free, port
 from . import tokens
 from .gateway import Gateway, GatewayConfig
+from .keys import ALGORITHMS, KeySet, SigningKeyError, load_jwk_file
 from .serving import LoopbackServer
 
 
@@ -36,7 +39,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--jwt-secret", default=tokens.DEFAULT_SECRET, help="HS256 secret (default: the CLI's)")
     parser.add_argument("--apikey-profile", default="hosted", choices=("hosted", "cli"),
                         help="hosted: requests without a valid apikey get 401; cli: apikey not checked")
+    parser.add_argument("--jwt-algorithm", default="HS256", choices=ALGORITHMS,
+                        help="how GoTrue signs access tokens; RS256/ES256 publish the public key at "
+                             "/auth/v1/.well-known/jwks.json (default HS256, the secret)")
+    parser.add_argument("--jwt-key", type=Path, help="the RS256/ES256 private key as a JWK (or a list of JWKs, "
+                        "as GOTRUE_JWT_KEYS holds them); default: a key generated at start")
+    parser.add_argument("--anonymous-sign-ins", action="store_true",
+                        help="allow POST /auth/v1/signup without email or phone (off, as in the Supabase CLI)")
     args = parser.parse_args(argv)
+    args.jwt_jwk = None
+    if args.jwt_key is not None:
+        if args.jwt_algorithm == "HS256":
+            parser.error("--jwt-key: give --jwt-algorithm RS256 or ES256 too (HS256 signs with --jwt-secret)")
+        try:
+            args.jwt_jwk = load_jwk_file(args.jwt_key)
+            KeySet(args.jwt_secret, args.jwt_algorithm, args.jwt_jwk)
+        except OSError as exc:
+            parser.error(f"--jwt-key {args.jwt_key}: {exc.strerror}")
+        except (ValueError, SigningKeyError) as exc:
+            parser.error(f"--jwt-key {args.jwt_key}: {exc}")
     for path in args.sql:
         if not path.is_file():
             parser.error(f"--sql {path}: no such file")
@@ -91,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     admin, login, cleanup, via = open_database(args)
     try:
         config = GatewayConfig(rest_dsn=login.dsn() + via, admin_dsn=admin.dsn() + via, jwt_secret=args.jwt_secret,
-                               apikey_profile=args.apikey_profile)
+                               apikey_profile=args.apikey_profile, jwt_algorithm=args.jwt_algorithm,
+                               jwt_signing_jwk=args.jwt_jwk, anonymous_sign_ins=args.anonymous_sign_ins)
         server = LoopbackServer(Gateway(config).app, port=args.port, host=args.host).start()
         gc.freeze()     # what start-up built lives as long as the process: full collections skip it
         print(f"API URL: {server.url}\nanon key: {config.anon_key}\nservice_role key: {config.service_key}\n"

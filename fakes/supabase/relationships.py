@@ -218,15 +218,19 @@ def find(rels: dict[str, list[Relationship]], schema: str, origin: str, target: 
     if len(found) == 1:
         return found[0]
     if not found:
-        using = f"' using the hint '{hint}" if hint is not None else ""
-        raise ApiError(400, "PGRST200", f"Could not find a relationship between '{origin}' and '{target}' in the "
-                       "schema cache", f"Searched for a foreign key relationship between '{origin}' and "
-                       f"'{target}{using}' in the schema '{schema}', but no matches were found.",
-                       _no_rel_hint(rels, origin, target))
+        raise no_relationship(rels, schema, origin, target, hint)
     raise ApiError(300, "PGRST201", f"Could not embed because more than one relationship was found for "
                    f"'{origin}' and '{target}'", [r.described() for r in found],
                    f"Try changing '{target}' to one of the following: {', '.join(r.hint_form() for r in found)}. "
                    "Find the desired relationship in the 'details' key.")
+
+
+def no_relationship(rels: dict, schema: str, origin: str, target: str, hint: str | None) -> ApiError:
+    using = f"' using the hint '{hint}" if hint is not None else ""
+    return ApiError(400, "PGRST200", f"Could not find a relationship between '{origin}' and '{target}' in the "
+                    "schema cache", f"Searched for a foreign key relationship between '{origin}' and "
+                    f"'{target}{using}' in the schema '{schema}', but no matches were found.",
+                    _no_rel_hint(rels, origin, target))
 
 
 def _single(rel: Relationship, side: int) -> str | None:

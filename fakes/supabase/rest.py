@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -81,10 +82,9 @@ def parse_nested(key: str, value: str) -> tuple[tuple[str, ...], str, object]:
         return path, "logic", grammar.parse_logic(last, value)
     if not arrow and last == "order":
         return path, "order", grammar.parse_order(value)
-    if not arrow and last == "limit":
-        return path, "limit", grammar.parse_limit(value)
-    if not arrow and last == "offset":
-        return path, "offset", grammar.parse_offset(value)
+    if not arrow and last in ("limit", "offset"):     # v14 reads them with readMaybe: a non-number is ignored
+        parse = grammar.parse_limit if last == "limit" else grammar.parse_offset
+        return path, last, parse(value) if re.fullmatch(r"\s*-?[0-9]+\s*", value) else None
     return path, "filter", grammar.parse_filter(last + arrow + tail, value)
 
 

@@ -53,7 +53,7 @@ def api_key(role: str, secret: str = DEFAULT_SECRET) -> str:
     return encode({"iss": "supabase-demo", "role": role, "exp": DEMO_EXP}, secret)
 
 
-def decode(token: str, keys, now: dt.datetime, skew: int = CLOCK_SKEW) -> dict:
+def decode(token: str, keys, now: dt.datetime, skew: int = CLOCK_SKEW, hs_fallback: bool = False) -> dict:
     """Verified claims, or ApiError PGRST301 (undecodable) / PGRST303 (claims invalid). `keys` is a
     keys.KeySet, or the HS256 secret alone."""
     if not token:
@@ -68,7 +68,7 @@ def decode(token: str, keys, now: dt.datetime, skew: int = CLOCK_SKEW) -> dict:
         raise jwt_error("Wrong or unsupported encoding algorithm")
     if isinstance(keys, str):
         keys = KeySet(keys)
-    if not keys.verify(header, f"{parts[0]}.{parts[1]}".encode(), _signature(parts[2])):
+    if not keys.verify(header, f"{parts[0]}.{parts[1]}".encode(), _signature(parts[2]), hs_fallback):
         raise jwt_error("No suitable key or wrong key type", details="None of the keys was able to decode the JWT")
     check_times(claims, now, skew)
     return claims
