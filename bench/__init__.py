@@ -12,6 +12,10 @@ import time
 from typing import Callable
 
 
+class Unavailable(Exception):
+    """An area cannot be measured here (a feature it times is missing): said instead of a number."""
+
+
 @dataclasses.dataclass
 class Figure:
     name: str

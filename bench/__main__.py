@@ -30,8 +30,12 @@ def main(argv: list[str]) -> int:
         ap.error(f"unknown area(s) {', '.join(unknown)}; choose from {', '.join(areas())}")
     print(f"# machine: {machine()}")
     for area in args.areas or areas():
-        figures = importlib.import_module(f"bench.{area}").run(args.quick)
         print(f"\n## {area}   (reproduce: ./dualsync bench {area})")
+        try:
+            figures = importlib.import_module(f"bench.{area}").run(args.quick)
+        except bench.Unavailable as exc:
+            print(f"not measured: {exc}")
+            continue
         print("| figure | min | median | max | unit |\n|---|---|---|---|---|")
         for f in figures:
             print("| " + " | ".join(f.row()) + " |")

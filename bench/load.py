@@ -37,6 +37,7 @@ import time
 import uuid
 
 import httpx
+import psutil
 
 from dualsync.bench import Figure
 
@@ -77,6 +78,19 @@ class StandaloneGateway:
             self.stop()
             raise RuntimeError("the standalone gateway did not start:\n" + "".join(seen))
 
+    def cpu_seconds(self) -> tuple[float, float]:
+        """User + system CPU of the gateway process, and of its children (the embedded PostgreSQL)."""
+        proc = psutil.Process(self.proc.pid)
+        own = proc.cpu_times()
+        children = 0.0
+        for child in proc.children(recursive=True):
+            try:
+                t = child.cpu_times()
+                children += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return own.user + own.system, children
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -100,6 +114,9 @@ class Phase:
     def __init__(self):
         self.latencies: list[float] = []
         self.rates: list[float] = []
+        self.gateway_cpu: list[float] = []      # ms of the gateway process's CPU per request
+        self.postgres_cpu: list[float] = []     # ms of PostgreSQL's processes' CPU per request
+        self.client_cpu: list[float] = []       # ms of this (load client) process's CPU per request
 
 
 async def sign_up(client: httpx.AsyncClient, anon: str) -> tuple[str, str]:
@@ -110,7 +127,7 @@ async def sign_up(client: httpx.AsyncClient, anon: str) -> tuple[str, str]:
     return body["user"]["id"], body["access_token"]
 
 
-async def sync_loop(url: str, anon: str, user: tuple[str, str], ledger: Ledger, latencies: list[float],
+async def sync_loop(url: str, anon: str, user: tuple[str, str], ledger: Ledger, latencies: list[tuple[float, float]],
                     stop: asyncio.Event) -> None:
     """One device's sync loop: upsert a batch, pull from its cursor; until `stop`."""
     user_id, token = user
@@ -132,7 +149,7 @@ async def sync_loop(url: str, anon: str, user: tuple[str, str], ledger: Ledger, 
             except httpx.HTTPError as exc:
                 ledger.errors.append(f"upsert: {exc!r}")
                 continue
-            latencies.append((time.perf_counter() - t0) * 1000)
+            latencies.append((t0, time.perf_counter()))
             if r.status_code in (200, 201):
                 for row in body:
                     if row["id"] not in ledger.acked:
@@ -147,7 +164,7 @@ async def sync_loop(url: str, anon: str, user: tuple[str, str], ledger: Ledger, 
             except httpx.HTTPError as exc:
                 ledger.errors.append(f"pull: {exc!r}")
                 continue
-            latencies.append((time.perf_counter() - t0) * 1000)
+            latencies.append((t0, time.perf_counter()))
             if r.status_code != 200:
                 ledger.errors.append(f"pull {r.status_code}: {r.text[:200]}")
                 continue
@@ -159,19 +176,29 @@ async def sync_loop(url: str, anon: str, user: tuple[str, str], ledger: Ledger, 
                 cursor = rows[-1]["updated_at"]
 
 
-async def phase(url: str, anon: str, users: list, loops: int, seconds: float, ledger: Ledger, out: Phase) -> None:
+async def phase(url: str, anon: str, users: list, loops: int, seconds: float, ledger: Ledger, out: Phase,
+                gateway_cpu) -> None:
+    """Start `loops` loops; once each has finished a request (connections open, at most 5 s), measure
+    `seconds`: requests started and finished inside the window count, with their latency."""
     stop = asyncio.Event()
-    latencies: list[float] = []
-    tasks = [asyncio.create_task(sync_loop(url, anon, users[i // DEVICES], ledger, latencies, stop))
+    spans: list[tuple[float, float]] = []
+    tasks = [asyncio.create_task(sync_loop(url, anon, users[i // DEVICES], ledger, spans, stop))
              for i in range(loops)]
-    await asyncio.sleep(min(1.0, seconds / 4))          # ramp up: connections, first requests
-    first, t0 = len(latencies), time.perf_counter()
+    ramp_until = time.perf_counter() + 5
+    while len(spans) < 2 * loops and time.perf_counter() < ramp_until:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.25)
+    t0, cpu0, own0 = time.perf_counter(), gateway_cpu(), time.process_time()
     await asyncio.sleep(seconds)
-    done, took = len(latencies) - first, time.perf_counter() - t0
-    out.latencies.extend(latencies[first:first + done])
+    t1, cpu1, own1 = time.perf_counter(), gateway_cpu(), time.process_time()
     stop.set()
     await asyncio.gather(*tasks)
-    out.rates.append(done / took)
+    done = [(end - start) * 1000 for start, end in spans if end <= t1 and end >= t0]
+    out.latencies.extend((end - start) * 1000 for start, end in spans if start >= t0 and end <= t1)
+    out.rates.append(len(done) / (t1 - t0))
+    out.gateway_cpu.append((cpu1[0] - cpu0[0]) * 1000 / max(1, len(done)))
+    out.postgres_cpu.append((cpu1[1] - cpu0[1]) * 1000 / max(1, len(done)))
+    out.client_cpu.append((own1 - own0) * 1000 / max(1, len(done)))
 
 
 async def verify(url: str, anon: str, users: list, ledger: Ledger, service: str) -> list[str]:
@@ -204,22 +231,24 @@ async def verify(url: str, anon: str, users: list, ledger: Ledger, service: str)
             problems.append(f"acknowledged row {row_id} of user {owner} is missing")
         elif got != (owner, payload):
             problems.append(f"acknowledged row {row_id}: expected {(owner, payload)}, read {got}")
+    for row_id in sorted(set(seen_by_owner) - set(ledger.acked)):
+        problems.append(f"row {row_id} of user {seen_by_owner[row_id][0]} was never acknowledged")
     if total != len(ledger.acked):
         problems.append(f"the table holds {total} rows, {len(ledger.acked)} were acknowledged")
     return problems
 
 
 async def measure(url: str, anon: str, service: str, loops: list[int], seconds: float,
-                  rounds: int) -> tuple[dict[int, Phase], Ledger, list[str], int]:
+                  rounds: int, gateway_cpu) -> tuple[dict[int, Phase], Ledger, list[str], int]:
     ledger = Ledger()
     users = -(-max(loops) // DEVICES)
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         accounts = [await sign_up(client, anon) for _ in range(users)]
     phases = {n: Phase() for n in loops}
-    await phase(url, anon, accounts, max(loops), min(seconds, 2.0), ledger, Phase())     # warm-up
+    await phase(url, anon, accounts, max(loops), min(seconds, 2.0), ledger, Phase(), gateway_cpu)   # warm-up
     for _ in range(rounds):
         for n in loops:
-            await phase(url, anon, accounts, n, seconds, ledger, phases[n])
+            await phase(url, anon, accounts, n, seconds, ledger, phases[n], gateway_cpu)
     problems = await verify(url, anon, accounts, ledger, service)
     requests = sum(len(p.latencies) for p in phases.values())
     return phases, ledger, problems, requests
@@ -236,6 +265,9 @@ def figures(phases: dict[int, Phase], ledger: Ledger, problems: list[str], reque
         out.append(Figure(f"{n} loops ({-(-n // DEVICES)} users): throughput", "req/s", p.rates, "per round; median = the figure"))
         out.append(Figure(f"{n} loops: latency p50", "ms", [percentile(p.latencies, 0.5)]))
         out.append(Figure(f"{n} loops: latency p99", "ms", [percentile(p.latencies, 0.99)]))
+        out.append(Figure(f"{n} loops: gateway CPU per request", "ms", p.gateway_cpu, "per round"))
+        out.append(Figure(f"{n} loops: PostgreSQL CPU per request", "ms", p.postgres_cpu, "per round"))
+        out.append(Figure(f"{n} loops: load client CPU per request", "ms", p.client_cpu, "per round"))
     low, high = min(phases), max(phases)
     ratio = statistics.median(phases[high].rates) / statistics.median(phases[low].rates)
     out.append(Figure(f"throughput {high} loops / {low} loops", "x", [ratio], "acceptance >= 0.90"))
@@ -249,11 +281,12 @@ def figures(phases: dict[int, Phase], ledger: Ledger, problems: list[str], reque
 
 def run(quick: bool, loops=(4, 16, 64), seconds: float | None = None,
         rounds: int | None = None, gateway_args: tuple[str, ...] = ()) -> list[Figure]:
-    seconds = seconds if seconds is not None else (2.0 if quick else 5.0)
-    rounds = rounds if rounds is not None else (1 if quick else 3)
+    seconds = seconds if seconds is not None else (2.0 if quick else 3.0)
+    rounds = rounds if rounds is not None else (1 if quick else 5)
     gateway = StandaloneGateway(gateway_args)
     try:
-        result = asyncio.run(measure(gateway.url, gateway.anon, gateway.service, list(loops), seconds, rounds))
+        result = asyncio.run(measure(gateway.url, gateway.anon, gateway.service, list(loops), seconds, rounds,
+                                     gateway.cpu_seconds))
     finally:
         gateway.stop()
     return figures(*result)
@@ -263,8 +296,8 @@ def main(argv: list[str]) -> int:
     from dualsync.fakes.cli import Parser
     ap = Parser(prog="python -m dualsync.bench.load", description=__doc__.split("\n\n")[0])
     ap.add_argument("--loops", default="4,16,64", help="comma-separated loop counts (default 4,16,64)")
-    ap.add_argument("--seconds", type=float, default=5.0, help="measured seconds per phase and round (default 5)")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds over the phases (default 3)")
+    ap.add_argument("--seconds", type=float, default=3.0, help="measured seconds per phase and round (default 3)")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds over the phases (default 5)")
     args = ap.parse_args(argv)
     try:
         loops = [int(x) for x in args.loops.split(",")]

@@ -20,6 +20,88 @@ grant execute on function public.contract_echo(text), public.contract_add(intege
   public.contract_noop(), public.contract_my_logs(), public.contract_numbers(integer)
   to anon, authenticated, service_role;
 
+-- ---- i17b: RPC semantics (contracts/supabase/test_rpc_*.py) ----------------------------------
+do $$ begin
+  create type public.contract_rpc_pair as (id integer, label text);
+exception when duplicate_object then null;
+end $$;
+
+create or replace function public.contract_rpc_pair(id integer default 1) returns public.contract_rpc_pair
+  language sql stable as $$ select id, 'pair ' || id $$;
+
+create or replace function public.contract_rpc_pairs(n integer) returns setof public.contract_rpc_pair
+  language sql stable as $$ select i, 'pair ' || i from generate_series(1, n) i $$;
+
+-- overloads: resolvable by argument names, and ambiguous ones (same names, other types)
+create or replace function public.contract_rpc_over() returns setof integer
+  language sql immutable as $$ select generate_series(1, 3) $$;
+create or replace function public.contract_rpc_over(a integer, b integer) returns integer
+  language sql immutable as $$ select a + b $$;
+create or replace function public.contract_rpc_over(a text, b text, c text) returns text
+  language sql immutable as $$ select a || b || c $$;
+create or replace function public.contract_rpc_same(arg integer) returns text
+  language sql immutable as $$ select 'integer' $$;
+create or replace function public.contract_rpc_same(arg xml) returns text
+  language sql immutable as $$ select 'xml' $$;
+create or replace function public.contract_rpc_same(arg text, num integer default 0) returns text
+  language sql immutable as $$ select 'text' $$;
+
+-- single unnamed parameters: json/jsonb/text are callable, an integer one is not in the schema cache
+create or replace function public.contract_rpc_unnamed_json(json) returns json
+  language sql immutable as $$ select $1 $$;
+create or replace function public.contract_rpc_unnamed_text(text) returns text
+  language sql immutable as $$ select $1 $$;
+create or replace function public.contract_rpc_unnamed_int(integer) returns integer
+  language sql immutable as $$ select $1 $$;
+create or replace function public.contract_rpc_unnamed_bytea(bytea) returns bytea
+  language sql immutable as $$ select $1 $$;
+create or replace function public.contract_rpc_unnamed_xml(xml) returns text
+  language sql immutable as $$ select $1::text $$;
+create or replace function public.contract_rpc_poly(boolean) returns integer
+  language sql immutable as $$ select 1 $$;
+create or replace function public.contract_rpc_poly(integer) returns integer
+  language sql immutable as $$ select 2 $$;
+create or replace function public.contract_rpc_poly(text) returns text
+  language sql immutable as $$ select 'text: ' || $1 $$;
+create or replace function public.contract_rpc_unnamed_default() returns integer
+  language sql immutable as $$ select 1 $$;
+create or replace function public.contract_rpc_unnamed_default(text default 'd') returns text
+  language sql immutable as $$ select 'text' $$;
+create or replace function public.contract_rpc_named_json(data json) returns json
+  language sql immutable as $$ select data $$;
+
+-- writes, for Prefer: handling=strict, max-affected=N (rolled back when exceeded)
+create or replace function public.contract_rpc_make_logs(n integer, tag text) returns setof public.daily_logs
+  language sql volatile as $$
+    insert into public.daily_logs (id, payload, client_modified_at)
+    select gen_random_uuid(), tag, '2030-01-01T00:00:00Z' from generate_series(1, n)
+    returning * $$;
+create or replace function public.contract_rpc_make_log(tag text) returns void
+  language sql volatile as $$
+    insert into public.daily_logs (id, payload, client_modified_at)
+    values (gen_random_uuid(), tag, '2030-01-01T00:00:00Z') $$;
+
+-- argument types from the query string, variadic arguments
+create or replace function public.contract_rpc_types(d date, b boolean, arr text[], n numeric, j jsonb default null)
+  returns json language sql immutable as $$ select json_build_object('d', d, 'b', b, 'arr', arr, 'n', n, 'j', j) $$;
+create or replace function public.contract_rpc_variadic(variadic v text[] default '{}') returns text[]
+  language sql immutable as $$ select v $$;
+create or replace function public.contract_rpc_inout(inout num integer) language sql immutable as $$ select num + 1 $$;
+create or replace function public.contract_rpc_table(n integer) returns table (i integer, label text)
+  language sql immutable as $$ select g, 'row ' || g from generate_series(1, n) g $$;
+
+grant execute on function public.contract_rpc_pair(integer), public.contract_rpc_pairs(integer),
+  public.contract_rpc_over(), public.contract_rpc_over(integer, integer), public.contract_rpc_over(text, text, text),
+  public.contract_rpc_same(integer), public.contract_rpc_same(xml), public.contract_rpc_same(text, integer),
+  public.contract_rpc_unnamed_json(json), public.contract_rpc_unnamed_text(text), public.contract_rpc_unnamed_int(integer),
+  public.contract_rpc_unnamed_bytea(bytea), public.contract_rpc_unnamed_xml(xml),
+  public.contract_rpc_poly(boolean), public.contract_rpc_poly(integer), public.contract_rpc_poly(text),
+  public.contract_rpc_unnamed_default(), public.contract_rpc_unnamed_default(text), public.contract_rpc_named_json(json),
+  public.contract_rpc_make_logs(integer, text), public.contract_rpc_make_log(text),
+  public.contract_rpc_types(date, boolean, text[], numeric, jsonb), public.contract_rpc_variadic(text[]),
+  public.contract_rpc_inout(integer), public.contract_rpc_table(integer)
+  to anon, authenticated, service_role;
+
 notify pgrst, 'reload schema';
 
 -- ---- resource embedding (contracts/supabase/test_embedding*.py) ------------------------------
@@ -47,6 +129,21 @@ create table if not exists public.emb_secrets (
   id integer primary key, parent_id integer references public.emb_parents (id) on delete cascade,
   visible boolean not null, note text);
 
+create table if not exists public.emb_passports (     -- one-to-one through a UNIQUE constraint
+  id integer primary key, parent_id integer unique references public.emb_parents (id) on delete cascade);
+create table if not exists public.emb_tag_notes (     -- a composite foreign key
+  id integer primary key, parent_id integer, tag_id integer, note text,
+  foreign key (parent_id, tag_id) references public.emb_parent_tags (parent_id, tag_id) on delete cascade);
+
+-- Tables in a schema the API does not expose, shown through views: the views' relationship comes
+-- from the private tables' foreign key.
+create schema if not exists emb_private;
+create table if not exists emb_private.owners (id integer primary key, name text not null);
+create table if not exists emb_private.pets (
+  id integer primary key, owner_id integer references emb_private.owners (id) on delete cascade, name text not null);
+create or replace view public.emb_owners as select o.id, o.name from emb_private.owners o;
+create or replace view public.emb_pets as select p.id, p.owner_id as keeper, p.name from emb_private.pets p;
+
 create or replace view public.emb_children_view as
   select c.id, c.parent_id as owner_id, c.name from public.emb_children c;
 
@@ -59,6 +156,9 @@ create or replace function public.emb_eldest(public.emb_parents) returns setof p
   language sql stable as $$ select * from public.emb_children where parent_id = $1.id order by rank, id limit 1 $$;
 create or replace function public.emb_parents_named(prefix text) returns setof public.emb_parents
   language sql stable as $$ select * from public.emb_parents where name like prefix || '%' $$;
+
+create or replace function public.emb_parent(pid integer) returns public.emb_parents
+  language sql stable as $$ select * from public.emb_parents where id = pid $$;
 
 -- The rows, (re)written by the tests themselves: the harness may empty every table between tests.
 create or replace function public.emb_seed() returns void language sql volatile security definer
@@ -73,6 +173,10 @@ create or replace function public.emb_seed() returns void language sql volatile 
     on conflict do nothing;
   insert into public.emb_nodes values (1, 'root', null), (2, 'left', 1), (3, 'right', 1), (4, 'leaf', 2)
     on conflict do nothing;
+  insert into public.emb_passports values (7, 2) on conflict do nothing;
+  insert into public.emb_tag_notes values (1, 1, 101, 'ada likes blue') on conflict do nothing;
+  insert into emb_private.owners values (1, 'Ola') on conflict do nothing;
+  insert into emb_private.pets values (1, 1, 'Rex'), (2, 1, 'Tom') on conflict do nothing;
   insert into public.emb_secrets values (1, 1, true, 'shown'), (2, 1, false, 'hidden'), (3, 2, false, 'hidden')
     on conflict do nothing;
 $$;
@@ -81,7 +185,7 @@ do $$
 declare t text;
 begin
   foreach t in array array['emb_parents', 'emb_children', 'emb_profiles', 'emb_tags', 'emb_parent_tags',
-                           'emb_messages', 'emb_nodes', 'emb_secrets'] loop
+                           'emb_messages', 'emb_nodes', 'emb_secrets', 'emb_passports', 'emb_tag_notes'] loop
     execute format('alter table public.%I enable row level security', t);
     execute format('drop policy if exists emb_read on public.%I', t);
     execute format('create policy emb_read on public.%I for select using (%s)', t,
@@ -89,10 +193,11 @@ begin
     execute format('grant select on public.%I to anon, authenticated, service_role', t);
   end loop;
 end $$;
-grant select on public.emb_children_view, public.emb_children_named to anon, authenticated, service_role;
+grant select on public.emb_children_view, public.emb_children_named, public.emb_owners, public.emb_pets
+  to anon, authenticated, service_role;
 grant insert, delete on public.emb_children to service_role;
 grant execute on function public.emb_kids(public.emb_parents), public.emb_eldest(public.emb_parents),
-  public.emb_parents_named(text) to anon, authenticated, service_role;
+  public.emb_parents_named(text), public.emb_parent(integer) to anon, authenticated, service_role;
 revoke execute on function public.emb_seed() from public, anon, authenticated;
 grant execute on function public.emb_seed() to service_role;
 

@@ -72,3 +72,12 @@ def test_sign_in_anonymously_is_refused_by_default(target):
     with pytest.raises(AuthApiError) as caught:
         target.supabase().auth.sign_in_anonymously()
     assert caught.value.status == 422 and caught.value.code == "anonymous_provider_disabled"
+
+
+def test_invite_user_by_email(admin, target):
+    invited = admin.invite_user_by_email(new_email(), {"data": {"team": "a"}}).user
+    assert invited.invited_at is not None and invited.email_confirmed_at is None
+    assert invited.user_metadata == {"team": "a"} and invited.identities[0].provider == "email"
+    with pytest.raises(AuthApiError) as caught:
+        target.supabase().auth.admin.invite_user_by_email(new_email())
+    assert caught.value.status == 403 and caught.value.code == "not_admin"

@@ -108,6 +108,18 @@ def test_put_user_bad_input(http, target, body, status, code):
     assert response.status_code == status and response.json()["code"] == code, response.text
 
 
+def test_only_a_user_in_the_admin_group_updates_its_own_app_metadata(http, target):
+    from .targets import service_headers
+    email = new_email()
+    made = http.post("/auth/v1/admin/users", json={"email": email, "password": PASSWORD, "email_confirm": True,
+                                                   "role": "admin"}, headers=service_headers(target))
+    assert made.status_code == 200, made.text
+    session = password_grant(http, target, email, PASSWORD).json()
+    response = http.put("/auth/v1/user", json={"app_metadata": {"tier": "gold"}},
+                        headers={**anon_headers(target, **API_VERSION), "Authorization": f"Bearer {session['access_token']}"})
+    assert response.status_code == 200 and response.json()["app_metadata"]["tier"] == "gold"
+
+
 def test_put_user_needs_a_user_token(http, target):
     missing = http.put("/auth/v1/user", json={"data": {}}, headers=anon_headers(target, **API_VERSION))
     assert missing.status_code == 401 and missing.json()["code"] == "no_authorization"

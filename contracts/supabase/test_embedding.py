@@ -34,6 +34,15 @@ def test_one_to_many_is_an_array_and_empty_when_none(get):
         {"id": 3, "emb_children": []}]
 
 
+def test_embedded_json_is_jsonb_as_postgrest_renders_it(get, http, target):
+    """Embeds are `::jsonb` in PostgREST's queries: keys in jsonb's order (shorter first), spaced."""
+    get("emb_parents?select=id&id=eq.2")
+    response = http.get("/rest/v1/emb_parents?select=id,emb_children(*),emb_profiles(*)&id=eq.2",
+                        headers=anon_headers(target))
+    assert response.text == ('[{"id":2,"emb_children":[{"id": 12, "name": "b1", "rank": 1, "parent_id": 2}],'
+                             '"emb_profiles":{"bio": "second", "parent_id": 2}}]')
+
+
 def test_many_to_one_is_an_object_or_null(get):
     assert get("emb_children?select=id,emb_parents(name)&order=id") == [
         {"id": 10, "emb_parents": {"name": "Ada"}}, {"id": 11, "emb_parents": {"name": "Ada"}},
@@ -51,6 +60,15 @@ def test_one_to_one_both_ways(get):
         {"id": 3, "emb_profiles": None}]
     assert get("emb_profiles?select=bio,emb_parents(name)&parent_id=eq.2") == [
         {"bio": "second", "emb_parents": {"name": "Bo"}}]
+
+
+def test_one_to_one_through_a_unique_constraint_and_a_composite_key(get):
+    assert get("emb_parents?select=id,emb_passports(id)&order=id") == [
+        {"id": 1, "emb_passports": None}, {"id": 2, "emb_passports": {"id": 7}}, {"id": 3, "emb_passports": None}]
+    assert get("emb_parent_tags?select=tag_id,emb_tag_notes(note)&parent_id=eq.1&order=tag_id") == [
+        {"tag_id": 100, "emb_tag_notes": []}, {"tag_id": 101, "emb_tag_notes": [{"note": "ada likes blue"}]}]
+    assert get("emb_tag_notes?select=note,emb_parent_tags(parent_id,tag_id)") == [
+        {"note": "ada likes blue", "emb_parent_tags": {"parent_id": 1, "tag_id": 101}}]
 
 
 def test_many_to_many_through_the_junction(get):
@@ -74,6 +92,12 @@ def test_embedding_through_a_view_over_a_view(get):
     assert get("emb_children_named?select=child_id,emb_parents(name)&child_id=eq.12") == [
         {"child_id": 12, "emb_parents": {"name": "Bo"}}]
     assert get("emb_parents?select=id,emb_children_named(shout)&id=eq.2") == [{"id": 2, "emb_children_named": [{"shout": "B1"}]}]
+
+
+def test_views_over_tables_of_an_unexposed_schema(get):
+    assert get("emb_owners?select=name,emb_pets(name)&emb_pets.order=id") == [
+        {"name": "Ola", "emb_pets": [{"name": "Rex"}, {"name": "Tom"}]}]
+    assert get("emb_pets?select=name,emb_owners(name)&id=eq.2") == [{"name": "Tom", "emb_owners": {"name": "Ola"}}]
 
 
 def test_computed_relationships(get):
@@ -104,6 +128,13 @@ def test_nested_embeds(get):
         {"name": "Bo", "emb_children": [{"name": "b1", "emb_parents": {"name": "Bo", "emb_profiles": {"bio": "second"}}}]}]
 
 
+def test_counting_children_the_way_apps_do(get):
+    """`rel(count)`: PostgreSQL reads `alias.count` as `count(alias)` (no aggregates switch needed)."""
+    assert get("emb_parents?select=id,emb_children(count)&order=id") == [
+        {"id": 1, "emb_children": [{"count": 2}]}, {"id": 2, "emb_children": [{"count": 1}]},
+        {"id": 3, "emb_children": [{"count": 0}]}]
+
+
 def test_inner_join_filters_the_parent(get):
     assert get("emb_parents?select=id,emb_children!inner(id)&order=id&emb_children.order=id") == [
         {"id": 1, "emb_children": [{"id": 10}, {"id": 11}]}, {"id": 2, "emb_children": [{"id": 12}]}]
@@ -124,6 +155,8 @@ def test_null_filters_on_an_embed(get):
     assert get("emb_parents?select=id,emb_children(id)&emb_children=is.null") == [{"id": 3, "emb_children": []}]
     assert [r["id"] for r in get("emb_parents?select=id,emb_children(id)&emb_children=not.is.null&order=id")] == [1, 2]
     assert get("emb_parents?select=id,kids:emb_children(id)&kids=is.null") == [{"id": 3, "kids": []}]
+    assert get("emb_parents?select=id,kids:emb_children(id)&or=(kids.not.is.null,id.eq.3)&id=gt.1") == [
+        {"id": 2, "kids": [{"id": 12}]}, {"id": 3, "kids": []}]
 
 
 def test_empty_embed_only_filters(get):
@@ -135,9 +168,19 @@ def test_nested_order_limit_offset_and_logic(get):
     assert get(base + "&emb_children.order=rank.desc") == [{"id": 1, "emb_children": [{"name": "a1"}, {"name": "a2"}]}]
     assert get(base + "&emb_children.order=id&emb_children.limit=1") == [{"id": 1, "emb_children": [{"name": "a1"}]}]
     assert get(base + "&emb_children.order=id&emb_children.offset=1") == [{"id": 1, "emb_children": [{"name": "a2"}]}]
+    assert len(get(base + "&emb_children.limit=x&emb_children.offset=y")[0]["emb_children"]) == 2   # v14: ignored
     assert get(base + "&emb_children.or=(name.eq.a2,rank.gt.5)") == [{"id": 1, "emb_children": [{"name": "a2"}]}]
     assert get(base + "&emb_children.not.or=(name.eq.a2,rank.gt.5)") == [{"id": 1, "emb_children": [{"name": "a1"}]}]
     assert get(base + "&emb_children.and=(name.like.a*,rank.eq.2)") == [{"id": 1, "emb_children": [{"name": "a1"}]}]
+
+
+def test_order_by_a_to_one_embed(get):
+    assert [r["id"] for r in get("emb_children?select=id,emb_parents(name)&id=in.(10,11,12)"
+                                 "&order=emb_parents(name).desc,id")] == [12, 10, 11]
+    assert [r["id"] for r in get("emb_children?select=id,p:emb_parents(name)&order=p(name).asc.nullsfirst,id")] == [
+        13, 10, 11, 12]
+    got = get("emb_parents?select=id,emb_children(id,emb_parents(name))&id=eq.1&emb_children.order=emb_parents(name),id.desc")
+    assert [c["id"] for c in got[0]["emb_children"]] == [11, 10]
 
 
 def test_spread_to_one_lifts_columns(get):
@@ -161,6 +204,9 @@ def test_exact_count_and_single_object_with_embeds(get, http, target):
     response = http.get("/rest/v1/emb_parents?select=id,emb_children!inner(id)&limit=1&order=id",
                         headers=anon_headers(target, Prefer="count=exact"))
     assert response.status_code == 206 and response.headers["content-range"] == "0-0/2"
+    response = http.get("/rest/v1/emb_parents?select=id,emb_tags(id),emb_children(id)&emb_children=is.null",
+                        headers=anon_headers(target, Prefer="count=exact"))
+    assert response.headers["content-range"] == "0-0/1"
     assert get("emb_parents?select=name,emb_profiles(bio)&id=eq.3", Accept="application/vnd.pgrst.object+json") == {
         "name": "Cy", "emb_profiles": None}
 
@@ -168,6 +214,13 @@ def test_exact_count_and_single_object_with_embeds(get, http, target):
 def test_set_returning_function_with_an_embed(get):
     assert get("rpc/emb_parents_named?prefix=A&select=name,emb_children(name)&emb_children.order=id") == [
         {"name": "Ada", "emb_children": [{"name": "a1"}, {"name": "a2"}]}]
+
+
+def test_rpc_embeds_by_post_and_on_a_single_row_function(get, http, target):
+    response = http.post("/rest/v1/rpc/emb_parents_named?select=name,emb_tags(label)&emb_tags.order=id",
+                         json={"prefix": "B"}, headers=anon_headers(target))
+    assert response.status_code == 200 and response.json() == [{"name": "Bo", "emb_tags": [{"label": "blue"}]}]
+    assert get("rpc/emb_parent?pid=2&select=name,emb_profiles(bio)") == {"name": "Bo", "emb_profiles": {"bio": "second"}}
 
 
 def test_write_returns_the_representation_with_its_embeds(get, http, target):

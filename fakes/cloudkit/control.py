@@ -38,7 +38,9 @@ def _state(ck) -> dict:
     out = ck.stats()
     out.update(now=ck.clock.now(), container=ck.container_id,
                faults=[dataclasses.asdict(f) for f in ck.faults.pending()],
-               fired=[list(f) for f in ck.faults.fired])
+               fired=[list(f) for f in ck.faults.fired],
+               record_faults=[dataclasses.asdict(f) for f in ck.record_faults.pending()],
+               record_faults_fired=[list(f) for f in ck.record_faults.fired])
     return out
 
 
@@ -56,6 +58,36 @@ def _add_fault(ck, **options) -> dict:
 
 def _clear_faults(ck) -> dict:
     ck.faults.clear()
+    return {"cleared": True}
+
+
+# The body of POST /_control/record-faults: CloudKit's own names, or the Python ones.
+_RECORD_FAULT_KEYS = {"recordName": "record", "record": "record", "zoneName": "zone", "zone": "zone",
+                      "operationType": "operation", "operation": "operation", "serverErrorCode": "code",
+                      "code": "code", "retryAfter": "retry_after", "retry_after": "retry_after",
+                      "times": "times", "user": "user", "env": "env", "reason": "reason"}
+
+
+def _add_record_fault(ck, **body) -> dict:
+    unknown = sorted(set(body) - set(_RECORD_FAULT_KEYS))
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}; a record fault takes recordName, "
+                         "serverErrorCode, zoneName, operationType, retryAfter, times, user, env, reason "
+                         "(or record, code, zone, operation, retry_after)")
+    options = {}
+    for key, value in body.items():
+        name = _RECORD_FAULT_KEYS[key]
+        if name in options:
+            raise ValueError(f"{key!r} given twice (as {name} under two names)")
+        options[name] = value
+    for required, wire in (("record", "recordName"), ("code", "serverErrorCode")):
+        if required not in options:
+            raise ValueError(f"a record fault needs {wire} (the record to fail and the error it gets)")
+    return dataclasses.asdict(ck.inject_record_fault(**options))
+
+
+def _clear_record_faults(ck) -> dict:
+    ck.record_faults.clear()
     return {"cleared": True}
 
 
@@ -95,6 +127,8 @@ OPERATIONS = {
     ("POST", "clock"): _clock,
     ("POST", "faults"): _add_fault,
     ("DELETE", "faults"): _clear_faults,
+    ("POST", "record-faults"): _add_record_fault,
+    ("DELETE", "record-faults"): _clear_record_faults,
     ("POST", "tokens"): _mint,
     ("POST", "expire-sync-tokens"): _expire,
     ("POST", "delete-zone"): _delete_zone,

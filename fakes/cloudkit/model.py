@@ -17,7 +17,7 @@ from .clock import as_clock
 from .config import Config
 from .database import Database
 from .errors import CloudKitError
-from .faults import Fault, FaultPlan
+from .faults import Fault, FaultPlan, RecordFault, RecordFaultPlan
 from .tokens import TokenCodec
 
 _MIX = 0x9E3779B97F4A7C15   # odd, so multiplying mod 2**64 is a bijection: tags never repeat
@@ -42,6 +42,7 @@ class CloudKit:
         self.config = config or Config()
         self.seed = seed
         self.faults = FaultPlan()
+        self.record_faults = RecordFaultPlan()
         # Called with one event dict per committed change; wiring, so it survives reset().
         self.commit_listeners: list[Callable[[dict], None]] = []
         self._epoch = 0
@@ -61,6 +62,7 @@ class CloudKit:
         self._incarnations: dict[int, str] = {}
         self._counter = 0
         self.faults.clear()
+        self.record_faults.clear()
 
     def _next(self) -> int:
         self._counter += 1
@@ -167,6 +169,11 @@ class CloudKit:
         if fault.kind == "delay" and not hasattr(self.clock, "advance"):
             raise ValueError("a delay advances the clock, and the injected clock has no advance()")
         return self.faults.add(fault)
+
+    def inject_record_fault(self, record: str, code: str, **options) -> RecordFault:
+        """Fail one named record's operation in records/modify with `code` (per-record, inside a
+        200): zone, operation, user, env, times, retry_after, reason narrow and shape it."""
+        return self.record_faults.add(RecordFault(record, code, **options))
 
     def expire_sync_tokens(self, user_id: str | None = None, zone: str | None = None, env: str = "development") -> None:
         dbs = [self.db(user_id, env)] if user_id else list(self.databases.values())

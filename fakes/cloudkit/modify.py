@@ -104,6 +104,9 @@ class ModifyOps:
     def _judge(self, zone, op: Op):
         """None if the operation can apply, else its per-record error dict."""
         existing = zone.live(op.name)
+        fault = self.container.record_faults.take(self.user_id, self.env, zone.name, op.name, op.kind)
+        if fault is not None:
+            return self._injected(op, fault, existing, zone)
         if op.kind in TAGGED and op.tag is None:
             return self._error(op, "BAD_REQUEST", f"recordChangeTag is required for {op.kind}")
         if existing is None:
@@ -117,6 +120,17 @@ class ModifyOps:
             return self._conflict(op, existing, zone, "CONFLICT",
                                   f"recordChangeTag {op.tag!r} is stale; the server has {existing.tag!r}")
         return self._schema_error(op, existing.type)
+
+    def _injected(self, op: Op, fault, existing: Record | None, zone) -> dict:
+        """A per-record fault from the control plane: its code (and retryAfter); a CONFLICT or
+        EXISTS carries the server's record, as a real save conflict does."""
+        if fault.code in ("CONFLICT", "EXISTS") and existing is not None:
+            err = self._conflict(op, existing, zone, fault.code, fault.reason)
+        else:
+            err = self._error(op, fault.code, fault.reason)
+        if fault.retry_after is not None:
+            err["retryAfter"] = fault.retry_after
+        return err
 
     def _judge_missing(self, op: Op):
         if op.kind in ("update", "replace"):

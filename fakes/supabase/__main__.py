@@ -2,6 +2,8 @@
 
     python -m dualsync.fakes.supabase --port 54321 [--dsn postgresql://postgres:pw@127.0.0.1:5432/app]
                              [--sql extra.sql ...] [--jwt-secret S] [--apikey-profile hosted|cli]
+                             [--jwt-algorithm HS256|RS256|ES256 [--jwt-key private.jwk.json]]
+                             [--anonymous-sign-ins]
 
 Without --dsn an embedded PostgreSQL is started (and removed on exit). With --dsn the schema is
 applied to that database unless it is already there; the --sql files are applied either way.
@@ -11,6 +13,7 @@ Prints the base URL, the anon key and the service key, then serves until interru
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 import threading
@@ -21,6 +24,7 @@ import psycopg
 from ..cli import Parser, check_free, port
 from . import tokens
 from .gateway import Gateway, GatewayConfig
+from .keys import ALGORITHMS, KeySet, SigningKeyError, load_jwk_file
 from .serving import LoopbackServer
 
 
@@ -35,7 +39,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--jwt-secret", default=tokens.DEFAULT_SECRET, help="HS256 secret (default: the CLI's)")
     parser.add_argument("--apikey-profile", default="hosted", choices=("hosted", "cli"),
                         help="hosted: requests without a valid apikey get 401; cli: apikey not checked")
+    parser.add_argument("--jwt-algorithm", default="HS256", choices=ALGORITHMS,
+                        help="how GoTrue signs access tokens; RS256/ES256 publish the public key at "
+                             "/auth/v1/.well-known/jwks.json (default HS256, the secret)")
+    parser.add_argument("--jwt-key", type=Path, help="the RS256/ES256 private key as a JWK (or a list of JWKs, "
+                        "as GOTRUE_JWT_KEYS holds them); default: a key generated at start")
+    parser.add_argument("--anonymous-sign-ins", action="store_true",
+                        help="allow POST /auth/v1/signup without email or phone (off, as in the Supabase CLI)")
     args = parser.parse_args(argv)
+    args.jwt_jwk = None
+    if args.jwt_key is not None:
+        if args.jwt_algorithm == "HS256":
+            parser.error("--jwt-key: give --jwt-algorithm RS256 or ES256 too (HS256 signs with --jwt-secret)")
+        try:
+            args.jwt_jwk = load_jwk_file(args.jwt_key)
+            KeySet(args.jwt_secret, args.jwt_algorithm, args.jwt_jwk)
+        except OSError as exc:
+            parser.error(f"--jwt-key {args.jwt_key}: {exc.strerror}")
+        except (ValueError, SigningKeyError) as exc:
+            parser.error(f"--jwt-key {args.jwt_key}: {exc}")
     for path in args.sql:
         if not path.is_file():
             parser.error(f"--sql {path}: no such file")
@@ -67,10 +89,10 @@ def prepare_dsn(dsn: str, extra: list[Path], app=None):
 
 
 def open_database(args):
-    """(admin ConnInfo, authenticator ConnInfo, cleanup)."""
+    """(admin ConnInfo, authenticator ConnInfo, cleanup, how the gateway reaches them: a DSN suffix)."""
     if args.dsn:
         admin, login = prepare_dsn(args.dsn, args.sql, args.app)
-        return admin, login, lambda: None
+        return admin, login, lambda: None, ""
     from dualsync.fakes.postgres import start_server
     server = start_server("embedded", extra_sql=tuple(args.sql), app=args.app)
     db = server.new_database("gateway")
@@ -78,16 +100,22 @@ def open_database(args):
     def cleanup():
         server.drop_database(db)
         server.stop()
-    return db.admin, db.authenticator, cleanup
+    # The embedded server also listens on a Unix socket in its work directory: the gateway's own
+    # connections use it (a round trip costs about half of loopback TCP's); the DSN printed for
+    # people stays the TCP one.
+    workdir = getattr(server.provider, "workdir", None)
+    return db.admin, db.authenticator, cleanup, f"?host={workdir}" if workdir else ""
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    admin, login, cleanup = open_database(args)
+    admin, login, cleanup, via = open_database(args)
     try:
-        config = GatewayConfig(rest_dsn=login.dsn(), admin_dsn=admin.dsn(), jwt_secret=args.jwt_secret,
-                               apikey_profile=args.apikey_profile)
+        config = GatewayConfig(rest_dsn=login.dsn() + via, admin_dsn=admin.dsn() + via, jwt_secret=args.jwt_secret,
+                               apikey_profile=args.apikey_profile, jwt_algorithm=args.jwt_algorithm,
+                               jwt_signing_jwk=args.jwt_jwk, anonymous_sign_ins=args.anonymous_sign_ins)
         server = LoopbackServer(Gateway(config).app, port=args.port, host=args.host).start()
+        gc.freeze()     # what start-up built lives as long as the process: full collections skip it
         print(f"API URL: {server.url}\nanon key: {config.anon_key}\nservice_role key: {config.service_key}\n"
               f"database: {admin.redacted()}", flush=True)
         stop = threading.Event()

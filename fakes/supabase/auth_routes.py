@@ -2,7 +2,7 @@
 
     signup, token, user (GET, PUT), logout, health, settings     gotrue.py
     .well-known/jwks.json                                         keys.py (public keys, no apikey needed)
-    admin/users[/{id}], admin/generate_link                       gotrue_admin.py (service-role only)
+    admin/users[/{id}], admin/generate_link, invite               gotrue_admin.py (service-role only)
 
 A known route with another method answers 405 without a body (chi); a GoTrue route the gateway
 does not build answers 501 `not_implemented` naming it; anything else 404.
@@ -20,10 +20,10 @@ from .errors import AuthError
 
 API_VERSION = "2024-01-01"
 UNIMPLEMENTED = {"otp", "magiclink", "verify", "recover", "resend", "factors", "authorize", "callback", "sso",
-                 "reauthenticate", "invite", "passkeys", "oauth", ".well-known", "saml", "admin", "user"}
+                 "reauthenticate", "passkeys", "oauth", ".well-known", "saml", "admin", "user"}
 KEYLESS = {"verify", "callback", "authorize", ".well-known"}
 _METHODS = {"signup": {"POST"}, "token": {"POST"}, "user": {"GET", "PUT"}, "logout": {"POST"}, "health": {"GET"},
-            "settings": {"GET"}, ".well-known/jwks.json": {"GET"}, "admin/users": {"GET", "POST"},
+            "settings": {"GET"}, ".well-known/jwks.json": {"GET"}, "invite": {"POST"}, "admin/users": {"GET", "POST"},
             "admin/generate_link": {"POST"}, "admin/users/{id}": {"GET", "PUT", "DELETE"}}
 _PROVIDERS = ("apple", "azure", "bitbucket", "discord", "facebook", "snapchat", "figma", "fly", "github", "gitlab",
               "google", "keycloak", "kakao", "linkedin", "linkedin_oidc", "notion", "spotify", "slack", "slack_oidc",
@@ -65,7 +65,7 @@ async def _operation(gateway, request: Request, sub: str) -> tuple[int, dict | N
     method, auth, admin = request.method, gateway.auth, gateway.auth_admin
     issuer = str(request.base_url).rstrip("/") + "/auth/v1"
     route = _route_of(sub)
-    if sub.startswith("admin/") or sub == "admin":
+    if sub.startswith("admin/") or sub in ("admin", "invite"):
         await _require_admin(auth, request)        # the /admin router's middleware runs first
     allowed = _METHODS.get(route)
     if allowed is not None and method not in allowed:
@@ -100,6 +100,8 @@ async def _operation(gateway, request: Request, sub: str) -> tuple[int, dict | N
         if method == "PUT":
             return 200, await admin.update_user(token, user_id, await _body(request)), {}
         return 200, await admin.delete_user(token, user_id, await _body(request)), {}
+    if route == "invite":
+        return 200, await admin.invite(token, await _body(request), issuer), {}
     if route == "admin/generate_link":
         return 200, await admin.generate_link(token, await _body(request), request, issuer), {}
     if sub.split("/")[0] in UNIMPLEMENTED:

@@ -9,6 +9,7 @@ uvicorn thread) opens its own set.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import json
 from typing import Any, Awaitable, Callable
@@ -66,20 +67,35 @@ BeforeCommit = Callable[[RequestInfo], Awaitable[None]]
 
 
 class Pool:
-    """At most `size` connections for one event loop; `acquire` waits when all are busy."""
+    """At most `size` connections for one event loop; `acquire` waits when all are busy.
+
+    First come, first served: a released connection is handed straight to the longest waiter (a
+    future resolved in `release`), so a request arriving meanwhile cannot take it first and send the
+    woken waiter to the back of the queue, which is what made the p99 under load (a Condition's
+    wake-up re-checks and re-queues). Every step is synchronous except opening a connection.
+    """
 
     def __init__(self, dsn: str, size: int, on_connect=None):
         self.dsn, self.size, self.on_connect = dsn, size, on_connect
         self.idle: list[psycopg.AsyncConnection] = []
         self.count = 0
-        self.available = asyncio.Condition()
+        self.waiters: collections.deque[asyncio.Future] = collections.deque()
 
     async def acquire(self) -> psycopg.AsyncConnection:
-        async with self.available:
-            while not self.idle and self.count >= self.size:
-                await self.available.wait()
-            if self.idle:
-                return self.idle.pop()
+        if self.idle and not self.waiters:
+            return self.idle.pop()
+        if self.count >= self.size or self.waiters:
+            waiter = asyncio.get_running_loop().create_future()
+            self.waiters.append(waiter)
+            try:
+                conn = await waiter
+            except BaseException:
+                self._give_back(waiter)
+                raise
+            if conn is not None:
+                return conn
+            # None: `_wake_for_slot` reserved a slot (counted) for this waiter to open a connection in
+        else:
             self.count += 1
         try:
             conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True, options=CONNECT_OPTIONS)
@@ -88,16 +104,44 @@ class Pool:
             return conn
         except BaseException:
             self.count -= 1
+            self._wake_for_slot()
             raise
 
-    async def release(self, conn: psycopg.AsyncConnection) -> None:
-        async with self.available:
-            if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+    def _give_back(self, waiter: asyncio.Future) -> None:
+        """A waiter was cancelled: pass on whatever it had been handed, or leave the queue."""
+        if waiter.done() and not waiter.cancelled():
+            if waiter.result() is None:
                 self.count -= 1
-                await _close_quietly(conn)
+                self._wake_for_slot()
             else:
-                self.idle.append(conn)
-            self.available.notify()
+                self._put(waiter.result())
+        elif waiter in self.waiters:
+            self.waiters.remove(waiter)
+
+    async def release(self, conn: psycopg.AsyncConnection) -> None:
+        if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            self.count -= 1
+            await _close_quietly(conn)
+            self._wake_for_slot()
+        else:
+            self._put(conn)
+
+    def _put(self, conn: psycopg.AsyncConnection) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self.idle.append(conn)
+
+    def _wake_for_slot(self) -> None:
+        """A connection slot came free: it is reserved for the longest waiter, which opens a connection."""
+        while self.waiters and self.count < self.size:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                self.count += 1
+                waiter.set_result(None)
+                return
 
     async def close(self) -> None:
         while self.idle:
@@ -178,8 +222,10 @@ async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, set
             await conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY" if read_only else "BEGIN")
             await conn.execute(SETUP_SQL, setup)
             cur = await conn.execute(statement.composed(), statement.params)
-            plan = await conn.execute(explain.composed(), explain.params) if explain is not None else None
-            settings = await conn.execute(RESPONSE_SQL) if after is not None else None
+            # Never prepared: a statement queued behind one that fails is skipped by the server, and
+            # psycopg would then believe it prepared (26000 "prepared statement does not exist" after).
+            plan = await conn.execute(explain.composed(), explain.params, prepare=False) if explain else None
+            settings = await conn.execute(RESPONSE_SQL, prepare=False) if after is not None else None
         row = await cur.fetchone()
         if after is not None:
             after["response_headers"], after["response_status"] = await settings.fetchone()

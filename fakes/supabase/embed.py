@@ -4,11 +4,12 @@
     select(stmt, node, source, qualifier)                        # SELECT ... FROM source LATERAL ...
 
 Each embedded relation is a `LEFT JOIN LATERAL` subquery under its parent row, run by the caller's
-role (so RLS applies to it as to the parent): to-many embeds are `json_agg` of the child rows (`[]`
-when none), to-one embeds `row_to_json` of the row (null when none), and spreads lift the child's
-columns into the parent (to-many spreads as one JSON array per column, as v13+ does). Each lateral
-also yields a "found" flag, which `!inner` and `rel=[not.]is.null` test in the parent's WHERE.
-PostgreSQL renders every value, so the JSON is exactly what PostgREST's own queries produce.
+role (so RLS applies to it as to the parent): to-many embeds are `json_agg(...)::jsonb` of the child
+rows (`[]` when none), to-one embeds `row_to_json(...)::jsonb` of the row (null when none), and
+spreads lift the child's columns into the parent (to-many spreads as one JSON array per column, as
+v13+ does). jsonb as in PostgREST's QueryBuilder, so embedded keys come out in jsonb's order, once
+each. Each lateral also yields a "found" flag, which `!inner` and `rel=[not.]is.null` test in the
+parent's WHERE. PostgreSQL renders every value, so the JSON is what PostgREST's own queries produce.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from psycopg import sql
 
 from . import relationships
 from .errors import ApiError
-from .grammar import Embed, SelectItem
-from .sqlgen import Statement, condition, order_by, page, select_list
+from .grammar import Embed, Logic, SelectItem
+from .sqlgen import Statement, condition, field_sql, order_by, page
 
 FOUND = sql.Identifier("_pgrst_f")
 VALUE = sql.Identifier("_pgrst_v")
@@ -42,6 +43,7 @@ class Node:
     alias: sql.Composable | None = None     # the child's FROM alias
     lateral: sql.Composable | None = None   # the lateral subquery's alias in the parent
     parent_columns: list = dataclasses.field(default_factory=list)   # computed: the parent's row
+    order_fields: list = dataclasses.field(default_factory=list)     # what the parent orders by, to-one
 
     @property
     def empty(self) -> bool:
@@ -50,26 +52,45 @@ class Node:
 
     def outputs(self) -> list[str]:
         """The names this node's SELECT yields, in order."""
-        names: list[str] = []
-        for item in self.items:
-            names.extend(list(self.table.columns) if item.field is None else [item.alias or item.field.label()])
-        for child in self.children:
-            if child.empty:
-                continue
-            names.extend(child.outputs() if child.embed.spread else [child.embed.label])
-        return names
+        return [label for _, label in _columns(self, sql.Identifier("_"))]
 
 
-def has_embeds(select: list, nested: list) -> bool:
-    return bool(nested) or any(isinstance(item, Embed) for item in select)
+def has_embeds(select: list, nested: list, order: list = ()) -> bool:
+    return bool(nested) or any(isinstance(item, Embed) for item in select) or any(t.relation for t in order)
 
 
-def plan(cache, root_name: str, root_table, select: list, nested: list) -> Node:
+def plan(cache, root_name: str, root_table, select: list, nested: list, order: list = ()) -> Node:
     root = _tree(root_table, select)
     for path, kind, value in nested:
         _apply(root, path, kind, value)
     _resolve(cache, root, root_name, 1, itertools.count(1))
+    _related_orders(root, root_name, order)
     return root
+
+
+def _related_orders(node: Node, name: str, order: list) -> None:
+    """`order=rel(col)`: rel must be embedded here (PGRST108) and to-one (PGRST118)."""
+    for term in order:
+        if not term.relation:
+            continue
+        child = _child(node, term.relation)
+        if not child.rel.to_one:
+            raise ApiError(400, "PGRST118", f"A related order on '{term.relation}' is not possible",
+                           f"'{name}' and '{term.relation}' do not form a many-to-one or one-to-one relationship")
+        if child.embed.spread and term.field.name not in child.outputs():
+            raise ApiError(400, "42703", f"column {term.relation}.{term.field.name} does not exist")
+        if not child.embed.spread and term.field not in child.order_fields:
+            child.order_fields.append(term.field)
+    for child in node.children:
+        _related_orders(child, child.rel.foreign[1], child.order)
+
+
+def _child(node: Node, label: str) -> Node:
+    for child in node.children:
+        if child.embed.label == label:
+            return child
+    raise ApiError(400, "PGRST108", f"'{label}' is not an embedded resource in this request", None,
+                   f"Verify that '{label}' is included in the 'select' query parameter.")
 
 
 def _tree(table, select) -> Node:
@@ -92,9 +113,9 @@ def _apply(node: Node, path: tuple[str, ...], kind: str, value) -> None:
     elif kind == "order":
         node.order = value
     elif kind == "limit":
-        node.limit = value
+        node.limit = value if value is not None else node.limit
     else:
-        node.offset = value
+        node.offset = value if value is not None else node.offset
 
 
 def _resolve(cache, node: Node, origin: str, depth: int, counter) -> None:
@@ -102,7 +123,10 @@ def _resolve(cache, node: Node, origin: str, depth: int, counter) -> None:
     the lateral's alias gets a counter as well, as siblings may share a label."""
     for child in node.children:
         child.rel = relationships.find(cache.relationships, cache.schema, origin, child.embed.name, child.embed.hint)
-        child.table = cache.tables[child.rel.foreign[1]]
+        child.table = cache.tables.get(child.rel.foreign[1])
+        if child.table is None:         # a relation the cache lists no columns for: nothing to embed
+            raise relationships.no_relationship(cache.relationships, cache.schema, origin, child.embed.name,
+                                                child.embed.hint)
         child.alias = sql.Identifier(f"{child.rel.foreign[1]}_{depth}")
         child.lateral = sql.Identifier(f"{origin}_{child.embed.label}_{depth}_{next(counter)}")
         child.parent_columns = list(node.table.columns)
@@ -112,16 +136,23 @@ def _resolve(cache, node: Node, origin: str, depth: int, counter) -> None:
 # ---- SQL ---------------------------------------------------------------------------------------
 
 def select(stmt: Statement, node: Node, source: sql.Composable, qualifier: sql.Composable, *,
-           conditions=(), paged: bool = True) -> None:
+           conditions=(), paged: bool = True, positional: bool = False, counting: bool = False) -> None:
     """`SELECT <outputs> FROM <source> <laterals> WHERE ...`; `conditions` are extra fragments the
-    caller ANDs in first (a child's join to its parent)."""
-    stmt.add(sql.SQL("SELECT "))
-    _outputs(stmt, node, qualifier)
+    caller ANDs in first (a child's join to its parent). `counting`: the rows only (`SELECT 1`), with
+    just the laterals that decide which rows (`!inner`, `rel=is.null`)."""
+    labels = {c.embed.label for c in node.children}
+    tested = _null_tested(node.filters, labels)
+    if counting:
+        stmt.add(sql.SQL("SELECT 1"))
+    else:
+        stmt.add(sql.SQL("SELECT "))
+        _outputs(stmt, node, qualifier, positional)
     stmt.add(sql.SQL(" FROM ")).add(source)
     for child in node.children:
-        _lateral(stmt, child, qualifier)
+        if not counting or child.embed.join == "inner" or child.embed.label in tested:
+            _lateral(stmt, child, qualifier)
+    # `rel=is.null` names the embed as the select does (its alias when it has one), as v14 matches it
     embedded = {c.embed.label: sql.SQL("{}.{}").format(c.lateral, FOUND) for c in node.children}
-    embedded.update({c.embed.name: embedded[c.embed.label] for c in node.children})
     clauses = list(conditions)
     clauses += [lambda s, f=f: condition(s, qualifier, f, embedded) for f in node.filters]
     clauses += [lambda s, c=c: s.add(sql.SQL("{}.{} IS TRUE").format(c.lateral, FOUND))
@@ -130,27 +161,69 @@ def select(stmt: Statement, node: Node, source: sql.Composable, qualifier: sql.C
         stmt.add(sql.SQL(" AND " if i else " WHERE "))
         clause(stmt)
     if paged:
-        stmt.add(order_by(qualifier, node.order))
+        _order(stmt, node, qualifier)
         page(stmt, node.limit, node.offset)
 
 
-def _outputs(stmt: Statement, node: Node, qualifier: sql.Composable) -> None:
-    parts = []
-    own = select_list(qualifier, node.items, list(node.table.columns))
-    if node.items:
-        parts.append(own)
+def _null_tested(filters: list, labels: set[str]) -> set[str]:
+    found: set[str] = set()
+    for f in filters:
+        if isinstance(f, Logic):
+            found |= _null_tested(list(f.children), labels)
+        elif f.op == "is" and f.value == "null" and not f.field.path and f.field.name in labels:
+            found.add(f.field.name)
+    return found
+
+
+def _order(stmt: Statement, node: Node, qualifier: sql.Composable) -> None:
+    plain = [t for t in node.order if not t.relation]
+    if len(plain) == len(node.order):
+        stmt.add(order_by(qualifier, node.order))
+        return
+    rendered = []
+    for term in node.order:
+        if not term.relation:
+            expr = field_sql(qualifier, term.field)
+        else:
+            child = _child(node, term.relation)
+            column = (_nth(child.outputs().index(term.field.name)) if child.embed.spread
+                      else sql.Identifier(f"_pgrst_o{child.order_fields.index(term.field)}"))
+            expr = sql.SQL("{}.{}").format(child.lateral, column)
+        nulls = sql.SQL(f" NULLS {term.nulls.upper()}") if term.nulls else sql.SQL("")
+        rendered.append(sql.SQL("{} {}{}").format(expr, sql.SQL("DESC" if term.desc else "ASC"), nulls))
+    stmt.add(sql.SQL(" ORDER BY ") + sql.SQL(", ").join(rendered))
+
+
+def _columns(node: Node, qualifier: sql.Composable) -> list[tuple[sql.Composable, str]]:
+    """(expression, output name) of everything a node yields: its columns, then its embeds."""
+    out = []
+    for item in node.items:
+        if item.field is None:
+            out += [(sql.SQL("{}.{}").format(qualifier, sql.Identifier(c)), c) for c in node.table.columns]
+            continue
+        expr = field_sql(qualifier, item.field)
+        if item.cast:
+            expr = sql.SQL("CAST({} AS {})").format(expr, sql.SQL(item.cast))
+        out.append((expr, item.alias or item.field.label()))
     for child in node.children:
         if child.empty:
             continue
-        if child.embed.spread:
-            parts += [sql.SQL("{}.{} AS {}").format(child.lateral, sql.Identifier(n), sql.Identifier(n))
-                      for n in child.outputs()]
+        if child.embed.spread:      # positional names inside, so a name twice is never ambiguous
+            out += [(sql.SQL("{}.{}").format(child.lateral, _nth(i)), name) for i, name in enumerate(child.outputs())]
         elif child.rel.to_one:
-            parts.append(sql.SQL("{}.{} AS {}").format(child.lateral, VALUE, sql.Identifier(child.embed.label)))
+            out.append((sql.SQL("{}.{}").format(child.lateral, VALUE), child.embed.label))
         else:
-            parts.append(sql.SQL("coalesce({}.{}, '[]'::json) AS {}").format(
-                child.lateral, VALUE, sql.Identifier(child.embed.label)))
-    stmt.add(sql.SQL(", ").join(parts))
+            out.append((sql.SQL("coalesce({}.{}, '[]'::jsonb)").format(child.lateral, VALUE), child.embed.label))
+    return out
+
+
+def _nth(i: int) -> sql.Identifier:
+    return sql.Identifier(f"_pgrst_c{i}")
+
+
+def _outputs(stmt: Statement, node: Node, qualifier: sql.Composable, positional: bool) -> None:
+    stmt.add(sql.SQL(", ").join(sql.SQL("{} AS {}").format(expr, _nth(i) if positional else sql.Identifier(label))
+                                for i, (expr, label) in enumerate(_columns(node, qualifier))))
 
 
 def _lateral(stmt: Statement, child: Node, parent: sql.Composable) -> None:
@@ -158,16 +231,18 @@ def _lateral(stmt: Statement, child: Node, parent: sql.Composable) -> None:
     if child.embed.spread and child.rel.to_one:
         stmt.add(sql.SQL("{}.*, true AS {}").format(ROW, FOUND))
     elif child.embed.spread:
-        aggs = [sql.SQL("coalesce(json_agg({}.{}), '[]'::json) AS {}").format(ROW, sql.Identifier(n), sql.Identifier(n))
-                for n in child.outputs()]
+        aggs = [sql.SQL("coalesce(jsonb_agg({}.{}), '[]') AS {}").format(ROW, _nth(i), _nth(i))
+                for i in range(len(child.outputs()))]
         stmt.add(sql.SQL(", ").join(aggs + [sql.SQL("count(*) > 0 AS {}").format(FOUND)]))
     elif child.rel.to_one:
-        stmt.add(sql.SQL("row_to_json({}) AS {}, true AS {}").format(ROW, VALUE, FOUND))
+        stmt.add(sql.SQL("to_jsonb({}) AS {}, true AS {}").format(ROW, VALUE, FOUND))
+        for i, f in enumerate(child.order_fields):      # what the parent orders by (order=rel(col))
+            stmt.add(sql.SQL(", {} AS {}").format(field_sql(ROW, f), sql.Identifier(f"_pgrst_o{i}")))
     else:
-        stmt.add(sql.SQL("json_agg({}) AS {}, count(*) > 0 AS {}").format(ROW, VALUE, FOUND))
+        stmt.add(sql.SQL("jsonb_agg({}) AS {}, count(*) > 0 AS {}").format(ROW, VALUE, FOUND))
     stmt.add(sql.SQL(" FROM ("))
     source, joins = _child_source(child, parent)
-    select(stmt, child, source, child.alias, conditions=joins)
+    select(stmt, child, source, child.alias, conditions=joins, positional=child.embed.spread)
     stmt.add(sql.SQL(") {}) {} ON TRUE").format(ROW, child.lateral))
 
 

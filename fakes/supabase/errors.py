@@ -68,7 +68,10 @@ def from_database(sqlstate: str, message: str, details: str | None, hint: str | 
 
 
 def parse_error(what: str, raw: str, column: int, expected: str) -> ApiError:
-    """PGRST100 as PostgREST's parsec parser words it."""
+    """PGRST100 as PostgREST's parsec parser words it (`select`, `columns` and `on_conflict` are
+    "... parameter (...)", the others not)."""
+    if what in ("select", "columns", "on_conflict"):
+        what += " parameter"
     return ApiError(400, "PGRST100", f'"failed to parse {what} ({raw})" (line 1, column {column})',
                     expected)
 

@@ -13,7 +13,7 @@ from typing import Awaitable, Callable
 
 import psycopg
 
-from . import embed
+from . import embed, routines
 from . import schema as schema_cache
 from . import tokens
 from .control import Control, ServerClock
@@ -123,34 +123,43 @@ class Gateway:
             cache = await self.reload_schema()
         return cache.tables[name]
 
-    async def function(self, name: str, given: set[str]) -> schema_cache.Function:
+    async def function(self, lookup: routines.Lookup) -> schema_cache.Function:
+        """The function an /rpc request calls (PGRST202/203 as PostgREST); the cache reloads once when
+        the catalog holds another number of functions of that name than it saw."""
         cache = self.cache or await self.reload_schema()
-        for attempt in range(2):
-            for candidate in cache.functions.get(name, []):
-                if candidate.accepts(given):
-                    return candidate
-            if attempt or not await self._catalog_has(schema_cache.HAS_FUNCTION, self.config.schema, name):
-                break
-            cache = await self.reload_schema()
-        shown = f"({', '.join(sorted(given))})" if given else " without parameters"
-        raise ApiError(404, "PGRST202", f"Could not find the function {self.config.schema}.{name}{shown} "
-                       "in the schema cache", f"Searched for the function {self.config.schema}.{name}{shown}, "
-                       "but no matches were found in the schema cache.")
+        try:
+            return routines.find(cache.functions, self.config.schema, lookup)
+        except ApiError as exc:
+            if exc.code != "PGRST202" or not await self._functions_changed(cache, lookup.name):
+                raise
+        cache = await self.reload_schema()
+        return routines.find(cache.functions, self.config.schema, lookup)
 
-    async def embed_plan(self, root_name: str, root_table: schema_cache.Table, select: list, nested: list
-                         ) -> embed.Node | None:
+    async def _functions_changed(self, cache: schema_cache.SchemaCache, name: str) -> bool:
+        pool = self.rest_pools.current()
+        conn = await pool.acquire()
+        try:
+            row = await (await conn.execute(schema_cache.COUNT_FUNCTIONS, (self.config.schema, name))).fetchone()
+            return row[0] != cache.function_counts.get(name, 0)
+        except psycopg.DataError:
+            return False            # a name PostgreSQL cannot even hold (NUL byte): it exists nowhere
+        finally:
+            await pool.release(conn)
+
+    async def embed_plan(self, root_name: str, root_table: schema_cache.Table, select: list, nested: list,
+                         order: list = ()) -> embed.Node | None:
         """The embedding tree of a request (None without embeds). A relationship the cache does not
         know reloads it once when the catalog moved since it was read (DDL without NOTIFY)."""
-        if not embed.has_embeds(select, nested):
+        if not embed.has_embeds(select, nested, order):
             return None
         cache = self.cache or await self.reload_schema()
         try:
-            return embed.plan(cache, root_name, root_table, select, nested)
+            return embed.plan(cache, root_name, root_table, select, nested, order)
         except ApiError as exc:
             if exc.code not in ("PGRST200", "PGRST201") or not await self._catalog_moved(cache):
                 raise
         cache = await self.reload_schema()
-        return embed.plan(cache, root_name, cache.tables.get(root_name, root_table), select, nested)
+        return embed.plan(cache, root_name, cache.tables.get(root_name, root_table), select, nested, order)
 
     async def _catalog_moved(self, cache: schema_cache.SchemaCache) -> bool:
         pool = self.rest_pools.current()
@@ -177,12 +186,6 @@ class Gateway:
                 await pool.release(conn)
             self._timezones = frozenset(r[0] for r in rows)
         return self._timezones
-
-    async def argument_names(self, name: str) -> frozenset[str]:
-        cache = self.cache or await self.reload_schema()
-        if name not in cache.functions and await self._catalog_has(schema_cache.HAS_FUNCTION, self.config.schema, name):
-            cache = await self.reload_schema()
-        return frozenset(a.name for f in cache.functions.get(name, []) for a in f.arguments)
 
     # ---- one request, one transaction ------------------------------------------------------
 

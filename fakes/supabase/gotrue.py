@@ -18,7 +18,6 @@ from .gotrue_model import (NIL_INSTANCE, check_password_strength, email_identity
                            validate_email, validate_phone, verify_password)
 from .gotrue_sessions import Sessions
 
-ADMIN_ROLES = ("service_role", "supabase_admin")
 EMAIL_MAX_FREQUENCY = 1      # seconds between emails to one user (the Supabase CLI's [auth.email] max_frequency)
 SIGNUP_FIELDS = {"email": "string", "phone": "string", "password": "string", "data": "map", "channel": "string",
                  "code_challenge_method": "string", "code_challenge": "string"}
@@ -119,6 +118,10 @@ class GoTrue(Sessions):
     async def get_user(self, access_token: str | None) -> dict:
         async def work(conn):
             claims = await self.authenticate(conn, access_token)
+            aud = claims.get("aud")
+            first = aud[0] if isinstance(aud, list) and aud else aud
+            if first != "authenticated":
+                raise AuthError(400, "validation_failed", "Token audience doesn't match request audience")
             return await load_user(conn, claims["sub"])
         return await self.tx(work)
 
@@ -139,7 +142,8 @@ class GoTrue(Sessions):
             if p["password"] is not None:
                 check_password_strength(p["password"])
             row = await user_row(conn, "id = %s", (claims["sub"],), lock=True)
-            if p["app_metadata"] is not None and row["role"] not in ADMIN_ROLES:
+            # isAdmin: the user's own role is GoTrue's admin group ("admin") in the configured audience
+            if p["app_metadata"] is not None and not (row["role"] == "admin" and row["aud"] == "authenticated"):
                 raise AuthError(403, "not_admin", "Updating app_metadata requires admin privileges")
             if row["is_anonymous"] and p["password"] and not p["email"] and not p["phone"]:
                 raise AuthError(422, "validation_failed",
@@ -192,7 +196,7 @@ class GoTrue(Sessions):
     async def request_email_change(self, conn, row: dict, email: str, now) -> None:
         sent = row["email_change_sent_at"]
         if sent is not None and (now - sent).total_seconds() < EMAIL_MAX_FREQUENCY:
-            wait = max(1, int(EMAIL_MAX_FREQUENCY - (now - sent).total_seconds()))
+            wait = int(EMAIL_MAX_FREQUENCY - (now - sent).total_seconds())     # Go: Duration / Second truncates
             raise AuthError(429, "over_email_send_rate_limit",
                             f"For security purposes, you can only request this after {wait} seconds.")
         await conn.execute(

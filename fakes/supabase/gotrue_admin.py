@@ -43,15 +43,16 @@ class Admin:
     def __init__(self, gotrue):
         self.auth = gotrue
 
-    async def _admin_tx(self, token, work):
+    async def _admin_tx(self, token, work, refused: str = "Database error saving user"):
         async def guarded(conn):
             await self.auth.require_admin(conn, token)
             return await work(conn)
         try:
             return await self.auth.tx(guarded)
         except psycopg.errors.UniqueViolation:
-            # GoTrue's own answer when the database refuses a duplicate (id, email, phone).
-            raise AuthError(500, "unexpected_failure", "Database error saving user") from None
+            # GoTrue's own answer when its unique indexes refuse a duplicate id, email or phone
+            # (create and update do not check these first): a 500 with the handler's message.
+            raise AuthError(500, "unexpected_failure", refused) from None
 
     # ---- list / get --------------------------------------------------------------------------
 
@@ -142,7 +143,7 @@ class Admin:
                 await insert_identity(conn, user_id, "phone", _phone_identity(user_id, p["phone"]), now)
             await self._apply(conn, user_id, p, ban, now, user_metadata=False)
             return await load_user(conn, user_id)
-        return await self._admin_tx(token, work)
+        return await self._admin_tx(token, work, "Database error creating new user")
 
     async def update_user(self, token, user_id: str, raw: bytes) -> dict:
         async def work(conn):
@@ -168,7 +169,7 @@ class Admin:
             await self._apply(conn, user_id_, p, ban, now)
             await conn.execute("update auth.users set updated_at = %s where id = %s", (now, user_id_))
             return await load_user(conn, user_id_)
-        return await self._admin_tx(token, work)
+        return await self._admin_tx(token, work, "Error updating user")
 
     async def _set_contact(self, conn, user: dict, kind: str, value: str, verified: bool, now) -> None:
         """A new email/phone updates the user's identity for it (or makes one) and the user itself."""
@@ -225,6 +226,21 @@ class Admin:
                 referrer(request, self.auth.site_url)
             return await generate(self.auth, conn, p, email, to, issuer)
         return await self._admin_tx(token, work)
+
+
+    async def invite(self, token, raw: bytes, issuer: str) -> dict:
+        """POST /invite (admin credentials): generate_link's invite, answering with the user only
+        (nothing is mailed)."""
+        async def work(conn):
+            p = go_params(raw, "InviteParams", {"email": "string", "data": "map"})
+            email = validate_email(p["email"])
+            link = await generate(self.auth, conn, {**p, "type": "invite", "password": "", "new_email": ""}, email,
+                                  self.auth.site_url, issuer)
+            return {k: v for k, v in link.items() if k not in _LINK_KEYS}
+        return await self._admin_tx(token, work)
+
+
+_LINK_KEYS = {"action_link", "email_otp", "hashed_token", "verification_type", "redirect_to"}
 
 
 # ---- helpers -----------------------------------------------------------------------------------

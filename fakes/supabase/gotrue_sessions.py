@@ -18,6 +18,14 @@ JWT_EXP = 3600
 REUSE_INTERVAL = 10          # seconds a revoked refresh token may still be swapped (CLI default)
 ADMIN_ROLES = ("service_role", "supabase_admin")
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+# PostgREST's wording (tokens.py) -> golang-jwt v5's, which GoTrue puts after "invalid JWT: ...".
+_GOLANG_JWT = {"JWT expired": "token has invalid claims: token is expired",
+               "JWT not yet valid": "token has invalid claims: token is not valid yet",
+               "JWT issued at future": "token has invalid claims: token used before issued",
+               "No suitable key or wrong key type": "token signature is invalid: signature is invalid",
+               "Expected 3 parts in JWT; got 1": "token is malformed: token contains an invalid number of segments",
+               "Expected 3 parts in JWT; got 2": "token is malformed: token contains an invalid number of segments",
+               "Wrong or unsupported encoding algorithm": "token is unverifiable: signing method is invalid"}
 
 # GoTrue's RevokeTokenFamily: every descendant of the reused token (updated_at untouched).
 _REVOKE_FAMILY = """
@@ -61,9 +69,9 @@ class Sessions:
         if not access_token:
             raise AuthError(401, "no_authorization", "This endpoint requires a valid Bearer token")
         try:
-            return tokens.decode(access_token, self.keys, self.clock.now(), skew=0)
+            return tokens.decode(access_token, self.keys, self.clock.now(), skew=0, hs_fallback=True)
         except ApiError as exc:
-            reason = "token is expired" if exc.message == "JWT expired" else exc.message
+            reason = _GOLANG_JWT.get(exc.message, f"token is malformed: {exc.message}")
             raise AuthError(403, "bad_jwt", f"invalid JWT: unable to parse or verify signature, {reason}") from None
 
     async def authenticate(self, conn, access_token: str | None) -> dict:

@@ -84,6 +84,7 @@ class OrderTerm:
     field: Field
     desc: bool = False
     nulls: str | None = None    # "first" / "last"
+    relation: str | None = None  # `order=rel(col)`: a column of a to-one embed
 
 
 def unquote(token: str) -> str:
@@ -239,10 +240,20 @@ def _tree_item(text: str, raw: str) -> Condition | Logic:
 
 # ---- select, order, ranges, column lists ---------------------------------------------------
 
+MAX_EMBED_DEPTH = 64
+
+
 def parse_select(text: str) -> list[SelectItem | Embed]:
     if text.strip() == "":
         return [SelectItem(None)]
-    return [_select_item(part.strip(), text) for part in split_top(text, "select", text)]
+    parts = split_top(text, "select", text)
+    depth = deepest = 0
+    for ch in text:         # parentheses are balanced here; quoted ones only make this stricter
+        depth += (ch == "(") - (ch == ")")
+        deepest = max(deepest, depth)
+    if deepest > MAX_EMBED_DEPTH:
+        raise not_implemented(f"embeds nested deeper than {MAX_EMBED_DEPTH} levels")
+    return [_select_item(part.strip(), text) for part in parts]
 
 
 def _select_item(text: str, raw: str) -> SelectItem | Embed:
@@ -292,8 +303,10 @@ def _embed(text: str, raw: str) -> Embed:
 def parse_order(text: str) -> list[OrderTerm]:
     terms = []
     for part in split_top(text, "order", text):
-        if re.match(r'^[^.()"]+\([^()]*\)', part):
-            raise not_implemented("ordering by an embedded resource's column (order=rel(col))")
+        related = re.match(r'^([^.()"]+)\(([^()]*)\)', part)
+        relation = None
+        if related:
+            relation, part = related.group(1).strip(), related.group(2) + part[related.end():]
         pieces = part.split(".")
         modifiers = pieces[1:]
         desc, nulls = False, None
@@ -304,7 +317,7 @@ def parse_order(text: str) -> list[OrderTerm]:
         if modifiers or not pieces[0]:
             raise parse_error("order", text, len(pieces[0]) + 2,
                               'unexpected modifier expecting "asc", "desc", "nullsfirst" or "nullslast"')
-        terms.append(OrderTerm(parse_field(pieces[0], "order"), desc, nulls))
+        terms.append(OrderTerm(parse_field(pieces[0], "order"), desc, nulls, relation))
     return terms
 
 

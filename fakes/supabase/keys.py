@@ -71,12 +71,17 @@ class KeySet:
 
     # ---- PostgREST / GoTrue: verify ---------------------------------------------------------
 
-    def candidates(self, header: dict) -> list[Key]:
+    def candidates(self, header: dict, hs_fallback: bool = False) -> list[Key]:
+        """jose (PostgREST): keys of the token's algorithm, narrowed to its kid when it has one.
+        GoTrue (`hs_fallback`): a kid it does not know falls back to the secret for an HS256 token."""
         alg, kid = header.get("alg"), header.get("kid")
-        return [k for k in self.keys if k.alg == alg and (kid is None or k.kid == kid)]
+        found = [k for k in self.keys if k.alg == alg and (kid is None or k.kid == kid)]
+        if not found and hs_fallback and alg == "HS256":
+            found = [self.keys[0]]
+        return found
 
-    def verify(self, header: dict, signing_input: bytes, signature: bytes) -> bool:
-        for key in self.candidates(header):
+    def verify(self, header: dict, signing_input: bytes, signature: bytes, hs_fallback: bool = False) -> bool:
+        for key in self.candidates(header, hs_fallback):
             try:
                 if _IMPL[key.alg].verify(signing_input, key.verifier, signature):
                     return True

@@ -11,7 +11,7 @@ import dataclasses
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import media, rest, statements
+from . import media, rest, rpc, statements
 from .errors import ApiError, invalid_json, not_implemented
 from .errors import singular as singular_error
 
@@ -34,7 +34,7 @@ class Operations:
         table = await self.gw.table(table_name)
         chosen = await self.negotiated(request)
         p = rest.parse_params(request.query_params.multi_items())
-        p.plan = await self.gw.embed_plan(table.name, table, p.select, p.nested)
+        p.plan = await self.gw.embed_plan(table.name, table, p.select, p.nested, p.order)
         return table, chosen, p, await self.preferences(request, ctx)
 
     async def negotiated(self, request: Request):
@@ -254,46 +254,57 @@ class Operations:
             raise ApiError(405, "PGRST101", f"Cannot use the {request.method} method on RPC")
         chosen = await self.negotiated(request)
         singular = chosen.singular
-        args, pairs = await self._rpc_args(request, name)
-        function = await self.gw.function(name, set(args))
-        p = rest.parse_params(pairs)
+        raw_query = request.url.query
+        if request.method == "POST":
+            body = await self.gw.read_limited(request)
+            call = rpc.read_post(name, raw_query, body, request.headers.get("content-type", ""))
+        else:
+            call = rpc.read_get(name, raw_query)
+        function = await self.gw.function(call.lookup)
+        p = rest.parse_params(call.query)
         prefs = await self.preferences(request, ctx)
+        rpc.check_max_affected(prefs, function)
         plan = await self._function_embeds(function, p)
-        shape = statements.Shape(p.select, p.filters, p.order, p.limit, p.offset, False,
+        limit, offset = self._call_range(request, p)
+        shape = statements.Shape(p.select, p.filters, p.order, limit, offset, rest.counts(prefs),
                                  body=request.method != "HEAD", plan=plan, **rest.media_fields(chosen))
+        stmt = statements.call(function, rpc.arguments(function, call), shape)
         read_only = request.method != "POST" or not function.volatile
-        stmt = statements.call(function, args, shape, scalar_set=not function.returns_composite)
-        count, _, _, out = await self.gw.execute(ctx, "rpc", name, stmt, read_only=read_only,
-                                                 check=self._single_check(singular and function.returns_set))
+        check = self._write_check(singular and function.returns_set, prefs)
+        rows, total, _, out = await self.gw.execute(ctx, "rpc", name, stmt, read_only=read_only, check=check)
+        strict = prefs.get("handling") == "strict"
+        rows = 1 if function.returns_single else rows       # a value (or its null) is one row, as in PostgREST
+        status, content_range = rpc.content_range(offset, rows, total)
+        headers = {"Content-Range": content_range,
+                   **rest.applied(prefs, ("count", "handling", "max-affected") if strict else ("count", "handling"))}
         if function.returns_void:
-            return rest.respond(204, None, rest.applied(prefs, ("count",)))
-        headers = {"Content-Range": rest.content_range(p.offset, count, None)} if function.returns_set else {}
-        return rest.respond(200, out, headers, chosen, typed=True)
+            return rest.respond(204, None, headers)
+        return rest.respond(status, "" if request.method == "HEAD" else out, headers, chosen)
+
+    def _call_range(self, request: Request, p: rest.Params) -> tuple[int | None, int]:
+        """limit/offset, and the Range header on GET only (PostgREST ignores it on HEAD and POST)."""
+        limit, offset = p.limit, p.offset
+        header = request.headers.get("range") if request.method == "GET" else None
+        parsed = rest.grammar.parse_range_header(header) if header else None
+        if parsed:
+            offset = offset + parsed[0]
+            if parsed[1] is not None:
+                limit = parsed[1] if limit is None else min(limit, parsed[1])
+        if limit is None and self.gw.config.max_rows:
+            limit = self.gw.config.max_rows
+        return limit, offset
 
     async def _function_embeds(self, function, p: rest.Params):
         """Embeds on a function's result: its rows are the returned table's, embedded from there."""
-        if not rest.embeds(p) and not p.nested:
+        named = rest.embeds(p) + [path[0] for path, _, _ in p.nested] + [t.relation for t in p.order if t.relation]
+        if not named:
             return None
         name = function.return_type.rsplit(".", 1)[-1].strip('"')
         cache = self.gw.cache or await self.gw.reload_schema()
         table = cache.tables.get(name) if function.returns_composite else None
         if table is None:
             raise ApiError(400, "PGRST200", f"Could not find a relationship between '{function.name}' and "
-                           f"'{(rest.embeds(p) or [p.nested[0][0][0]])[0]}' in the schema cache",
+                           f"'{named[0]}' in the schema cache",
                            f"The function {function.schema}.{function.name} does not return the rows of a table "
                            "or view, so nothing can be embedded on its result.")
-        return await self.gw.embed_plan(name, table, p.select, p.nested)
-
-    async def _rpc_args(self, request: Request, name: str) -> tuple[dict, list]:
-        pairs = request.query_params.multi_items()
-        if request.method == "POST":
-            body = rest.read_body(await self.gw.read_limited(request), request.headers.get("content-type", ""))
-            if body is None:
-                body = {}
-            if not isinstance(body, dict):
-                raise invalid_json()
-            return body, pairs
-        names = await self.gw.argument_names(name)
-        args = {k: v for k, v in pairs if k in names}
-        return args, [(k, v) for k, v in pairs if k not in names]
-
+        return await self.gw.embed_plan(name, table, p.select, p.nested, p.order)

@@ -15,9 +15,8 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 
-from . import viewdeps
+from . import fuzzy, viewdeps
 from .errors import ApiError
 
 FKS_SQL = """
@@ -218,15 +217,19 @@ def find(rels: dict[str, list[Relationship]], schema: str, origin: str, target: 
     if len(found) == 1:
         return found[0]
     if not found:
-        using = f"' using the hint '{hint}" if hint is not None else ""
-        raise ApiError(400, "PGRST200", f"Could not find a relationship between '{origin}' and '{target}' in the "
-                       "schema cache", f"Searched for a foreign key relationship between '{origin}' and "
-                       f"'{target}{using}' in the schema '{schema}', but no matches were found.",
-                       _no_rel_hint(rels, origin, target))
+        raise no_relationship(rels, schema, origin, target, hint)
     raise ApiError(300, "PGRST201", f"Could not embed because more than one relationship was found for "
                    f"'{origin}' and '{target}'", [r.described() for r in found],
                    f"Try changing '{target}' to one of the following: {', '.join(r.hint_form() for r in found)}. "
                    "Find the desired relationship in the 'details' key.")
+
+
+def no_relationship(rels: dict, schema: str, origin: str, target: str, hint: str | None) -> ApiError:
+    using = f"' using the hint '{hint}" if hint is not None else ""
+    return ApiError(400, "PGRST200", f"Could not find a relationship between '{origin}' and '{target}' in the "
+                    "schema cache", f"Searched for a foreign key relationship between '{origin}' and "
+                    f"'{target}{using}' in the schema '{schema}', but no matches were found.",
+                    _no_rel_hint(rels, origin, target))
 
 
 def _single(rel: Relationship, side: int) -> str | None:
@@ -250,12 +253,13 @@ def _matches(rel: Relationship, target: str, hint: str | None) -> bool:
 
 
 def _no_rel_hint(rels: dict, origin: str, target: str) -> str | None:
-    """PostgREST's fuzzy suggestion: the target when the origin has relationships, else the origin."""
+    """PostgREST's `noRelBetweenHint`: a close target when the origin has relationships (none when the
+    target is one of them: then the hint is what failed), else a close origin."""
     if origin in rels:
-        names = sorted({r.foreign[1] for r in rels[origin]})
-        if target in names:
+        names = list(dict.fromkeys(r.foreign[1] for r in rels[origin]))
+        if target.lower() in {n.lower() for n in names}:
             return None
-        close = difflib.get_close_matches(target, names, n=1, cutoff=0.6)
-        return f"Perhaps you meant '{close[0]}' instead of '{target}'." if close else None
-    close = difflib.get_close_matches(origin, sorted(rels), n=1, cutoff=0.6)
-    return f"Perhaps you meant '{close[0]}' instead of '{origin}'." if close else None
+        close = fuzzy.best(names, target)
+        return f"Perhaps you meant '{close}' instead of '{target}'." if close else None
+    close = fuzzy.best(list(rels), origin)
+    return f"Perhaps you meant '{close}' instead of '{origin}'." if close else None

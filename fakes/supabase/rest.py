@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -81,10 +82,9 @@ def parse_nested(key: str, value: str) -> tuple[tuple[str, ...], str, object]:
         return path, "logic", grammar.parse_logic(last, value)
     if not arrow and last == "order":
         return path, "order", grammar.parse_order(value)
-    if not arrow and last == "limit":
-        return path, "limit", grammar.parse_limit(value)
-    if not arrow and last == "offset":
-        return path, "offset", grammar.parse_offset(value)
+    if not arrow and last in ("limit", "offset"):     # v14 reads them with readMaybe: a non-number is ignored
+        parse = grammar.parse_limit if last == "limit" else grammar.parse_offset
+        return path, last, parse(value) if re.fullmatch(r"\s*-?[0-9]+\s*", value) else None
     return path, "filter", grammar.parse_filter(last + arrow + tail, value)
 
 
@@ -141,15 +141,6 @@ def media_fields(chosen: media.Media) -> dict:
     """The Shape fields a media type sets."""
     render = chosen.kind if chosen.kind in ("csv", "geojson") else "json"
     return {"singular": chosen.singular, "render": render, "strip_nulls": chosen.strip_nulls}
-
-
-def wants_object(request: Request) -> bool:
-    """For a caller that renders JSON only: one object or an array; any other negotiated type is a
-    loud 501 (never a JSON body under another Content-Type, never a false 406)."""
-    chosen = negotiated(request)
-    if chosen.kind not in ("json", "object") or chosen.strip_nulls:
-        raise not_implemented(f"replies as {chosen.mime} here")
-    return chosen.singular
 
 
 def read_body(raw: bytes, content_type: str):
@@ -234,6 +225,6 @@ def embeds(p: Params) -> list[str]:
     return [item.name for item in p.select if isinstance(item, grammar.Embed)]
 
 
-__all__ = ["parse_params", "parse_prefer", "applied", "negotiated", "media_fields", "content_location", "wants_object", "read_body", "payload_rows",
+__all__ = ["parse_params", "parse_prefer", "applied", "negotiated", "media_fields", "content_location", "read_body", "payload_rows",
            "check_columns", "content_range", "read_status", "respond", "location", "shape_for",
            "embeds", "statements"]

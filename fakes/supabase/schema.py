@@ -48,9 +48,11 @@ select p.proname, coalesce(p.proargnames, '{}'), coalesce(p.proargmodes::text[],
        array(select format_type(t, null) from unnest(p.proallargtypes) t),
        array(select format_type(t, null) from unnest(p.proargtypes::oid[]) t),
        p.pronargdefaults, p.proretset, format_type(p.prorettype, null), p.provolatile,
-       p.prorettype = 'void'::regtype, t.typtype in ('c', 'p')
+       p.prorettype = 'void'::regtype,
+       coalesce(b.typtype, t.typtype) = 'c' or coalesce(p.proargmodes::text[] && '{t,b,o}', false)
 from pg_proc p join pg_type t on t.oid = p.prorettype join pg_namespace n on n.oid = p.pronamespace
-where n.nspname = %s and p.prokind = 'f'
+left join pg_type b on t.typtype = 'd' and b.oid = t.typbasetype
+where n.nspname = %s and p.prokind = 'f' and p.prorettype <> 'trigger'::regtype
 """
 
 HAS_RELATION = "select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and c.relname = %s"
@@ -60,7 +62,8 @@ HAS_COLUMN = ("select 1 from pg_attribute a join pg_class c on c.oid = a.attreli
 CATALOG_FINGERPRINT = ("select (select count(*) from pg_constraint where contype = 'f'), "
                        "(select coalesce(max(oid::int8), 0) from pg_constraint), (select count(*) from pg_rewrite), "
                        "(select coalesce(max(oid::int8), 0) from pg_proc), (select coalesce(max(oid::int8), 0) from pg_class)")
-HAS_FUNCTION = "select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = %s and p.proname = %s"
+COUNT_FUNCTIONS = ("select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = %s "
+                   "and p.proname = %s and p.prokind = 'f' and p.prorettype <> 'trigger'::regtype")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,9 +87,22 @@ class Table:
 
 @dataclasses.dataclass(frozen=True)
 class Argument:
-    name: str
+    name: str               # "" when unnamed
     type: str
     has_default: bool
+    variadic: bool = False
+
+    @property
+    def call_type(self) -> str:
+        """The type an argument is read as: PostgREST widens char(n)/bit(n) so the value is not cut."""
+        return _WIDENED.get(self.type, self.type)
+
+
+_WIDENED = {"bit": "bit varying", "bit[]": "bit varying[]", "character": "character varying",
+            "character[]": "character varying[]"}
+# A single unnamed parameter of these types can be called (with the request body); PostgREST leaves
+# every other function with an unnamed parameter out of its schema cache.
+UNNAMED_CALLABLE = ("bytea", "json", "jsonb", "text", "xml")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,10 +116,23 @@ class Function:
     returns_void: bool
     returns_composite: bool = True
 
-    def accepts(self, given: set[str]) -> bool:
-        names = {a.name for a in self.arguments}
-        required = {a.name for a in self.arguments if not a.has_default}
-        return given <= names and required <= given
+    @property
+    def returns_single(self) -> bool:
+        return not self.returns_set
+
+    @property
+    def returns_scalar(self) -> bool:
+        return not self.returns_composite
+
+    def sort_key(self) -> tuple:
+        """PostgREST's order for overloads: fewest parameters first, then by the parameters."""
+        return len(self.arguments), [(a.name, a.type, a.call_type, not a.has_default, a.variadic)
+                                     for a in self.arguments]
+
+    def signature(self) -> str:
+        """`schema.name(a => integer, b => text)`, as PGRST203 lists candidates."""
+        params = ", ".join(f"{a.name} => {a.type}" for a in self.arguments)
+        return f"{self.schema}.{self.name}({params})"
 
 
 @dataclasses.dataclass
@@ -113,6 +142,7 @@ class SchemaCache:
     functions: dict[str, list[Function]]
     relationships: dict = dataclasses.field(default_factory=dict)   # origin -> [relationships.Relationship]
     fingerprint: tuple = ()
+    function_counts: dict[str, int] = dataclasses.field(default_factory=dict)   # callable or not
 
     def suggest_table(self, name: str) -> str | None:
         found = difflib.get_close_matches(name, list(self.tables), n=1, cutoff=0.75)
@@ -131,18 +161,29 @@ async def load(conn, schema: str) -> SchemaCache:
             tables[relname].unique_sets.append(frozenset(cols))
     cur = await conn.execute(_FUNCTIONS_SQL, (schema,))
     functions: dict[str, list[Function]] = {}
+    counts: dict[str, int] = {}
     for row in await cur.fetchall():
-        functions.setdefault(row[0], []).append(_function(schema, *row))
+        counts[row[0]] = counts.get(row[0], 0) + 1
+        function = _function(schema, *row)
+        if _callable(function):
+            functions.setdefault(row[0], []).append(function)
+    for overloads in functions.values():
+        overloads.sort(key=Function.sort_key)
     rels = await relationships.load(conn, schema, tables)
     fingerprint = tuple(await (await conn.execute(CATALOG_FINGERPRINT)).fetchone())
-    return SchemaCache(schema, tables, functions, rels, fingerprint)
+    return SchemaCache(schema, tables, functions, rels, fingerprint, function_counts=counts)
+
+
+def _callable(function: Function) -> bool:
+    unnamed = [a for a in function.arguments if not a.name]
+    return not unnamed or len(unnamed) == 1 and function.arguments[0].type in UNNAMED_CALLABLE
 
 
 def _function(schema, name, argnames, argmodes, alltypes, intypes, ndefaults, retset, rettype, volatility, void,
               composite):
     modes = list(argmodes) or ["i"] * len(intypes)
     types = list(alltypes) or list(intypes)
-    inputs = [(n, t) for n, t, m in zip(list(argnames) + [""] * len(types), types, modes) if m in ("i", "b", "v")]
+    inputs = [(n, t, m) for n, t, m in zip(list(argnames) + [""] * len(types), types, modes) if m in ("i", "b", "v")]
     first_default = len(inputs) - ndefaults
-    arguments = tuple(Argument(n, t, i >= first_default) for i, (n, t) in enumerate(inputs))
+    arguments = tuple(Argument(n, t, i >= first_default, m == "v") for i, (n, t, m) in enumerate(inputs))
     return Function(schema, name, arguments, bool(retset), rettype, volatility == "v", bool(void), bool(composite))

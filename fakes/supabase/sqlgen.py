@@ -12,6 +12,7 @@ import dataclasses
 
 from psycopg import sql
 
+from .errors import not_implemented
 from .grammar import FTS, IS_VALUES, OPERATORS, Condition, Field, Logic, OrderTerm, SelectItem
 
 SOURCE = sql.Identifier("pgrst_source")
@@ -122,6 +123,8 @@ def order_by(qualifier: sql.Composable, terms: list[OrderTerm]) -> sql.Composabl
         return sql.SQL("")
     rendered = []
     for term in terms:
+        if term.relation:       # only embed.select orders by an embed; a write or plain read cannot
+            raise not_implemented("ordering by an embedded resource's column outside a read (order=rel(col))")
         nulls = sql.SQL(f" NULLS {term.nulls.upper()}") if term.nulls else sql.SQL("")
         rendered.append(sql.SQL("{} {}{}").format(field_sql(qualifier, term.field),
                                                   sql.SQL("DESC" if term.desc else "ASC"), nulls))

@@ -16,8 +16,8 @@ from psycopg import sql
 from . import embed
 from .grammar import SelectItem
 from .schema import Function, Table
-from .sqlgen import (INSERTED, SOURCE, Statement, body_columns, field_sql, order_by, page, relation,
-                     select_list, where)
+from .sqlgen import (INSERTED, SOURCE, Statement, array_literal, body_columns, field_sql, order_by, page,
+                     relation, select_list, where)
 
 
 @dataclasses.dataclass
@@ -62,7 +62,7 @@ def _read_embedded(rel, shape: Shape) -> Statement:
     stmt = Statement().add(sql.SQL("SELECT count(*)::int, "))
     if shape.count:
         stmt.add(sql.SQL("(SELECT count(*) FROM ("))
-        embed.select(stmt, root, rel, rel, paged=False)
+        embed.select(stmt, root, rel, rel, paged=False, counting=True)
         page(stmt, shape.count_limit, 0)
         stmt.add(sql.SQL(") _pgrst_c)"))
     else:
@@ -207,62 +207,113 @@ def _mutation_result(stmt: Statement, table: Table, shape: Shape, *, inserted: b
         "(SELECT count(*) FROM pgrst_source WHERE {})::int, {}").format(INSERTED, body))
 
 
-def call(function: Function, args: dict, shape: Shape, *, scalar_set: bool) -> Statement:
-    """`/rpc/<fn>`: arguments go through json_to_record, so JSON arrays and objects convert as in PostgREST."""
-    fn = sql.Identifier(function.schema, function.name)
-    used = [a for a in function.arguments if a.name in args]
-    named = sql.SQL(", ").join(sql.SQL("{0} := _pgrst_args.{0}").format(sql.Identifier(a.name)) for a in used)
-    stmt = Statement()
-    source = sql.SQL("")
-    if used:
-        defs = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(a.name), sql.SQL(a.type)) for a in used)
-        source = sql.SQL("json_to_record({}::json) AS _pgrst_args({}), ").format(sql.Placeholder(), defs)
-        stmt.params.append(json.dumps({a.name: args[a.name] for a in used}))
-    if shape.plan is not None and not function.returns_void:
-        return _embedded_call(stmt, sql.SQL("{}LATERAL {}({}) _pgrst_fn").format(source, fn, named), shape,
-                              function.returns_set)
-    if function.returns_void:
-        return stmt.add(sql.SQL("SELECT 1, NULL::bigint, 0, NULL::text FROM {}LATERAL {}({}) _pgrst_fn").format(
-            source, fn, named))
-    if not function.returns_set and shape.render == "json" and not shape.strip_nulls:
-        return stmt.add(sql.SQL("SELECT 1, NULL::bigint, 0, to_json(_pgrst_fn)::text FROM {}LATERAL {}({}) _pgrst_fn"
-                                ).format(source, fn, named))
-    if not function.returns_set:        # CSV / nulls=stripped: the one value as a one-row result
-        inner = sql.SQL("_pgrst_fn AS pgrst_scalar" if scalar_set else "_pgrst_fn.*")
-        body = body_columns(True, shape.render, shape.strip_nulls, "_pgrst_t.pgrst_scalar" if scalar_set else "_pgrst_t")
-        return stmt.add(sql.SQL("SELECT 1, NULL::bigint, 0, {} FROM (SELECT {} FROM {}LATERAL {}({}) _pgrst_fn) _pgrst_t"
-                                ).format(body if shape.body else sql.SQL("NULL::text"), inner, source, fn, named))
-    return _set_call(stmt, source, fn, named, shape, scalar_set)
-
-
-def _set_call(stmt, source, fn, named, shape: Shape, scalar_set: bool) -> Statement:
-    """A set's rows as the client asked (Accept); a scalar set's column is `pgrst_scalar`, as in v14."""
-    qualifier = sql.Identifier("_pgrst_fn")
-    whole = all(item.field is None for item in shape.select)
-    if scalar_set or (whole and shape.render != "csv"):
-        inner = sql.SQL("_pgrst_fn AS pgrst_scalar")
-        body = body_columns(shape.singular, shape.render, shape.strip_nulls, "_pgrst_t.pgrst_scalar")
+def call(function: Function, args, shape: Shape) -> Statement:
+    """`/rpc/<fn>` as PostgREST builds it: the call in a CTE (run once, even when counted), then the
+    request's select, filters, order and range over its rows. A scalar result is the column
+    `pgrst_scalar`; one composite or scalar answers an object/value (or null when filtered out)."""
+    stmt = Statement().add(sql.SQL("WITH pgrst_source AS ("))
+    if function.returns_composite:
+        stmt.add(sql.SQL("SELECT _pgrst_call.* FROM "))
+        if args.kind == "json":
+            _argument_record(stmt, args)
+            stmt.add(sql.SQL(", LATERAL "))
+        _invocation(stmt, function, args)
+        stmt.add(sql.SQL(" _pgrst_call)"))
     else:
-        inner = sql.SQL("_pgrst_fn.*") if whole else select_list(qualifier, shape.select, [])
-        body = rendered(shape)
-    stmt.add(sql.SQL("SELECT count(*)::int, NULL::bigint, 0, {} FROM (SELECT {} FROM {}LATERAL {}({}) _pgrst_fn").format(
-        body if shape.body else sql.SQL("NULL::text"), inner, source, fn, named))
-    where(stmt, qualifier, shape.filters)
-    stmt.add(order_by(qualifier, shape.order))
+        stmt.add(sql.SQL("SELECT "))
+        _invocation(stmt, function, args)
+        stmt.add(sql.SQL(" AS pgrst_scalar"))
+        if args.kind == "json":
+            stmt.add(sql.SQL(" FROM "))
+            _argument_record(stmt, args)
+        stmt.add(sql.SQL(")"))
+    return _call_result(stmt, function, shape)
+
+
+def _argument_record(stmt: Statement, args) -> None:
+    """The JSON body as one record of the used parameters' types (the first element of an array)."""
+    defs = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(a.name), sql.SQL(a.call_type)) for a in args.used)
+    if args.json_array:
+        stmt.add(sql.SQL("(SELECT * FROM json_to_recordset({}::json) AS _pgrst_r({}) LIMIT 1) _pgrst_args").format(
+            sql.Placeholder(), defs), args.body)
+    else:
+        stmt.add(sql.SQL("json_to_record({}::json) AS _pgrst_args({})").format(sql.Placeholder(), defs), args.body)
+
+
+def _invocation(stmt: Statement, function: Function, args) -> None:
+    """`fn($1::type)`, `fn(a := $1::integer, VARIADIC v := $2::text[])` or `fn(a := _pgrst_args.a)`."""
+    stmt.add(sql.SQL("{}(").format(sql.Identifier(function.schema, function.name)))
+    if args.kind == "single":
+        value = args.single
+        cast = sql.SQL("") if isinstance(value, bytes) else sql.SQL("::" + args.used[0].call_type)
+        stmt.add(sql.SQL("{}{}").format(sql.Placeholder(), cast), value)
+    for i, arg in enumerate(args.used if args.kind in ("direct", "json") else []):
+        stmt.add(sql.SQL("{}{} := ").format(sql.SQL(", " if i else ""), _named(arg)))
+        if args.kind == "json":
+            stmt.add(sql.SQL("_pgrst_args.{}").format(sql.Identifier(arg.name)))
+        else:
+            value = args.values[arg.name]
+            text = array_literal(value) if isinstance(value, list) else value
+            stmt.add(sql.SQL("{}::{}").format(sql.Placeholder(), sql.SQL(arg.call_type)), text)
+    stmt.add(sql.SQL(")"))
+
+
+def _named(arg) -> sql.Composable:
+    return sql.SQL("{}{}").format(sql.SQL("VARIADIC " if arg.variadic else ""), sql.Identifier(arg.name))
+
+
+def _call_result(stmt: Statement, function: Function, shape: Shape) -> Statement:
+    source = sql.Identifier("_pgrst_fn")
+    stmt.add(sql.SQL(" SELECT count(*)::int, "))        # an aggregate: always one row, even for HEAD
+    if shape.plan is not None:
+        return _embedded_call_result(stmt, function, shape, source)
+    if shape.count:
+        stmt.add(sql.SQL("(SELECT count(*) FROM pgrst_source {}").format(source))
+        where(stmt, source, shape.filters)
+        stmt.add(sql.SQL(")"))
+    else:
+        stmt.add(sql.SQL("NULL::bigint"))
+    stmt.add(sql.SQL(", 0, {} FROM (SELECT {} FROM pgrst_source {}").format(
+        _call_body(function, shape), _call_select(function, shape, source), source))
+    where(stmt, source, shape.filters)
+    stmt.add(order_by(source, shape.order))
     page(stmt, shape.limit, shape.offset)
     return stmt.add(sql.SQL(") _pgrst_t"))
 
 
-def _embedded_call(stmt: Statement, source, shape: Shape, returns_set: bool) -> Statement:
-    """A function's rows (a table's row type) with embeds, as a read of that table."""
-    qualifier = sql.Identifier("_pgrst_fn")
-    body = (body_columns(shape.singular or not returns_set, shape.render, shape.strip_nulls) if shape.body
-            else sql.SQL("NULL::text"))
-    stmt.add(sql.SQL("SELECT count(*)::int, NULL::bigint, 0, {} FROM (").format(body))
+def _embedded_call_result(stmt: Statement, function: Function, shape: Shape, source) -> Statement:
+    """A function returning a table's rows, with embeds: read as that table (embed.py) over the call."""
     root = dataclasses.replace(shape.plan, filters=shape.filters, order=shape.order, limit=shape.limit,
                                offset=shape.offset)
-    embed.select(stmt, root, source, qualifier)
+    rows = sql.SQL("pgrst_source {}").format(source)
+    if shape.count:
+        stmt.add(sql.SQL("(SELECT count(*) FROM ("))
+        embed.select(stmt, root, rows, source, paged=False, counting=True)
+        stmt.add(sql.SQL(") _pgrst_c)"))
+    else:
+        stmt.add(sql.SQL("NULL::bigint"))
+    body = (body_columns(shape.singular or function.returns_single, shape.render, shape.strip_nulls) if shape.body
+            else sql.SQL("NULL::text"))
+    stmt.add(sql.SQL(", 0, {} FROM (").format(body))
+    embed.select(stmt, root, rows, source)
     return stmt.add(sql.SQL(") _pgrst_t"))
+
+
+def _call_select(function: Function, shape: Shape, source) -> sql.Composable:
+    """`*` is every column the function returns (its one value for a scalar); fields as for tables."""
+    if function.returns_scalar and all(item.field is None for item in shape.select):
+        return sql.SQL("{}.pgrst_scalar").format(source)
+    out = [sql.SQL("{}.*").format(source) if item.field is None else select_list(source, [item], [])
+           for item in shape.select]
+    return sql.SQL(", ").join(out)
+
+
+def _call_body(function: Function, shape: Shape) -> sql.Composable:
+    if not shape.body or function.returns_void:
+        return sql.SQL("NULL::text")
+    value = "_pgrst_t.pgrst_scalar" if function.returns_scalar and all(
+        item.field is None for item in shape.select) else "_pgrst_t"
+    return body_columns(function.returns_single or shape.singular, shape.render, shape.strip_nulls, value)
 
 
 __all__ = ["Shape", "rendered", "count_plan", "read", "insert", "update", "delete", "call", "field_sql"]

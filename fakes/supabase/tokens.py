@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -45,12 +46,14 @@ def encode(claims: dict, secret: str) -> str:
     return f"{header}.{payload}.{b64(hmac.new(secret.encode(), signing_input, hashlib.sha256).digest())}"
 
 
+@functools.lru_cache(maxsize=32)
 def api_key(role: str, secret: str = DEFAULT_SECRET) -> str:
-    """The legacy anon / service_role key: a long-lived JWT with only iss, role and exp."""
+    """The legacy anon / service_role key: a long-lived JWT with only iss, role and exp (made once per
+    secret: the apikey gate compares every request's key with it)."""
     return encode({"iss": "supabase-demo", "role": role, "exp": DEMO_EXP}, secret)
 
 
-def decode(token: str, keys, now: dt.datetime, skew: int = CLOCK_SKEW) -> dict:
+def decode(token: str, keys, now: dt.datetime, skew: int = CLOCK_SKEW, hs_fallback: bool = False) -> dict:
     """Verified claims, or ApiError PGRST301 (undecodable) / PGRST303 (claims invalid). `keys` is a
     keys.KeySet, or the HS256 secret alone."""
     if not token:
@@ -65,7 +68,7 @@ def decode(token: str, keys, now: dt.datetime, skew: int = CLOCK_SKEW) -> dict:
         raise jwt_error("Wrong or unsupported encoding algorithm")
     if isinstance(keys, str):
         keys = KeySet(keys)
-    if not keys.verify(header, f"{parts[0]}.{parts[1]}".encode(), _signature(parts[2])):
+    if not keys.verify(header, f"{parts[0]}.{parts[1]}".encode(), _signature(parts[2]), hs_fallback):
         raise jwt_error("No suitable key or wrong key type", details="None of the keys was able to decode the JWT")
     check_times(claims, now, skew)
     return claims

@@ -45,6 +45,22 @@ def test_standalone_prints_what_a_client_needs_and_serves_it(standalone):
     assert httpx.get(standalone["control"] + "state").json()["container"] == "iCloud.org.example.test"
 
 
+def test_a_per_record_fault_asked_of_the_standalone_server_over_its_control_plane(standalone):
+    base = f"{standalone['baseURL']}/database/1/iCloud.org.example.test/development/private/records/modify"
+    auth = {"ckAPIToken": "tok-A", "ckWebAuthToken": "web-A"}
+    added = httpx.post(standalone["control"] + "record-faults",
+                       json={"recordName": "log-2", "serverErrorCode": "TRY_AGAIN_LATER", "retryAfter": 3})
+    assert added.status_code == 200 and added.json()["times"] == 1
+    ops = [{"operationType": "forceReplace", "record": {"recordName": f"log-{i}", "recordType": "DailyLog",
+                                                        "fields": {"km": {"value": i}}}} for i in (1, 2, 3)]
+    reply = httpx.post(base, params=auth, content=json.dumps({"operations": ops}))
+    assert reply.status_code == 200
+    got = [(r["recordName"], r.get("serverErrorCode"), r.get("retryAfter")) for r in reply.json()["records"]]
+    assert got == [("log-1", None, None), ("log-2", "TRY_AGAIN_LATER", 3), ("log-3", None, None)]
+    bad = httpx.post(standalone["control"] + "record-faults", json={"recordName": "log-2", "serverErrorCode": "NOPE"})
+    assert bad.status_code == 400 and "unknown per-record serverErrorCode 'NOPE'" in bad.json()["error"]
+
+
 def test_bad_cli_options_are_usage_errors():
     done = subprocess.run([sys.executable, "-m", "dualsync.fakes.cloudkit", "--container", "com.nope"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)

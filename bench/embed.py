@@ -1,0 +1,176 @@
+"""A one-level resource embed through the gateway beside the same query in raw SQL, in one run.
+
+100 parents with 20 children each, all one user's, read as that user through RLS:
+
+    raw        psycopg: BEGIN; set role + claims; one query whose JSON PostgreSQL renders
+               (json_agg of the parents, each with json_agg of its children); COMMIT
+    raw-same   psycopg: the gateway's own statement for the request (captured), in the same
+               transaction: the SQL's share of the gateway's time, without Python or HTTP
+    inprocess  GET /rest/v1/parents?select=*,children(*) through httpx.ASGITransport
+    loopback   the same request over 127.0.0.1 to the gateway under uvicorn
+
+Before timing, the gateway's answer is checked against the raw query's (same parents, same
+children), so the two do the same work. A gateway without resource embedding is reported as such
+(`Unavailable`), never timed.    ./dualsync bench embed [--quick]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import uuid
+
+import httpx
+import psycopg
+
+from dualsync.bench import Figure, Unavailable
+from dualsync.bench.supabase import SETUP_SQL, timed_async
+
+PARENTS, CHILDREN = 100, 20
+PATH = "/rest/v1/parents?select=*,children(*)"
+
+SCHEMA_SQL = """
+create table if not exists public.parents (
+  id bigint primary key,
+  user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  name text not null,
+  created_at timestamptz not null default now()
+);
+create table if not exists public.children (
+  id bigint primary key,
+  parent_id bigint not null references public.parents (id) on delete cascade,
+  user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  name text not null,
+  position integer not null,
+  payload text not null
+);
+create index if not exists children_parent on public.children (parent_id);
+alter table public.parents enable row level security;
+alter table public.children enable row level security;
+create policy "owner reads" on public.parents for select to authenticated using (auth.uid() = user_id);
+create policy "owner reads" on public.children for select to authenticated using (auth.uid() = user_id);
+grant select on public.parents, public.children to authenticated;
+"""
+
+SEED_SQL = """
+insert into public.parents (id, user_id, name) select p, %(user)s, 'parent ' || p from generate_series(1, %(parents)s) p;
+insert into public.children (id, parent_id, user_id, name, position, payload)
+  select (p - 1) * %(children)s + c, p, %(user)s, 'child ' || c, c, repeat('x', 40)
+  from generate_series(1, %(parents)s) p, generate_series(1, %(children)s) c;
+"""
+
+# What PostgREST's own query does for `select=*,children(*)`: a lateral json_agg per parent.
+RAW_SQL = """
+select coalesce(json_agg(t), '[]')::text from (
+  select p.*, coalesce(c.children, '[]') as children
+  from public.parents p
+  left join lateral (
+    select json_agg(ch) as children from (select children.* from public.children where children.parent_id = p.id) ch
+  ) c on true
+) t
+"""
+
+
+async def raw_embed(conn, claims: str) -> str:
+    await conn.execute("BEGIN")
+    await conn.execute(SETUP_SQL, (claims,))
+    text = (await (await conn.execute(RAW_SQL)).fetchone())[0]
+    await conn.execute("COMMIT")
+    return text
+
+
+def canonical(rows: list[dict]) -> list[dict]:
+    return sorted(({**p, "children": sorted(p["children"], key=lambda c: c["id"])} for p in rows),
+                  key=lambda p: p["id"])
+
+
+async def measure(gateway, server_url: str, dsn: str, admin_dsn: str, repeat: int) -> list[Figure]:
+    headers = {"apikey": gateway.config.anon_key}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(gateway.app), base_url="http://gateway.local") as inproc, \
+            httpx.AsyncClient(base_url=server_url) as loop, await psycopg.AsyncConnection.connect(dsn) as conn:
+        await conn.set_autocommit(True)
+        session = (await inproc.post("/auth/v1/signup", json={"email": f"embed-{uuid.uuid4().hex[:8]}@example.com",
+                                                              "password": "bench-password"}, headers=headers)).json()
+        user = session["user"]["id"]
+        with psycopg.connect(admin_dsn, autocommit=True) as admin:
+            for statement in SEED_SQL.strip().split(";\n"):
+                admin.execute(statement, {"user": user, "parents": PARENTS, "children": CHILDREN})
+        auth = {**headers, "Authorization": f"Bearer {session['access_token']}"}
+        claims = json.dumps({"sub": user, "role": "authenticated"})
+
+        captured = []
+        execute = gateway.execute
+
+        async def capture(ctx, operation, target, statement, **kw):
+            captured.append(statement)
+            return await execute(ctx, operation, target, statement, **kw)
+        gateway.execute = capture
+        probe = await inproc.get(PATH, headers=auth)
+        gateway.execute = execute
+        if probe.status_code != 200:
+            raise Unavailable(f"resource embedding is missing from this gateway: GET {PATH} answered "
+                              f"{probe.status_code} {probe.text[:160]}; merge the embedding work and run again")
+        expected = canonical(json.loads(await raw_embed(conn, claims)))
+        if canonical(probe.json()) != expected or len(expected) != PARENTS:
+            raise Unavailable(f"GET {PATH} does not answer what the raw query does "
+                              f"({len(probe.json())} parents against {len(expected)}); not timed")
+
+        async def through(client):
+            r = await client.get(PATH, headers=auth)
+            assert r.status_code == 200, r.text
+
+        same = captured[-1] if captured else None
+
+        async def raw_same():
+            await conn.execute("BEGIN")
+            await conn.execute(SETUP_SQL, (claims,))
+            await (await conn.execute(same.composed(), same.params)).fetchone()
+            await conn.execute("COMMIT")
+
+        ways = {"raw": lambda: raw_embed(conn, claims), "raw-same": raw_same, "inprocess": lambda: through(inproc),
+                "loopback": lambda: through(loop)}
+        samples = {way: [] for way in ways}
+        for _ in range(max(3, repeat // 10)):           # warm: prepared statements, pools, schema cache
+            for fn in ways.values():
+                await fn()
+        for _ in range(repeat):                          # interleaved: every way sees the same machine
+            for way, fn in ways.items():
+                samples[way].extend(await timed_async(fn, 1))
+    raw_p50 = statistics.median(samples["raw"])
+    out = []
+    for way, values in samples.items():
+        p99 = sorted(values)[max(0, int(len(values) * 0.99) - 1)]
+        out.append(Figure(f"embed {PARENTS}x{CHILDREN} {way} latency", "ms", values, "median = p50"))
+        out.append(Figure(f"embed {way} p99", "ms", [p99]))
+        if way != "raw":
+            out.append(Figure(f"embed {way} / raw p50", "x", [statistics.median(values) / raw_p50], "target <= 2"))
+    return out
+
+
+def run(quick: bool) -> list[Figure]:
+    from dualsync.fakes.postgres import start_server
+    from dualsync.fakes.supabase import Gateway, GatewayConfig
+    from dualsync.fakes.supabase.serving import LoopbackServer
+    server = start_server()
+    db = server.new_database("bench_embed")
+    try:
+        with psycopg.connect(db.admin.dsn(), autocommit=True) as admin:
+            admin.execute(SCHEMA_SQL)
+        gateway = Gateway(GatewayConfig(rest_dsn=db.authenticator.dsn(), admin_dsn=db.admin.dsn()))
+        loopback = LoopbackServer(gateway.app).start()
+        try:
+            return asyncio.run(_measure_and_close(gateway, loopback.url, db, 30 if quick else 200))
+        finally:
+            loopback.stop()
+            gateway.close()
+    finally:
+        server.drop_database(db)
+        server.stop()
+
+
+async def _measure_and_close(gateway, url: str, db, repeat: int) -> list[Figure]:
+    try:
+        return await measure(gateway, url, db.authenticator.dsn(), db.admin.dsn(), repeat)
+    finally:
+        await gateway.aclose()
