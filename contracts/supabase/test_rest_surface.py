@@ -5,9 +5,12 @@ missing=default; and what the gateway does not emulate answers 501 naming it, ne
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
+
+from dualsync.fakes.supabase import tokens
 
 from .targets import error_shape
 
@@ -103,3 +106,20 @@ def test_preference_applied_per_operation(http, target):
     assert deleted.status_code == 204 and deleted.headers["preference-applied"] == "return=minimal"
     read = http.get(f"{ITEMS}?tag=eq.{tag}", headers=anon(target, Prefer=f"count=exact, {prefer}"))
     assert read.headers["preference-applied"] == "count=exact"
+
+
+def test_failing_statements_leave_the_connections_usable(http, target):
+    """Each request's statements run in one pipeline; one that fails (the role switch for a token whose
+    role does not exist, a bad value, an unknown column) must not leave a connection that answers
+    later requests with an error (psycopg once took a skipped statement for prepared: 26000)."""
+    if target.jwt_secret is None:
+        pytest.skip("minting a token needs --supabase-jwt-secret")
+    stranger = tokens.encode({"role": "no_such_role", "exp": int(time.time()) + 600}, target.jwt_secret)
+    for _ in range(12):
+        unknown = http.get(f"{ITEMS}?limit=1", headers=anon(target, Authorization=f"Bearer {stranger}"))
+        assert unknown.status_code == 401, unknown.text
+        for query, code in (("id=eq.not-a-uuid", "22P02"), ("select=no_such_column", "42703")):
+            bad = http.get(f"{ITEMS}?{query}", headers=anon(target))
+            assert bad.status_code == 400 and error_shape(bad)["code"] == code
+        good = http.get(f"{ITEMS}?limit=1", headers=anon(target))
+        assert good.status_code == 200, good.text
