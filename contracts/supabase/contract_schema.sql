@@ -53,6 +53,10 @@ create or replace function public.contract_rpc_unnamed_text(text) returns text
   language sql immutable as $$ select $1 $$;
 create or replace function public.contract_rpc_unnamed_int(integer) returns integer
   language sql immutable as $$ select $1 $$;
+create or replace function public.contract_rpc_unnamed_bytea(bytea) returns bytea
+  language sql immutable as $$ select $1 $$;
+create or replace function public.contract_rpc_unnamed_xml(xml) returns text
+  language sql immutable as $$ select $1::text $$;
 create or replace function public.contract_rpc_poly(boolean) returns integer
   language sql immutable as $$ select 1 $$;
 create or replace function public.contract_rpc_poly(integer) returns integer
@@ -82,8 +86,21 @@ create or replace function public.contract_rpc_types(d date, b boolean, arr text
   returns json language sql immutable as $$ select json_build_object('d', d, 'b', b, 'arr', arr, 'n', n, 'j', j) $$;
 create or replace function public.contract_rpc_variadic(variadic v text[] default '{}') returns text[]
   language sql immutable as $$ select v $$;
+create or replace function public.contract_rpc_inout(inout num integer) language sql immutable as $$ select num + 1 $$;
+create or replace function public.contract_rpc_table(n integer) returns table (i integer, label text)
+  language sql immutable as $$ select g, 'row ' || g from generate_series(1, n) g $$;
 
-grant execute on all functions in schema public to anon, authenticated, service_role;
+grant execute on function public.contract_rpc_pair(integer), public.contract_rpc_pairs(integer),
+  public.contract_rpc_over(), public.contract_rpc_over(integer, integer), public.contract_rpc_over(text, text, text),
+  public.contract_rpc_same(integer), public.contract_rpc_same(xml), public.contract_rpc_same(text, integer),
+  public.contract_rpc_unnamed_json(json), public.contract_rpc_unnamed_text(text), public.contract_rpc_unnamed_int(integer),
+  public.contract_rpc_unnamed_bytea(bytea), public.contract_rpc_unnamed_xml(xml),
+  public.contract_rpc_poly(boolean), public.contract_rpc_poly(integer), public.contract_rpc_poly(text),
+  public.contract_rpc_unnamed_default(), public.contract_rpc_unnamed_default(text), public.contract_rpc_named_json(json),
+  public.contract_rpc_make_logs(integer, text), public.contract_rpc_make_log(text),
+  public.contract_rpc_types(date, boolean, text[], numeric, jsonb), public.contract_rpc_variadic(text[]),
+  public.contract_rpc_inout(integer), public.contract_rpc_table(integer)
+  to anon, authenticated, service_role;
 
 notify pgrst, 'reload schema';
 

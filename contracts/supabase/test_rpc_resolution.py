@@ -91,6 +91,22 @@ def test_unnamed_text_parameter_takes_the_body_as_text(http, target, user):
     assert raw.status_code == 200 and raw.json() == "plain words"
 
 
+def test_raw_bytea_body_goes_to_an_unnamed_bytea_parameter(http, target, user):
+    octets = http.post(f"{RPC}/contract_rpc_unnamed_bytea", content=bytes([0, 1, 255]),
+                       headers=user_headers(target, user, **{"Content-Type": "application/octet-stream"}))
+    assert octets.status_code == 200 and octets.json() == "\\x0001ff"
+
+
+def test_raw_xml_body_goes_to_an_unnamed_xml_parameter(http, target, user):
+    headers = user_headers(target, user, **{"Content-Type": "text/xml"})
+    xml = http.post(f"{RPC}/contract_rpc_unnamed_xml", content=b"<a>1</a>", headers=headers)
+    if xml.status_code == 400 and error_shape(xml)["code"] == "0A000":
+        pytest.skip(f"this target's PostgreSQL has no XML support: {xml.json()['details']}")
+    assert xml.status_code == 200 and xml.json() == "<a>1</a>"
+    bad = http.post(f"{RPC}/contract_rpc_unnamed_xml", content=b"<", headers=headers)
+    assert bad.status_code == 400 and error_shape(bad)["code"] == "2200N"
+
+
 def test_unnamed_overloads_pick_the_text_one(http, target, user):
     for value in (b'{"": "test"}', b'{"": true}'):
         response = http.post(f"{RPC}/contract_rpc_poly", content=value, headers=user_headers(target, user, **JSON))

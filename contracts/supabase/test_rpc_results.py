@@ -121,6 +121,14 @@ def test_max_affected_exceeded_is_pgrst124_and_rolled_back(http, target, user):
     assert _logs_tagged(http, target, user, tag) == 2
 
 
+def test_a_counted_call_runs_the_function_once(http, target, user):
+    tag = uuid.uuid4().hex
+    response = http.post(f"{RPC}/contract_rpc_make_logs?select=payload", json={"n": 2, "tag": tag},
+                         headers=user_headers(target, user, **COUNT))
+    assert response.status_code == 200 and response.headers["content-range"] == "0-1/2"
+    assert _logs_tagged(http, target, user, tag) == 2
+
+
 def test_max_affected_without_strict_is_ignored(http, target, user):
     tag = uuid.uuid4().hex
     lenient = user_headers(target, user, Prefer="max-affected=1")

@@ -13,6 +13,7 @@ Prints the base URL, the anon key and the service key, then serves until interru
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 import threading
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                                apikey_profile=args.apikey_profile, jwt_algorithm=args.jwt_algorithm,
                                jwt_signing_jwk=args.jwt_jwk, anonymous_sign_ins=args.anonymous_sign_ins)
         server = LoopbackServer(Gateway(config).app, port=args.port, host=args.host).start()
+        gc.freeze()     # what start-up built lives as long as the process: full collections skip it
         print(f"API URL: {server.url}\nanon key: {config.anon_key}\nservice_role key: {config.service_key}\n"
               f"database: {admin.redacted()}", flush=True)
         stop = threading.Event()

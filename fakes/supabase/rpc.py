@@ -95,7 +95,7 @@ def read_post(name: str, raw_query: str, body: bytes, content_type: str) -> Call
     if columns:
         keys = grammar.parse_columns(columns[-1])
         return Call(Lookup(name, frozenset(keys), "json", True), query, body=body,
-                    json_array=body.lstrip()[:1] == b"[")
+                    json_array=body.lstrip(b" \t\r\n")[:1] != b"{")     # PostgREST's own test
     if body and not body.strip():
         raise invalid_json()
     parsed = rest.read_body(body, content_type) if body else {}

@@ -24,15 +24,19 @@ from .test_fuzz import HOSTILE, JSON_VALUES, Fuzzer
 
 RPC_EXAMPLES = int(os.environ.get("DUALSYNC_RPC_FUZZ_EXAMPLES", "300"))
 REQUESTS_PER_EXAMPLE = 4
-# Each contract function with its parameter names: most requests use them, so calls get past
+# Each contract function with the argument names it can be called with (overloads and defaults
+# give several): most requests use one of them, so calls get past
 # resolution and reach the database (odd values, filters, counts, writes); the rest are hostile.
-SIGNATURES = {"contract_add": ["a", "b"], "contract_echo": ["message"], "contract_noop": [], "contract_numbers": ["n"],
-              "contract_my_logs": [], "contract_rpc_pair": ["id"], "contract_rpc_pairs": ["n"],
-              "contract_rpc_over": ["a", "b", "c"], "contract_rpc_same": ["arg", "num"],
-              "contract_rpc_unnamed_json": [""], "contract_rpc_unnamed_text": [""], "contract_rpc_unnamed_int": [""],
-              "contract_rpc_poly": [""], "contract_rpc_unnamed_default": [""], "contract_rpc_named_json": ["data"],
-              "contract_rpc_make_logs": ["n", "tag"], "contract_rpc_make_log": ["tag"],
-              "contract_rpc_types": ["d", "b", "arr", "n", "j"], "contract_rpc_variadic": ["v"]}
+SIGNATURES = {"contract_add": [["a", "b"], ["a"]], "contract_echo": [["message"]], "contract_noop": [[]],
+              "contract_numbers": [["n"]], "contract_my_logs": [[]], "contract_rpc_pair": [["id"], []],
+              "contract_rpc_pairs": [["n"]], "contract_rpc_over": [[], ["a", "b"], ["a", "b", "c"]],
+              "contract_rpc_same": [["arg", "num"], ["arg"]], "contract_rpc_unnamed_json": [[""]],
+              "contract_rpc_unnamed_text": [[""]], "contract_rpc_unnamed_int": [[""]], "contract_rpc_poly": [[""]],
+              "contract_rpc_unnamed_default": [[""], []], "contract_rpc_named_json": [["data"]],
+              "contract_rpc_make_logs": [["n", "tag"]], "contract_rpc_make_log": [["tag"]],
+              "contract_rpc_types": [["d", "b", "arr", "n", "j"], ["d", "b", "arr", "n"]],
+              "contract_rpc_variadic": [["v"], []], "contract_rpc_inout": [["num"]], "contract_rpc_table": [["n"]],
+              "contract_rpc_unnamed_bytea": [[""], []], "contract_rpc_unnamed_xml": [[""], []]}
 ODD_FUNCTIONS = ["contract_nope", "Contract_Add", "contract_add ", "", "%00", "a/b", "é", "x" * 70, "pg_sleep",
                  "contract_add;drop table daily_logs", "contract_add(1)"]
 ARG_NAMES = ["a", "b", "c", "n", "id", "tag", "arg", "num", "message", "v", "d", "arr", "j", "data", "", " ", "A",
@@ -66,7 +70,7 @@ def call(draw, clean: bool) -> dict:
         name, names = draw(st.sampled_from(ODD_FUNCTIONS)), ARG_NAMES
     else:
         name = draw(st.sampled_from(sorted(SIGNATURES)))
-        names = SIGNATURES[name] if clean or draw(st.integers(0, 4)) else ARG_NAMES
+        names = draw(st.sampled_from(SIGNATURES[name])) if clean or draw(st.integers(0, 4)) else ARG_NAMES
     values = st.sampled_from(GOOD_VALUES if clean or draw(st.integers(0, 3)) else GET_VALUES)
     every = st.fixed_dictionaries({n: values for n in names}).map(lambda d: list(d.items()))
     some = st.lists(st.tuples(st.sampled_from(names or [""]), values), max_size=3)

@@ -88,6 +88,35 @@ const cases = {
   async auth_admin_refused_for_anon() {
     return result(await anon().auth.admin.listUsers());
   },
+
+  // ---- RPC (the contract_* functions of contract_schema.sql) --------------------------------
+  async rpc_count_get() {
+    return result(await anon().rpc("contract_add", { a: 3, b: 4 }, { get: true, count: "exact" }));
+  },
+  async rpc_count_head() {
+    return result(await anon().rpc("contract_numbers", { n: 4 }, { head: true, count: "exact" }));
+  },
+  async rpc_composite_select() {
+    return result(await anon().rpc("contract_rpc_pair", { id: 4 }).select("id"));
+  },
+  async rpc_unnamed_text() {
+    return result(await anon().rpc("contract_rpc_poly", { "": "test" }));
+  },
+  async rpc_unnamed_integer() {
+    return result(await anon().rpc("contract_rpc_unnamed_int", { "": 1 }));
+  },
+  async rpc_ambiguous() {
+    return result(await anon().rpc("contract_rpc_same", { arg: 1 }));
+  },
+  async rpc_max_affected() {
+    const client = anon();
+    const up = await client.auth.signUp({ email: email(), password: PASSWORD });
+    if (up.error) return result(up);
+    const tag = `js-${Date.now()}`;
+    const refused = result(await client.rpc("contract_rpc_make_logs", { n: 2, tag }).maxAffected(1));
+    const left = await client.from("daily_logs").select("id").eq("payload", tag);
+    return { ...refused, data: { rowsLeft: (left.data ?? []).length } };
+  },
 };
 
 async function main() {
