@@ -237,9 +237,10 @@ def test_write_returns_the_representation_with_its_embeds(get, http, target):
 
 def test_supabase_py_select_with_embeds(get, target):
     client = target.supabase()
-    got = (client.table("emb_parents").select("id, emb_children(id, name)").eq("id", 1)
+    got = (client.table("emb_parents").select("*, emb_children(*)").eq("id", 1)
            .order("id", foreign_table="emb_children").execute())
-    assert got.data == [{"id": 1, "emb_children": [{"id": 10, "name": "a1"}, {"id": 11, "name": "a2"}]}]
+    assert got.data == [{"id": 1, "name": "Ada", "emb_children": [
+        {"id": 10, "parent_id": 1, "name": "a1", "rank": 2}, {"id": 11, "parent_id": 1, "name": "a2", "rank": 1}]}]
     got = (client.table("emb_parents").select("name, emb_children!inner(name)").eq("emb_children.name", "b1")
            .execute())
     assert got.data == [{"name": "Bo", "emb_children": [{"name": "b1"}]}]

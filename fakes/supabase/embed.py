@@ -4,12 +4,13 @@
     select(stmt, node, source, qualifier)                        # SELECT ... FROM source LATERAL ...
 
 Each embedded relation is a `LEFT JOIN LATERAL` subquery under its parent row, run by the caller's
-role (so RLS applies to it as to the parent): to-many embeds are `json_agg(...)::jsonb` of the child
-rows (`[]` when none), to-one embeds `row_to_json(...)::jsonb` of the row (null when none), and
-spreads lift the child's columns into the parent (to-many spreads as one JSON array per column, as
-v13+ does). jsonb as in PostgREST's QueryBuilder, so embedded keys come out in jsonb's order, once
-each. Each lateral also yields a "found" flag, which `!inner` and `rel=[not.]is.null` test in the
-parent's WHERE. PostgreSQL renders every value, so the JSON is what PostgREST's own queries produce.
+role (so RLS applies to it as to the parent): to-many embeds are `jsonb_agg` of the child rows
+(`[]` when none), to-one embeds `to_jsonb` of the row (null when none), and spreads lift the child's
+columns into the parent (to-many spreads as one JSON array per column, as v13+ does). jsonb because
+PostgREST's QueryBuilder casts its `json_agg`/`row_to_json` to jsonb (built directly here: the same
+values, without re-parsing text), so embedded keys come out in jsonb's order, once each. Each lateral
+also yields a "found" flag, which `!inner` and `rel=[not.]is.null` test in the parent's WHERE.
+PostgreSQL renders every value, so the JSON is what PostgREST's own queries produce.
 """
 
 from __future__ import annotations
