@@ -27,12 +27,17 @@ def test_options_lists_the_methods(http, target):
     assert table.status_code == 200 and table.content == b""
     assert table.headers["allow"] == "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE"
     assert table.headers["access-control-allow-origin"] == "*"
-    stable = http.options("/rest/v1/rpc/contract_echo", headers=anon(target))
+    stable = http.options("/rest/v1/rpc/contract_echo?message=x", headers=anon(target))
     assert stable.status_code == 200 and stable.headers["allow"] == "OPTIONS,GET,HEAD,POST"
     volatile = http.options("/rest/v1/rpc/contract_noop", headers=anon(target))
     assert volatile.headers["allow"] == "OPTIONS,POST"
+    root = http.options("/rest/v1/", headers=anon(target))
+    assert root.status_code == 200 and root.headers["allow"] == "OPTIONS,GET,HEAD"
     missing = http.options("/rest/v1/contract_no_such_table", headers=anon(target))
     assert missing.status_code == 404 and error_shape(missing)["code"] == "PGRST205"
+    # the function is looked up as a GET would look it up: without its required argument, none fits
+    unfit = http.options("/rest/v1/rpc/contract_echo", headers=anon(target))
+    assert unfit.status_code == 404 and error_shape(unfit)["code"] == "PGRST202"
 
 
 def test_response_settings_shape_the_reply(http, target):

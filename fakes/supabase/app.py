@@ -21,7 +21,7 @@ from .auth_routes import auth_route, keyless
 from .errors import ApiError, not_implemented
 from .db import RequestContext
 from .settings import apply_response_settings, request_settings
-from .operations import Operations
+from .operations import Operations, info_response
 
 
 
@@ -129,11 +129,13 @@ async def _rest(gateway, operations: Operations, request: Request, rest_path: st
                          *request_settings(request))
     parts = rest_path.split("/")
     if len(parts) == 2 and parts[0] == "rpc" and parts[1] and request.method == "OPTIONS":
-        response = await operations.describe_function(parts[1])
+        response = await operations.describe_function(request, parts[1])
     elif len(parts) == 2 and parts[0] == "rpc" and parts[1]:
         response = await operations.call_function(request, ctx, parts[1])
     elif len(parts) == 1 and parts[0]:
         response = await _table(operations, request, ctx, parts[0])
+    elif rest_path == "" and request.method == "OPTIONS":
+        response = info_response("OPTIONS,GET,HEAD")
     elif rest_path == "":
         raise not_implemented("the OpenAPI root document (GET /rest/v1/)")
     else:
