@@ -30,6 +30,7 @@ class Operations:
         table = await self.gw.table(table_name)
         singular = rest.wants_object(request)
         p = rest.parse_params(request.query_params.multi_items())
+        await self.gw.refuse_aggregates(p.select)
         p.plan = await self.gw.embed_plan(table.name, table, p.select, p.nested, p.order)
         return table, singular, p, rest.parse_prefer(request.headers.getlist("prefer"))
 
@@ -208,6 +209,7 @@ class Operations:
         p = rest.parse_params(call.query)
         prefs = rest.parse_prefer(request.headers.getlist("prefer"))
         rpc.check_max_affected(prefs, function)
+        await self.gw.refuse_aggregates(p.select)
         plan = await self._function_embeds(function, p)
         limit, offset = self._call_range(request, p)
         shape = statements.Shape(p.select, p.filters, p.order, limit, offset, "count" in prefs, singular,

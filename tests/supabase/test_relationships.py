@@ -87,3 +87,23 @@ def test_a_view_carries_the_relationship_of_the_columns_it_shows(loaded):
     with pytest.raises(relationships.ApiError) as refused:
         relationships.find(cache.relationships, "rel_t", "a", "nothing", "x")
     assert refused.value.code == "PGRST200" and "using the hint 'x'" in refused.value.details
+
+
+def test_aggregates_are_pgrst123_until_the_database_turns_them_on_then_a_loud_501(supabase_client, supabase_gateway,
+                                                                                   pg):
+    headers = {"apikey": supabase_gateway.config.anon_key}
+    queries = ["/rest/v1/daily_logs?select=key_version.sum()", "/rest/v1/daily_logs?select=id,photos(count())"]
+    assert [supabase_client.get(q, headers=headers).json()["code"] for q in queries] == ["PGRST123", "PGRST123"]
+    with psycopg.connect(pg.admin.dsn(), autocommit=True) as conn:
+        database = conn.execute("select current_database()").fetchone()[0]
+        conn.execute(f"alter role authenticator in database {database} set pgrst.db_aggregates_enabled = 'true'")
+        try:
+            conn.execute("notify pgrst, 'reload config'")
+            supabase_gateway.cache = None       # the NOTIFY reaches it on the next statement; do not race it
+            for q in queries:
+                response = supabase_client.get(q, headers=headers)
+                assert response.status_code == 501 and "pgrst.db_aggregates_enabled" in response.json()["message"]
+        finally:
+            conn.execute(f"alter role authenticator in database {database} reset pgrst.db_aggregates_enabled")
+            supabase_gateway.cache = None
+    assert supabase_client.get(queries[0], headers=headers).json()["code"] == "PGRST123"
