@@ -1,25 +1,28 @@
-"""Gateway throughput under load: L concurrent sync loops (L/2 users x 2 devices) against the standalone gateway.
+"""Gateway throughput under load: L concurrent sync loops against the standalone gateway.
 
 The gateway runs as `python -m dualsync.fakes.supabase` in its own process (embedded PostgreSQL);
-this process is the load client, on the same cores. Each loop belongs to one user (loops are dealt
-two devices per user: a 64-loop phase is 32 users with 2 devices each, so every pull brings back the
-other device's writes and a request does the same work in every phase) and repeats what a sync client does, all as that user through RLS:
+this process is the load client, on the same cores. Loops are devices, two per user (a 64-loop
+phase is 32 users with 2 devices each, so every pull brings back the other device's writes and a
+request does the same work in every phase). Each repeats what a sync client does, as its user
+through RLS:
 
     upsert   POST /rest/v1/daily_logs (Prefer: resolution=merge-duplicates), 5 rows: new ids and
              ids this loop wrote before (so both the insert and the conflict path run)
     pull     GET  /rest/v1/daily_logs?updated_at=gt.<cursor>&order=updated_at,id&limit=100
 
-The 4-, 16- and 64-loop phases run in ONE gateway, interleaved over rounds (4, 16, 64, 4, 16, 64,
-...), so each sees the same machine. Per phase: requests/s (median over rounds), p50 and p99 over
-every request, and the ratio of the 64-loop to the 4-loop throughput (acceptance: >= 0.90).
+The 4-, 16- and 64-loop phases run in ONE gateway, interleaved over rounds (4, 16, 64, 64, 16,
+4, 4, ...), so each sees the same machine and drift cancels. Per phase: requests/s (median over
+rounds), p50 and p99 over every request, the CPU per request of the gateway process, of
+PostgreSQL and of this load client, and the ratio of the 64-loop to the 4-loop throughput
+(acceptance: >= 0.90).
 
 Correctness, over the whole run: every write the gateway acknowledged (2xx) is read back by its
 owner with the last acknowledged payload, no pulled row belongs to another user, and the table
-holds no row that was never acknowledged. Any failure is a figure (it must be 0) and makes the run
-print which rows.
+holds no row that was never acknowledged. Each is a figure that must be 0; its note names the
+first rows at fault.
 
     ./dualsync bench load [--quick]
-    ./dualsync py -m dualsync.bench.load [--loops 4,16,64] [--seconds 5] [--rounds 3]
+    ./dualsync py -m dualsync.bench.load [--loops 4,16,64] [--seconds 3] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -246,8 +249,8 @@ async def measure(url: str, anon: str, service: str, loops: list[int], seconds: 
         accounts = [await sign_up(client, anon) for _ in range(users)]
     phases = {n: Phase() for n in loops}
     await phase(url, anon, accounts, max(loops), min(seconds, 2.0), ledger, Phase(), gateway_cpu)   # warm-up
-    for _ in range(rounds):
-        for n in loops:
+    for r in range(rounds):
+        for n in (loops if r % 2 == 0 else loops[::-1]):    # alternate the order: drift cancels
             await phase(url, anon, accounts, n, seconds, ledger, phases[n], gateway_cpu)
     problems = await verify(url, anon, accounts, ledger, service)
     requests = sum(len(p.latencies) for p in phases.values())

@@ -201,4 +201,50 @@ grant execute on function public.emb_kids(public.emb_parents), public.emb_eldest
 revoke execute on function public.emb_seed() from public, anon, authenticated;
 grant execute on function public.emb_seed() to service_role;
 
+-- ---- REST behaviours (test_rest_prefer.py, test_rest_media.py) ----------------------------------
+-- One table every such test writes under its own `tag`: an array column for `cs`/`ov` in logic trees,
+-- a sequence default for missing=default, a nullable column for nulls=stripped and CSV, a timestamptz
+-- for Prefer: timezone. Its policy reads request.headers, so a header can narrow what a request sees.
+create sequence if not exists public.contract_rest_seq;
+create table if not exists public.contract_rest_items (
+  id uuid primary key default gen_random_uuid(),
+  tag text not null default '',
+  n bigint not null default nextval('public.contract_rest_seq'),
+  labels text[] not null default '{}',
+  note text,
+  at timestamptz not null default now()
+);
+alter table public.contract_rest_items enable row level security;
+drop policy if exists contract_rest_items_by_header on public.contract_rest_items;
+create policy contract_rest_items_by_header on public.contract_rest_items for all to anon, authenticated
+  using (tag = coalesce(current_setting('request.headers', true)::json ->> 'x-contract-tag', tag))
+  with check (true);
+grant select, insert, update, delete on public.contract_rest_items to anon, authenticated, service_role;
+grant usage on sequence public.contract_rest_seq to anon, authenticated, service_role;
+
+create or replace function public.contract_request_settings() returns json
+  language sql stable as $$
+    select json_build_object('headers', current_setting('request.headers', true)::json,
+                             'cookies', current_setting('request.cookies', true)::json,
+                             'path', current_setting('request.path', true),
+                             'method', current_setting('request.method', true),
+                             'timezone', current_setting('timezone'))
+  $$;
+grant execute on function public.contract_request_settings() to anon, authenticated, service_role;
+
+create or replace function public.contract_respond(status text, headers text) returns text
+  language plpgsql stable as $$
+  begin
+    perform set_config('response.status', status, true);
+    perform set_config('response.headers', headers, true);
+    return 'shaped';
+  end $$;
+grant execute on function public.contract_respond(text, text) to anon, authenticated, service_role;
+
+-- A custom media type handler: a domain named as the media type, returned by a function.
+do $$ begin create domain public."text/html" as text; exception when duplicate_object then null; end $$;
+create or replace function public.contract_page() returns public."text/html"
+  language sql stable as $$ select '<p>hi</p>'::public."text/html" $$;
+grant execute on function public.contract_page() to anon, authenticated, service_role;
+
 notify pgrst, 'reload schema';

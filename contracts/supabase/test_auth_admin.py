@@ -43,6 +43,17 @@ def test_create_user_with_its_email_identity(http, target):
     assert password_grant(http, target, email).status_code == 200
 
 
+def test_create_user_with_a_phone(http, target):
+    digits = "1555" + str(uuid.uuid4().int)[:7]
+    user = create(http, target, phone=f"+{digits[0]} {digits[1:]}", phone_confirm=True, role="authenticated")
+    assert user["phone"] == digits and user["phone_confirmed_at"] and user["email"] == ""
+    assert user["app_metadata"] == {"provider": "phone", "providers": ["phone"]}
+    [identity] = user["identities"]
+    assert identity["provider"] == "phone" and "email" not in identity
+    assert identity["identity_data"] == {"sub": user["id"], "phone": digits, "email_verified": False,
+                                         "phone_verified": False}
+
+
 def test_unconfirmed_user_cannot_sign_in(http, target):
     email = new_email()
     user = create(http, target, email=email, password=PASSWORD)

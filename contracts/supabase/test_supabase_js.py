@@ -28,7 +28,7 @@ DRIVER = pathlib.Path(__file__).with_name("js") / "calls.js"
 pytestmark = pytest.mark.node
 CASES = ["embed_to_many", "embed_to_one_single", "embed_inner_filtered", "embed_referenced_limit", "embed_many_to_many",
          "embed_spread", "embed_unknown", "auth_anonymous_disabled", "auth_update_user", "auth_admin_round_trip",
-         "auth_admin_refused_for_anon"]
+         "auth_admin_refused_for_anon", "rest_strip_nulls", "rest_csv_or_array_planned"]
 
 
 def pytest_generate_tests(metafunc):
@@ -126,3 +126,16 @@ def test_the_admin_api_round_trip_with_the_service_key(results):
 def test_the_admin_api_refuses_the_anon_key(results):
     out = case(results, "auth_admin_refused_for_anon")
     assert out["error"]["status"] == 403 and out["error"]["code"] == "not_admin"
+
+
+def test_strip_nulls_for_single_and_arrays(results):
+    """postgrest-js's stripNulls() sends the object / array media type with nulls=stripped."""
+    out = case(results, "rest_strip_nulls")
+    assert out["error"] is None, out
+    assert out["data"] == {"single": {"n": 1}, "many": [{"n": 1}, {"n": 2, "note": "x"}]}
+
+
+def test_csv_with_an_array_inside_or_and_a_planned_head_count(results):
+    out = case(results, "rest_csv_or_array_planned")
+    assert out["error"] is None, out
+    assert out["data"] == {"csv": 'n,note\n1,"a,b"', "planned": 1, "plannedStatus": 206}

@@ -20,8 +20,14 @@ from .control_routes import CONTROL_PREFIX, control_route
 from .auth_routes import auth_route, keyless
 from .errors import ApiError, not_implemented
 from .db import RequestContext
+from .settings import apply_response_settings, request_settings
 from .operations import Operations
 
+
+
+# The rest of a Supabase project's API behind Kong: not emulated, and said so (a 404 would lie).
+OTHER_SERVICES = {"storage": "Supabase Storage", "realtime": "Supabase Realtime", "functions": "Edge Functions",
+                  "graphql": "pg_graphql", "pg": "postgres-meta", "analytics": "Supabase Analytics"}
 
 
 def build_app(gateway):
@@ -58,6 +64,10 @@ async def route(gateway, operations: Operations, request: Request) -> Response:
         return await _guarded(_rest, gateway, operations, request, path[len("/rest/v1/"):])
     if path.startswith("/auth/v1/"):
         return await _auth(gateway, request, path[len("/auth/v1/"):])
+    service = path.split("/")[1] if path.count("/") > 1 else ""
+    if service in OTHER_SERVICES and path.startswith(f"/{service}/"):
+        return Response(not_implemented(f"{OTHER_SERVICES[service]} ({path})").body(), 501,
+                        media_type="application/json; charset=utf-8")
     return Response(json.dumps({"message": "no Route matched with those values"}).encode(), 404,
                     media_type="application/json")
 
@@ -115,9 +125,12 @@ async def _rest(gateway, operations: Operations, request: Request, rest_path: st
     fault = gateway.control.take_fault(request.method, request.url.path, ("fail",))
     if fault:
         return _fault_response(fault)
-    ctx = RequestContext(request.method, request.url.path, request.url.query, role, claims)
+    ctx = RequestContext(request.method, request.url.path, request.url.query, role, claims,
+                         *request_settings(request))
     parts = rest_path.split("/")
-    if len(parts) == 2 and parts[0] == "rpc" and parts[1]:
+    if len(parts) == 2 and parts[0] == "rpc" and parts[1] and request.method == "OPTIONS":
+        response = await operations.describe_function(parts[1])
+    elif len(parts) == 2 and parts[0] == "rpc" and parts[1]:
         response = await operations.call_function(request, ctx, parts[1])
     elif len(parts) == 1 and parts[0]:
         response = await _table(operations, request, ctx, parts[0])
@@ -125,12 +138,13 @@ async def _rest(gateway, operations: Operations, request: Request, rest_path: st
         raise not_implemented("the OpenAPI root document (GET /rest/v1/)")
     else:
         raise ApiError(404, "PGRST125", "Invalid path specified in request URL")
-    return _after_commit_fault(gateway, request, response)
+    return _after_commit_fault(gateway, request, apply_response_settings(ctx.response, response))
 
 
 async def _table(operations: Operations, request: Request, ctx, table: str) -> Response:
     handlers = {"GET": operations.read_rows, "HEAD": operations.read_rows, "POST": operations.insert_rows,
-                "PATCH": operations.update_rows, "DELETE": operations.delete_rows, "PUT": operations.put_row}
+                "PATCH": operations.update_rows, "DELETE": operations.delete_rows, "PUT": operations.put_row,
+                "OPTIONS": operations.describe_table}
     handler = handlers.get(request.method)
     if handler is None:
         raise ApiError(405, "PGRST117", f"Unsupported HTTP method: {request.method}")

@@ -19,8 +19,12 @@ import psycopg
 from .errors import ApiError, from_database
 from .sqlgen import Statement
 
+# PostgREST's txVarQuery: role, claims, method, path (as PostgREST sees it behind Kong), the request's
+# headers and cookies as JSON objects, the Prefer'd TimeZone (unchanged when none is asked for).
 SETUP_SQL = ("SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true), "
              "set_config('request.method', %s, true), set_config('request.path', %s, true), "
+             "set_config('request.headers', %s, true), set_config('request.cookies', %s, true), "
+             "set_config('timezone', coalesce(%s, current_setting('timezone')), true), "
              "set_config('dualsync.now', %s, true)")
 CONNECT_OPTIONS = "-c TimeZone=UTC -c search_path=public,extensions -c application_name=dualsync-gateway"
 
@@ -34,6 +38,15 @@ class RequestContext:
     query: str
     role: str
     claims: dict
+    headers: str = "{}"             # request.headers: JSON, lower-cased names, no Cookie
+    cookies: str = "{}"             # request.cookies: JSON
+    timezone: str | None = None     # Prefer: timezone=..., when PostgreSQL knows the zone
+    response: dict = dataclasses.field(default_factory=dict)    # response.* settings, plan_rows (run_transaction)
+
+    @property
+    def pgrst_path(self) -> str:
+        """The path PostgREST sees: Kong strips `/rest/v1`."""
+        return self.path[len("/rest/v1"):] if self.path.startswith("/rest/v1/") else self.path
 
 
 @dataclasses.dataclass
@@ -190,10 +203,18 @@ def database_error(exc: Exception, anon: bool) -> ApiError:
     raise exc
 
 
+# What a function may have asked of the response (PostgREST reads both after the main query).
+RESPONSE_SQL = ("SELECT nullif(current_setting('response.headers', true), ''), "
+                "nullif(current_setting('response.status', true), '')")
+
+
 async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, setup: tuple,
                           statement: Statement, check: Callable[[tuple], None],
-                          before_commit: Callable[[tuple], Awaitable[None]]) -> tuple:
-    """BEGIN; set the request GUCs; run the statement; let `check` veto; await the hook; COMMIT."""
+                          before_commit: Callable[[tuple], Awaitable[None]],
+                          explain: Statement | None = None, after: dict | None = None) -> tuple:
+    """BEGIN; set the request GUCs; run the statement; let `check` veto; await the hook; COMMIT.
+    `after` receives `response_headers` / `response_status` (the response.* settings the statement
+    left) and, with `explain` (an EXPLAIN (FORMAT JSON) statement), `plan_rows`: its row estimate."""
     try:
         # One round trip for BEGIN, the settings and the statement (pipeline mode); COMMIT waits
         # for the hook, so a held request stays inside its transaction.
@@ -201,7 +222,15 @@ async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, set
             await conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY" if read_only else "BEGIN")
             await conn.execute(SETUP_SQL, setup)
             cur = await conn.execute(statement.composed(), statement.params)
+            # Never prepared: a statement queued behind one that fails is skipped by the server, and
+            # psycopg would then believe it prepared (26000 "prepared statement does not exist" after).
+            plan = await conn.execute(explain.composed(), explain.params, prepare=False) if explain else None
+            settings = await conn.execute(RESPONSE_SQL, prepare=False) if after is not None else None
         row = await cur.fetchone()
+        if after is not None:
+            after["response_headers"], after["response_status"] = await settings.fetchone()
+            if plan is not None:
+                after["plan_rows"] = _plan_rows((await plan.fetchone())[0])
         check(row)
         await before_commit(row)
         await conn.execute("COMMIT")
@@ -210,6 +239,13 @@ async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, set
         if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             await conn.execute("ROLLBACK")
         raise
+
+
+def _plan_rows(plan) -> int | None:
+    try:
+        return int(plan[0]["Plan"]["Plan Rows"])
+    except (LookupError, TypeError, ValueError):
+        return None
 
 
 def claims_json(claims: dict[str, Any]) -> str:

@@ -7,6 +7,9 @@ one place (sources: PostgREST `src/PostgREST/Error.hs`, GoTrue `internal/api/err
 from __future__ import annotations
 
 import json
+import re
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # SQLSTATE prefix -> status, checked longest prefix first (Error.hs `mapSQLtoHTTP`).
 _SQLSTATE_EXACT = {
@@ -31,8 +34,14 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
     def body(self) -> bytes:
-        return json.dumps({"code": self.code, "details": self.details, "hint": self.hint,
-                           "message": self.message}).encode()
+        return compact_json({"code": self.code, "details": self.details, "hint": self.hint,
+                             "message": self.message})
+
+
+def compact_json(value) -> bytes:
+    """JSON as PostgREST's aeson writes it: no spaces, UTF-8 as is (a lone surrogate becomes U+FFFD)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _SURROGATE.sub("\ufffd", text).encode()
 
 
 def status_for_sqlstate(sqlstate: str, message: str, anon: bool) -> int:

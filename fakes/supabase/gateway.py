@@ -75,6 +75,7 @@ class Gateway:
                            site_url=config.site_url)
         self.auth_admin = Admin(self.auth)
         self.cache: schema_cache.SchemaCache | None = None
+        self._timezones: frozenset[str] | None = None
         self._seq = itertools.count(1)
         from .app import build_app      # the routes in front of this gateway
         self.app = build_app(self)
@@ -179,19 +180,39 @@ class Gateway:
         finally:
             await pool.release(conn)
 
+    async def media_handler_exists(self, names: list[str]) -> bool:
+        """A domain named as a media type (`create domain "text/html" ...`): a v14 custom media handler."""
+        return await self._catalog_has("select 1 from pg_type where typtype = 'd' and lower(typname) = any(%s)",
+                                       names)
+
+    async def timezones(self) -> frozenset[str]:
+        """pg_timezone_names, read once (PostgREST keeps them in its schema cache): the zones `Prefer:
+        timezone=` may name."""
+        if self._timezones is None:
+            pool = self.rest_pools.current()
+            conn = await pool.acquire()
+            try:
+                rows = await (await conn.execute("select name from pg_timezone_names")).fetchall()
+            finally:
+                await pool.release(conn)
+            self._timezones = frozenset(r[0] for r in rows)
+        return self._timezones
+
     # ---- one request, one transaction ------------------------------------------------------
 
     async def execute(self, ctx: RequestContext, operation: str, target: str, statement: Statement, *,
-                      read_only: bool, check: Callable[[tuple], None]) -> tuple:
+                      read_only: bool, check: Callable[[tuple], None], explain: Statement | None = None) -> tuple:
         info = RequestInfo(next(self._seq), ctx.method, ctx.path, ctx.query, operation, target, ctx.role,
                            ctx.claims.get("sub") if isinstance(ctx.claims.get("sub"), str) else None)
         now = self.clock.now().isoformat() if self.clock.injected else ""
-        setup = (ctx.role, claims_json(ctx.claims), ctx.method, ctx.path, now)
+        setup = (ctx.role, claims_json(ctx.claims), ctx.method, ctx.pgrst_path, ctx.headers, ctx.cookies,
+                 ctx.timezone, now)
         pool = self.rest_pools.current()
         conn = await pool.acquire()
         try:
             return await run_transaction(conn, read_only=read_only, setup=setup, statement=statement,
-                                         check=check, before_commit=self._hook(info))
+                                         check=check, before_commit=self._hook(info), explain=explain,
+                                         after=ctx.response)
         except (psycopg.Error, UnicodeEncodeError) as exc:
             if getattr(exc, "sqlstate", None) in STALE_SCHEMA:
                 self.cache = None       # DDL the cache has not seen: the next request reloads it

@@ -112,13 +112,20 @@ def parse_field(text: str, what: str = "filter") -> Field:
     return Field(name, tuple(steps))
 
 
-def split_top(text: str, what: str, raw: str) -> list[str]:
-    """Split on commas outside parentheses and double quotes."""
+def split_top(text: str, what: str, raw: str, arrays: bool = False) -> list[str]:
+    """Split on commas outside parentheses and double quotes. With `arrays` (a logic tree's values),
+    a value that starts with `{` runs to the next `}` whatever it holds, as PostgREST's pPgArray reads it."""
     parts, depth, quoted, start, i = [], 0, False, 0, 0
     while i < len(text):
         ch = text[i]
         if quoted and ch == "\\":
             i += 2
+            continue
+        if arrays and not quoted and ch == "{" and i and text[i - 1] == ".":
+            close = text.find("}", i)
+            if close < 0:
+                raise parse_error(what, raw, len(text) + 1, 'unexpected end of input expecting "}"')
+            i = close + 1
             continue
         if ch == '"':
             quoted = not quoted
@@ -197,22 +204,22 @@ def parse_logic(key: str, value: str) -> Logic:
     """`or=(a.eq.1,b.lt.2)` / `not.and=(...)`: key is the operator, value the parenthesised list."""
     negated = key.startswith("not.")
     op = key[4:] if negated else key
-    return _tree(op, value, negated, f"{key}={value}")
+    return _tree(op, value, negated, value)     # v14 names only the value: "failed to parse logic tree ((...))"
 
 
 def _tree(op: str, body: str, negated: bool, raw: str) -> Logic:
-    if not (body.startswith("(") and body.endswith(")")) or len(body) < 3:
-        raise parse_error("logic tree", raw, 1, 'unexpected end of input expecting "(" and at least one condition')
-    children = tuple(_tree_item(part, raw) for part in split_top(body[1:-1], "logic tree", raw))
+    body = body.strip()                         # whitespace around parentheses and commas is allowed (lexeme)
+    if not (body.startswith("(") and body.endswith(")")) or not body[1:-1].strip():
+        raise parse_error("logic tree", raw, len(op) + 2, 'unexpected ")" expecting field name (* or [a..z0..9_$]), '
+                          "negation operator (not) or logic operator (and, or)")
+    children = tuple(_tree_item(part.strip(), raw) for part in split_top(body[1:-1], "logic tree", raw, arrays=True))
     return Logic(op, children, negated)
 
 
 def _tree_item(text: str, raw: str) -> Condition | Logic:
-    negated = text.startswith("not.")
-    rest = text[4:] if negated else text
-    for op in ("and", "or"):
-        if rest.startswith(op + "("):
-            return _tree(op, rest[len(op):], negated, raw)
+    nested = re.match(r"(not\.)?(and|or)\s*\(", text)
+    if nested:
+        return _tree(nested.group(2), text[nested.end() - 1:], bool(nested.group(1)), raw)
     match = _NAME.match(text)
     if not match:
         raise parse_error("logic tree", raw, 1, "unexpected end of input expecting field name")

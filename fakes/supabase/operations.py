@@ -11,12 +11,16 @@ import dataclasses
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import rest, rpc, statements
-from .errors import ApiError, invalid_json
+from . import media, rest, rpc, statements
+from .errors import ApiError, invalid_json, not_implemented
 from .errors import singular as singular_error
 
-PREFER_FOR_READ = ("count",)
-PREFER_FOR_WRITE = ("resolution", "missing", "return", "count", "handling", "max-affected")
+# Preference-Applied per operation, as v14's responsePreferences filters them (timezone: always).
+PREFER_FOR_READ = ("count", "handling")
+PREFER_FOR_WRITE = ("resolution", "missing", "return", "count", "handling")      # POST
+PREFER_FOR_UPDATE = ("missing", "return", "count", "handling", "max-affected")
+PREFER_FOR_DELETE = ("return", "count", "handling", "max-affected")
+PREFER_FOR_PUT = ("return", "count", "handling")
 
 
 class Operations:
@@ -25,29 +29,61 @@ class Operations:
 
     # ---- tables ----------------------------------------------------------------------------
 
-    async def _parse(self, request: Request, table_name: str):
+    async def _parse(self, request: Request, table_name: str, ctx=None):
         """What every table operation reads first: the table, Accept, query string and Prefer."""
         table = await self.gw.table(table_name)
-        singular = rest.wants_object(request)
+        chosen = await self.negotiated(request)
         p = rest.parse_params(request.query_params.multi_items())
         await self.gw.refuse_aggregates(p.select)
         p.plan = await self.gw.embed_plan(table.name, table, p.select, p.nested, p.order)
-        return table, singular, p, rest.parse_prefer(request.headers.getlist("prefer"))
+        return table, chosen, p, await self.preferences(request, ctx)
+
+    async def negotiated(self, request: Request):
+        """Accept -> the reply's media type; where none is built in but the database defines a custom
+        media type handler for one that was asked for, a loud 501 (the gateway does not run them)."""
+        try:
+            return rest.negotiated(request)
+        except ApiError as exc:
+            offered = [media.decode(t) for t in media.accept_order(request.headers.get("accept", ""))]
+            names = [f"{main}/{sub}" for main, sub, _ in offered if sub]
+            if names and await self.gw.media_handler_exists(names):
+                raise not_implemented(f"custom media type handlers (Accept: {request.headers.get('accept')})") from exc
+            raise
+
+    async def preferences(self, request: Request, ctx=None) -> dict:
+        """Prefer; a `timezone=` PostgreSQL knows becomes the transaction's TimeZone."""
+        headers = request.headers.getlist("prefer")
+        zones = await self.gw.timezones() if any("timezone=" in h for h in headers) else frozenset()
+        prefs = rest.parse_prefer(headers, zones)
+        if ctx is not None:
+            ctx.timezone = prefs.get("timezone")
+        return prefs
 
     async def _body(self, request: Request):
         return rest.read_body(await self.gw.read_limited(request), request.headers.get("content-type", ""))
 
     async def read_rows(self, request: Request, ctx, table_name: str) -> Response:
-        table, singular, p, prefs = await self._parse(request, table_name)
+        table, chosen, p, prefs = await self._parse(request, table_name, ctx)
         limit, offset = self._range(request, p)
         head = request.method == "HEAD"
-        shape = statements.Shape(p.select, p.filters, p.order, limit, offset, "count" in prefs, singular, not head,
-                                 p.plan)
+        count, max_rows = prefs.get("count"), self.gw.config.max_rows
+        shape = statements.Shape(p.select, p.filters, p.order, limit, offset, count in ("exact", "estimated"),
+                                 body=not head, plan=p.plan, **rest.media_fields(chosen),
+                                 count_limit=max_rows + 1 if count == "estimated" and max_rows else None)
+        explain = statements.count_plan(table, shape) if count in ("planned", "estimated") else None
         rows, total, _, body = await self.gw.execute(ctx, "read", table.name, statements.read(table, shape),
-                                                     read_only=True, check=self._single_check(singular))
+                                                     read_only=True, check=self._single_check(chosen.singular),
+                                                     explain=explain)
+        planned = ctx.response.get("plan_rows")
+        if count == "planned":
+            total = planned
+        elif count == "estimated" and planned is not None and (max_rows is None or total > max_rows):
+            total = max(total, planned)         # v14: the planner's guess only past max-rows
         status = rest.read_status(offset, rows, total)
-        headers = {"Content-Range": rest.content_range(offset, rows, total), **rest.applied(prefs, PREFER_FOR_READ)}
-        return rest.respond(status, None if head else body, headers, singular)
+        headers = {"Content-Range": rest.content_range(offset, rows, total),
+                   "Content-Location": rest.content_location(table.name, request.query_params.multi_items()),
+                   **rest.applied(prefs, PREFER_FOR_READ)}
+        return rest.respond(status, None if head else body, headers, chosen, typed=True)
 
     def _range(self, request: Request, p: rest.Params) -> tuple[int | None, int]:
         limit, offset = p.limit, p.offset
@@ -62,7 +98,7 @@ class Operations:
         return limit, offset
 
     async def insert_rows(self, request: Request, ctx, table_name: str) -> Response:
-        table, singular, p, prefs = await self._parse(request, table_name)
+        table, chosen, p, prefs = await self._parse(request, table_name, ctx)
         body = await self._body(request)
         if body is None:
             raise invalid_json()
@@ -72,34 +108,33 @@ class Operations:
         conflict = p.on_conflict or list(table.primary_key)
         resolution = prefs.get("resolution") if conflict else None
         returning = prefs.get("return", "minimal")
-        stmt = self._insert_statement(table, columns, rows, p, prefs, singular, resolution, conflict)
+        stmt = self._insert_statement(table, columns, rows, p, prefs, chosen, resolution, conflict)
         count, _, inserted, out = await self.gw.execute(ctx, "upsert" if resolution else "insert", table.name, stmt,
-                                                        read_only=False, check=self._write_check(singular, prefs))
+                                                        read_only=False, check=self._write_check(chosen.singular, prefs))
         status = 200 if resolution == "merge-duplicates" and count and not inserted else 201
-        headers = {"Content-Range": f"*/{count if 'count' in prefs else '*'}"}
+        headers = {"Content-Range": f"*/{count if rest.counts(prefs) else '*'}"}
         headers.update(rest.applied(prefs, PREFER_FOR_WRITE if resolution else PREFER_FOR_WRITE[1:]))
         if returning == "headers-only":
             headers.update(rest.location(table, out))
-        return rest.respond(status, out if returning == "representation" else None, headers, singular)
+        return rest.respond(status, out if returning == "representation" else None, headers, chosen)
 
-    def _insert_statement(self, table, columns, rows, p, prefs, singular, resolution, conflict):
+    def _insert_statement(self, table, columns, rows, p, prefs, chosen, resolution, conflict):
         missing_default = prefs.get("missing") == "default"
-        if not columns:             # `[]` inserts nothing; `{}` a row of defaults (INSERT ... DEFAULT VALUES)
-            columns, missing_default = list(table.columns)[:1], True
-        shape = self._write_shape(p, prefs, singular, prefs.get("return", "minimal"), table)
+        shape = self._write_shape(p, prefs, chosen, prefs.get("return", "minimal"), table)
         return statements.insert(table, columns, rows, shape, resolution=resolution, conflict=conflict,
                                  missing_default=missing_default)
 
-    def _write_shape(self, p, prefs, singular, returning, table) -> statements.Shape:
+    def _write_shape(self, p, prefs, chosen, returning, table) -> statements.Shape:
         select = p.select
         if returning == "headers-only":
             select = [rest.grammar.SelectItem(rest.grammar.Field(k)) for k in table.primary_key]
-        return statements.Shape(select, p.filters, p.order, p.limit, 0, False, singular,
-                                returning in ("representation", "headers-only"),
-                                p.plan if returning == "representation" else None)
+        fields = rest.media_fields(chosen) if returning == "representation" else {"singular": chosen.singular}
+        return statements.Shape(select, p.filters, p.order, p.limit, 0, False,
+                                body=returning in ("representation", "headers-only"),
+                                plan=p.plan if returning == "representation" else None, **fields)
 
     async def update_rows(self, request: Request, ctx, table_name: str) -> Response:
-        table, singular, p, prefs = await self._parse(request, table_name)
+        table, chosen, p, prefs = await self._parse(request, table_name, ctx)
         body = await self._body(request)
         if not isinstance(body, dict):
             raise invalid_json()
@@ -108,27 +143,29 @@ class Operations:
         rest.check_columns(table, columns)
         self._safe_update(p, "UPDATE")
         returning = prefs.get("return", "minimal")
-        shape = self._write_shape(p, prefs, singular, returning, table)
+        shape = self._write_shape(p, prefs, chosen, returning, table)
         if not columns:
             return rest.respond(200 if returning == "representation" else 204,
-                                "[]" if returning == "representation" else None, {"Content-Range": "*/*"})
-        stmt = statements.update(table, columns, {k: body.get(k) for k in columns}, shape)
+                                "[]" if returning == "representation" else None,
+                                {"Content-Range": "*/*", **rest.applied(prefs, PREFER_FOR_UPDATE)})
+        stmt = statements.update(table, columns, {k: body[k] for k in columns if k in body}, shape,
+                                 missing_default=prefs.get("missing") == "default")
         count, _, _, out = await self.gw.execute(ctx, "update", table.name, stmt, read_only=False,
-                                                 check=self._write_check(singular, prefs))
-        return self._changed(count, out, prefs, returning, singular)
+                                                 check=self._write_check(chosen.singular, prefs))
+        return self._changed(count, out, prefs, returning, chosen, PREFER_FOR_UPDATE)
 
     async def delete_rows(self, request: Request, ctx, table_name: str) -> Response:
-        table, singular, p, prefs = await self._parse(request, table_name)
+        table, chosen, p, prefs = await self._parse(request, table_name, ctx)
         self._safe_update(p, "DELETE")
         returning = prefs.get("return", "minimal")
-        shape = self._write_shape(p, prefs, singular, returning, table)
+        shape = self._write_shape(p, prefs, chosen, returning, table)
         count, _, _, out = await self.gw.execute(ctx, "delete", table.name, statements.delete(table, shape),
-                                                 read_only=False, check=self._write_check(singular, prefs))
-        return self._changed(count, out, prefs, returning, singular)
+                                                 read_only=False, check=self._write_check(chosen.singular, prefs))
+        return self._changed(count, out, prefs, returning, chosen, PREFER_FOR_DELETE)
 
     async def put_row(self, request: Request, ctx, table_name: str) -> Response:
         """PUT: a single-row upsert addressed by its whole primary key."""
-        table, singular, p, prefs = await self._parse(request, table_name)
+        table, chosen, p, prefs = await self._parse(request, table_name, ctx)
         if p.limit is not None or p.offset:
             raise ApiError(400, "PGRST114", "limit/offset querystring parameters are not allowed for PUT")
         keys = self._put_keys(table, p)
@@ -142,14 +179,15 @@ class Operations:
         if any(k not in row or str(row[k]) != v for k, v in keys.items()):
             raise ApiError(400, "PGRST115", "Payload values do not match URL in primary key column(s)")
         returning = prefs.get("return", "minimal")
-        shape = self._write_shape(dataclasses.replace(p, filters=[]), prefs, singular, returning, table)
+        shape = self._write_shape(dataclasses.replace(p, filters=[]), prefs, chosen, returning, table)
         stmt = statements.insert(table, list(row), [row], shape, resolution="merge-duplicates",
-                                 conflict=list(table.primary_key), missing_default=False)
+                                 conflict=list(table.primary_key),
+                                 missing_default=prefs.get("missing") == "default")
         count, _, inserted, out = await self.gw.execute(ctx, "upsert", table.name, stmt, read_only=False,
-                                                        check=self._write_check(singular, prefs))
+                                                        check=self._write_check(chosen.singular, prefs))
         if returning != "representation":
-            return rest.respond(204, None, rest.applied(prefs, PREFER_FOR_WRITE))
-        return rest.respond(201 if inserted else 200, out, rest.applied(prefs, PREFER_FOR_WRITE), singular)
+            return rest.respond(204, None, rest.applied(prefs, PREFER_FOR_PUT))
+        return rest.respond(201 if inserted else 200, out, rest.applied(prefs, PREFER_FOR_PUT), chosen)
 
     @staticmethod
     def _put_keys(table, p: rest.Params) -> dict[str, str]:
@@ -160,12 +198,12 @@ class Operations:
             raise ApiError(405, "PGRST105", "Filters must include all and only primary key columns with 'eq' operators")
         return keys
 
-    def _changed(self, count, out, prefs, returning, singular) -> Response:
-        total = str(count) if "count" in prefs else "*"
+    def _changed(self, count, out, prefs, returning, chosen, used) -> Response:
+        total = str(count) if rest.counts(prefs) else "*"
         headers = {"Content-Range": f"0-{count - 1}/{total}" if count else f"*/{total}"}
-        headers.update(rest.applied(prefs, PREFER_FOR_WRITE))
+        headers.update(rest.applied(prefs, used))
         if returning == "representation":
-            return rest.respond(200, out, headers, singular)
+            return rest.respond(200, out, headers, chosen)
         return rest.respond(204, None, headers)
 
     @staticmethod
@@ -193,12 +231,30 @@ class Operations:
                                f"The query affects {row[0]} rows")
         return check
 
+    async def describe_table(self, request: Request, ctx, table_name: str) -> Response:
+        """OPTIONS: the methods the relation takes, as v14's RelInfoPlan lists them."""
+        table = await self.gw.table(table_name)
+        allow = "OPTIONS,GET,HEAD" + (",POST" + (",PUT" if table.primary_key else "") + ",PATCH,DELETE"
+                                      if table.insertable else "")
+        return Response(status_code=200, headers={"Access-Control-Allow-Origin": "*", "Allow": allow})
+
+    async def describe_function(self, name: str) -> Response:
+        """OPTIONS on /rpc/<fn>: POST only for a volatile function (v14's RoutineInfoPlan)."""
+        cache = self.gw.cache or await self.gw.reload_schema()
+        overloads = cache.functions.get(name)
+        if not overloads:
+            await self.gw.function(name, set())        # PostgREST's PGRST202 for an unknown function
+            overloads = (self.gw.cache or await self.gw.reload_schema()).functions.get(name, [])
+        allow = "OPTIONS,POST" if any(f.volatile for f in overloads) else "OPTIONS,GET,HEAD,POST"
+        return Response(status_code=200, headers={"Access-Control-Allow-Origin": "*", "Allow": allow})
+
     # ---- functions -------------------------------------------------------------------------
 
     async def call_function(self, request: Request, ctx, name: str) -> Response:
         if request.method not in ("GET", "HEAD", "POST"):
             raise ApiError(405, "PGRST101", f"Cannot use the {request.method} method on RPC")
-        singular = rest.wants_object(request)
+        chosen = await self.negotiated(request)
+        singular = chosen.singular
         raw_query = request.url.query
         if request.method == "POST":
             body = await self.gw.read_limited(request)
@@ -207,13 +263,13 @@ class Operations:
             call = rpc.read_get(name, raw_query)
         function = await self.gw.function(call.lookup)
         p = rest.parse_params(call.query)
-        prefs = rest.parse_prefer(request.headers.getlist("prefer"))
+        prefs = await self.preferences(request, ctx)
         rpc.check_max_affected(prefs, function)
         await self.gw.refuse_aggregates(p.select)
         plan = await self._function_embeds(function, p)
         limit, offset = self._call_range(request, p)
-        shape = statements.Shape(p.select, p.filters, p.order, limit, offset, "count" in prefs, singular,
-                                 request.method != "HEAD", plan)
+        shape = statements.Shape(p.select, p.filters, p.order, limit, offset, rest.counts(prefs),
+                                 body=request.method != "HEAD", plan=plan, **rest.media_fields(chosen))
         stmt = statements.call(function, rpc.arguments(function, call), shape)
         read_only = request.method != "POST" or not function.volatile
         check = self._write_check(singular and function.returns_set, prefs)
@@ -225,7 +281,7 @@ class Operations:
                    **rest.applied(prefs, ("count", "handling", "max-affected") if strict else ("count", "handling"))}
         if function.returns_void:
             return rest.respond(204, None, headers)
-        return rest.respond(status, "" if request.method == "HEAD" else out, headers, singular)
+        return rest.respond(status, "" if request.method == "HEAD" else out, headers, chosen)
 
     def _call_range(self, request: Request, p: rest.Params) -> tuple[int | None, int]:
         """limit/offset, and the Range header on GET only (PostgREST ignores it on HEAD and POST)."""

@@ -9,21 +9,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import grammar, statements
+from . import grammar, media, statements
 from .errors import ApiError, invalid_json, not_implemented, unknown_column
 from .statements import Shape
 
-JSON = "application/json; charset=utf-8"
-OBJECT = "application/vnd.pgrst.object+json"
 PREFER_KEYS = {"return": {"minimal", "representation", "headers-only"},
                "resolution": {"merge-duplicates", "ignore-duplicates"},
                "count": {"exact", "planned", "estimated"}, "missing": {"default", "null"},
-               "handling": {"strict", "lenient"}, "tx": {"commit", "rollback"}}
-APPLIED_ORDER = ("resolution", "missing", "return", "count", "tx", "handling", "max-affected")
+               "handling": {"strict", "lenient"}}
+# No `tx`: Supabase runs PostgREST with db-tx-end=commit, so `Prefer: tx=...` is an invalid preference.
+APPLIED_ORDER = ("resolution", "missing", "return", "count", "tx", "handling", "timezone", "max-affected")
 
 
 @dataclasses.dataclass
@@ -88,7 +88,9 @@ def parse_nested(key: str, value: str) -> tuple[tuple[str, ...], str, object]:
     return path, "filter", grammar.parse_filter(last + arrow + tail, value)
 
 
-def parse_prefer(headers: list[str]) -> dict[str, str]:
+def parse_prefer(headers: list[str], timezones: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Prefer, as v14 reads it: the first of each kind wins; `timezone=` only when PostgreSQL knows the
+    zone (`pg_timezone_names`), otherwise it is an invalid preference like any unknown one."""
     prefs: dict[str, str] = {}
     invalid: list[str] = []
     for header in headers:
@@ -97,44 +99,53 @@ def parse_prefer(headers: list[str]) -> dict[str, str]:
             key, _, value = item.partition("=")
             if not item:
                 continue
-            if key == "max-affected" and value.isdigit() or value in PREFER_KEYS.get(key, ()):
+            if key == "timezone" and "timezone" not in prefs:
+                if value in timezones:
+                    prefs["timezone"] = value
+                else:
+                    prefs["timezone"] = None      # the first timezone= decides, and it is not applied
+                    invalid.append(item)
+            elif key == "timezone":
+                if prefs["timezone"] is None:
+                    invalid.append(item)
+            elif key == "max-affected" and value.isdigit() or value in PREFER_KEYS.get(key, ()):
                 prefs.setdefault(key, value)
             else:
                 invalid.append(item)
+    if prefs.get("timezone", "") is None:
+        del prefs["timezone"]
     if invalid and prefs.get("handling") == "strict":
         raise ApiError(400, "PGRST122", "Invalid preferences given with handling=strict",
                        "Invalid preferences: " + ", ".join(invalid))
     return prefs
 
 
+def counts(prefs: dict) -> bool:
+    """A write or RPC counts exactly for count=exact and count=estimated; count=planned is for reads."""
+    return prefs.get("count") in ("exact", "estimated")
+
+
 def applied(prefs: dict[str, str], used: tuple[str, ...]) -> dict[str, str]:
-    values = [f"{k}={prefs[k]}" for k in APPLIED_ORDER if k in prefs and k in used]
+    """Preference-Applied in v14's order; a timezone the transaction took is applied to every operation."""
+    values = [f"{k}={prefs[k]}" for k in APPLIED_ORDER if k in prefs and (k in used or k == "timezone")
+              and (k != "max-affected" or prefs.get("handling") == "strict")]
     return {"Preference-Applied": ", ".join(values)} if values else {}
 
 
-def wants_object(request: Request) -> bool:
-    """Content negotiation on Accept: JSON array, single object, or 406 PGRST107."""
-    accept = request.headers.get("accept", "")
-    if not accept.strip():
-        return False
-    for media in (m.split(";")[0].strip().lower() for m in accept.split(",")):
-        if media in ("application/json", "*/*", "application/*", ""):
-            return False
-        if media == OBJECT:
-            return True
-    raise ApiError(406, "PGRST107", f"None of these media types are available: {accept}")
+def negotiated(request: Request) -> media.Media:
+    """The reply's media type from Accept (JSON, one object, nulls stripped, CSV, GeoJSON) or 406."""
+    return media.negotiate(request.headers.get("accept"))
+
+
+def media_fields(chosen: media.Media) -> dict:
+    """The Shape fields a media type sets."""
+    render = chosen.kind if chosen.kind in ("csv", "geojson") else "json"
+    return {"singular": chosen.singular, "render": render, "strip_nulls": chosen.strip_nulls}
 
 
 def read_body(raw: bytes, content_type: str):
-    media = content_type.split(";")[0].strip().lower()
-    if media in ("text/csv", "application/x-www-form-urlencoded"):
-        raise not_implemented(f"request bodies of type {media}")
-    if media not in ("", "application/json", "application/vnd.pgrst.object+json"):
-        raise ApiError(415, "PGRST107", f"Content-Type not acceptable: {content_type}")
-    try:
-        return json.loads(raw) if raw.strip() else None
-    except (ValueError, RecursionError):
-        raise invalid_json() from None
+    """JSON, CSV (`NULL` is null) or a urlencoded form, as JSON; anything else 400 PGRST102."""
+    return media.body_json(raw, content_type)
 
 
 def payload_rows(body, columns: list[str] | None) -> tuple[list[dict], list[str]]:
@@ -172,11 +183,29 @@ def read_status(offset: int, rows: int, total: int | None) -> int:
     return 206 if rows < total else 200
 
 
-def respond(status: int, body: str | None, headers: dict[str, str], singular: bool = False) -> Response:
-    if body is None:
+def respond(status: int, body: str | None, headers: dict[str, str], singular: "bool | media.Media" = False,
+            typed: bool = False) -> Response:
+    """A reply; it has a Content-Type when it has a body, or when `typed` (HEAD carries GET's headers)."""
+    chosen = singular if isinstance(singular, media.Media) else (media.OBJECT if singular else media.JSON)
+    if body is None and not typed:
         return Response(status_code=status, headers=headers)
-    headers["Content-Type"] = (OBJECT + "; charset=utf-8") if singular else JSON
-    return Response(body.encode(), status_code=status, headers=headers)
+    headers["Content-Type"] = chosen.content_type
+    return Response(b"" if body is None else body.encode(), status_code=status, headers=headers)
+
+
+def content_location(table: str, pairs: list[tuple[str, str]]) -> str:
+    """v14's Content-Location on reads: the query string sorted by key, a repeated key's values joined
+    by commas, escaped as Haskell's urlEncodeVars escapes (non-ASCII bytes twice, as v14 does)."""
+    grouped: dict[str, list[str]] = {}
+    for key, value in sorted(pairs, key=lambda kv: kv[0].encode()):
+        grouped.setdefault(key, []).append(value)
+    query = "&".join(f"{_url_encode(k)}={','.join(_url_encode(v) for v in vs)}" for k, vs in grouped.items())
+    return f"/{table}" + (f"?{query}" if query else "")
+
+
+def _url_encode(text: str) -> str:
+    latin = text.encode("utf-8", "surrogatepass").decode("latin-1")
+    return quote(latin.encode("utf-8"), safe="-_.~")
 
 
 def location(table, body: str | None) -> dict[str, str]:
@@ -196,6 +225,6 @@ def embeds(p: Params) -> list[str]:
     return [item.name for item in p.select if isinstance(item, grammar.Embed)]
 
 
-__all__ = ["parse_params", "parse_prefer", "applied", "wants_object", "read_body", "payload_rows",
+__all__ = ["parse_params", "parse_prefer", "applied", "negotiated", "media_fields", "content_location", "read_body", "payload_rows",
            "check_columns", "content_range", "read_status", "respond", "location", "shape_for",
            "embeds", "statements"]

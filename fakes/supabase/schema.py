@@ -17,10 +17,18 @@ select c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.atthasdef o
        or a.attgenerated <> '', not a.attnotnull, c.relkind,
        coalesce((select array_agg(k.attname order by array_position(i.indkey, k.attnum))
                  from pg_index i join pg_attribute k on k.attrelid = i.indrelid and k.attnum = any(i.indkey)
-                 where i.indrelid = c.oid and i.indisprimary), '{}')
+                 where i.indrelid = c.oid and i.indisprimary), '{}'),
+       case when t.typbasetype <> 0 and ad.adbin is null then pg_get_expr(t.typdefaultbin, 0)
+            when a.attidentity = 'd' then (select format('nextval(%%L)', d.objid::regclass) from pg_depend d
+                                           where d.refobjid = a.attrelid and d.refobjsubid = a.attnum
+                                             and d.deptype = 'i' limit 1)
+            when a.attgenerated = 's' then null
+            else pg_get_expr(ad.adbin, ad.adrelid) end
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
 join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+join pg_type t on t.oid = a.atttypid
+left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
 where n.nspname = %s and c.relkind in ('r', 'v', 'm', 'f', 'p')
 order by c.relname, a.attnum
 """
@@ -72,6 +80,7 @@ class Column:
     type: str
     has_default: bool
     nullable: bool
+    default: str | None = None      # the default as SQL (PostgREST's column_default), for missing=default
 
 
 @dataclasses.dataclass
@@ -152,9 +161,9 @@ class SchemaCache:
 async def load(conn, schema: str) -> SchemaCache:
     tables: dict[str, Table] = {}
     cur = await conn.execute(_TABLES_SQL, (schema,))
-    for relname, attname, typ, has_default, nullable, relkind, pk in await cur.fetchall():
+    for relname, attname, typ, has_default, nullable, relkind, pk, default in await cur.fetchall():
         table = tables.setdefault(relname, Table(schema, relname, {}, tuple(pk), insertable=relkind != "m"))
-        table.columns[attname] = Column(attname, typ, bool(has_default), bool(nullable))
+        table.columns[attname] = Column(attname, typ, bool(has_default), bool(nullable), default)
     cur = await conn.execute(_UNIQUES_SQL, (schema,))
     for relname, cols in await cur.fetchall():
         if relname in tables:

@@ -138,8 +138,20 @@ def page(stmt: Statement, limit: int | None, offset: int) -> None:
         stmt.add(sql.SQL(" OFFSET {}").format(sql.Literal(offset)))
 
 
-def body_columns(singular: bool) -> sql.Composable:
-    """The JSON result: an array, or its only element when the client asked for one object."""
-    if singular:
-        return sql.SQL("coalesce((json_agg(_pgrst_t) -> 0)::text, 'null')")
-    return sql.SQL("coalesce(json_agg(_pgrst_t), '[]')::text")
+def body_columns(singular: bool, render: str = "json", strip_nulls: bool = False,
+                 value: str = "_pgrst_t") -> sql.Composable:
+    """The result as the client asked for it (Accept): a JSON array, its only element (one object),
+    either with nulls stripped, CSV, or GeoJSON; rendered as PostgREST's SqlFragment renders them.
+    `value` is what each row aggregates as JSON (`_pgrst_t.pgrst_scalar` for a scalar function)."""
+    if render == "csv":
+        # Header: the first row's keys (none without rows); body: each row's record text without its parentheses.
+        return sql.SQL("coalesce((SELECT string_agg(_pgrst_k, ',') FROM json_object_keys(json_agg(_pgrst_t) -> 0) "
+                       "_pgrst_k), '') || E'\\n' || coalesce(string_agg(substring(_pgrst_t::text, 2, "
+                       "length(_pgrst_t::text) - 2), E'\\n'), '')")
+    if render == "geojson":
+        return sql.SQL("json_build_object('type', 'FeatureCollection', 'features', "
+                       "coalesce(json_agg(ST_AsGeoJSON(_pgrst_t)::json), '[]'))::text")
+    agg = f"json_agg({value}) -> 0" if singular else f"json_agg({value})"
+    if strip_nulls:
+        agg = f"json_strip_nulls({agg})"
+    return sql.SQL(f"coalesce(({agg})::text, '{'null' if singular else '[]'}')")

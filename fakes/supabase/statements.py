@@ -32,6 +32,13 @@ class Shape:
     singular: bool = False
     body: bool = True
     plan: embed.Node | None = None      # the embeds, when select= has any
+    render: str = "json"            # json / csv / geojson (media.Media.kind; "object" is `singular`)
+    strip_nulls: bool = False       # Accept: ...;nulls=stripped
+    count_limit: int | None = None  # count=estimated: count at most max-rows + 1 rows exactly
+
+
+def rendered(shape: Shape) -> sql.Composable:
+    return body_columns(shape.singular, shape.render, shape.strip_nulls)
 
 
 def read(table: Table, shape: Shape) -> Statement:
@@ -56,6 +63,7 @@ def _read_embedded(rel, shape: Shape) -> Statement:
     if shape.count:
         stmt.add(sql.SQL("(SELECT count(*) FROM ("))
         embed.select(stmt, root, rel, rel, paged=False, counting=True)
+        page(stmt, shape.count_limit, 0)
         stmt.add(sql.SQL(") _pgrst_c)"))
     else:
         stmt.add(sql.SQL("NULL::bigint"))
@@ -68,23 +76,41 @@ def _total(stmt: Statement, rel: sql.Composable, shape: Shape) -> None:
     if not shape.count:
         stmt.add(sql.SQL("NULL::bigint"))
         return
-    stmt.add(sql.SQL("(SELECT count(*) FROM {}").format(rel))
+    stmt.add(sql.SQL("(SELECT count(*) FROM (SELECT 1 FROM {}").format(rel))
     where(stmt, rel, shape.filters)
-    stmt.add(sql.SQL(")"))
+    page(stmt, shape.count_limit, 0)
+    stmt.add(sql.SQL(") _pgrst_c)"))
+
+
+def count_plan(table: Table, shape: Shape) -> Statement:
+    """count=planned / estimated: the planner's row estimate for the count query (EXPLAIN, FORMAT JSON)."""
+    rel = relation(table.schema, table.name)
+    if shape.plan is not None:      # with embeds (an !inner one filters), the same rows the count reads
+        stmt = Statement().add(sql.SQL("EXPLAIN (FORMAT JSON) "))
+        root = dataclasses.replace(shape.plan, filters=shape.filters, order=[], limit=None, offset=0)
+        embed.select(stmt, root, rel, rel, paged=False)
+        return stmt
+    stmt = Statement().add(sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {}").format(rel))
+    where(stmt, rel, shape.filters)
+    return stmt
 
 
 def _body(shape: Shape) -> sql.Composable:
-    return body_columns(shape.singular) if shape.body else sql.SQL("NULL::text")
+    return rendered(shape) if shape.body else sql.SQL("NULL::text")
 
 
 def insert(table: Table, columns: list[str], rows: list[dict], shape: Shape, *, resolution: str | None,
            conflict: list[str], missing_default: bool) -> Statement:
     rel = relation(table.schema, table.name)
     cols = sql.SQL(", ").join(map(sql.Identifier, columns))
-    stmt = Statement().add(sql.SQL("WITH pgrst_source AS (INSERT INTO {} ({}) ").format(rel, cols))
-    if missing_default and any(set(columns) - set(row) for row in rows):
-        _values_with_defaults(stmt, rel, columns, rows)
+    if not columns:     # `{}` / `[{}, ...]`: a row of defaults per element, as v14's `INSERT INTO t SELECT FROM ...`
+        stmt = Statement().add(sql.SQL("WITH pgrst_source AS (INSERT INTO {} SELECT FROM json_array_elements({}::json) "
+                                       "_pgrst_body").format(rel, sql.Placeholder()), json.dumps(rows))
+    elif missing_default:
+        stmt = Statement().add(sql.SQL("WITH pgrst_source AS (INSERT INTO {} ({}) ").format(rel, cols))
+        _with_defaults(stmt, table, rel, columns, rows)
     else:
+        stmt = Statement().add(sql.SQL("WITH pgrst_source AS (INSERT INTO {} ({}) ").format(rel, cols))
         stmt.add(sql.SQL("SELECT {} FROM json_populate_recordset(NULL::{}, {}::json) _pgrst_body").format(
             cols, rel, sql.Placeholder()), json.dumps(rows))
     _on_conflict(stmt, columns, resolution, conflict)
@@ -95,19 +121,19 @@ def insert(table: Table, columns: list[str], rows: list[dict], shape: Shape, *, 
     return _mutation_result(stmt, table, shape, inserted=True)
 
 
-def _values_with_defaults(stmt: Statement, rel, columns: list[str], rows: list[dict]) -> None:
-    """`Prefer: missing=default`: a key a row lacks takes the column DEFAULT, not NULL."""
-    stmt.add(sql.SQL("VALUES "))
-    for i, row in enumerate(rows):
-        stmt.add(sql.SQL(", (" if i else "("))
-        for j, col in enumerate(columns):
-            stmt.add(sql.SQL(", " if j else ""))
-            if col in row:
-                stmt.add(sql.SQL("(json_populate_record(NULL::{}, {}::json)).{}").format(
-                    rel, sql.Placeholder(), sql.Identifier(col)), json.dumps(row))
-            else:
-                stmt.add(sql.SQL("DEFAULT"))
-        stmt.add(sql.SQL(")"))
+def _with_defaults(stmt: Statement, table: Table, rel, columns: list[str], rows: list[dict]) -> None:
+    """`Prefer: missing=default`, as v14 builds it: every inserted column's DEFAULT is evaluated for every
+    element (a sequence advances once per row, given key or not), then the element's own keys win."""
+    stmt.add(sql.SQL("SELECT {} FROM jsonb_populate_recordset(NULL::{}, (SELECT jsonb_agg(jsonb_build_object({}) "
+                     "|| _pgrst_elem) FROM jsonb_array_elements({}::jsonb) _pgrst_elem)) _pgrst_body").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns)), rel, _defaults(table, columns), sql.Placeholder()),
+        json.dumps(rows))
+
+
+def _defaults(table: Table, columns: list[str]) -> sql.Composable:
+    """`'col', <its DEFAULT expression>, ...` for jsonb_build_object (the catalog's own SQL text)."""
+    return sql.SQL(", ").join(sql.SQL("{}, {}").format(sql.Literal(c), sql.SQL(table.columns[c].default))
+                              for c in columns if table.columns[c].default is not None)
 
 
 def _on_conflict(stmt: Statement, columns: list[str], resolution: str | None, conflict: list[str]) -> None:
@@ -124,12 +150,17 @@ def _on_conflict(stmt: Statement, columns: list[str], resolution: str | None, co
     stmt.add(sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}").format(target, sql.SQL(", ").join(updates)))
 
 
-def update(table: Table, columns: list[str], row: dict, shape: Shape) -> Statement:
+def update(table: Table, columns: list[str], row: dict, shape: Shape, *, missing_default: bool = False) -> Statement:
+    """PATCH; with missing=default a column `columns=` names but the body lacks takes its DEFAULT (v14)."""
     rel = relation(table.schema, table.name)
     sets = sql.SQL(", ").join(sql.SQL("{0} = _pgrst_body.{0}").format(sql.Identifier(c)) for c in columns)
-    stmt = Statement().add(sql.SQL(
-        "WITH pgrst_source AS (UPDATE {} SET {} FROM (SELECT * FROM json_populate_record(NULL::{}, {}::json)) _pgrst_body"
-    ).format(rel, sets, rel, sql.Placeholder()), json.dumps(row))
+    if missing_default:
+        source = sql.SQL("jsonb_populate_record(NULL::{}, jsonb_build_object({}) || {}::jsonb)").format(
+            rel, _defaults(table, columns), sql.Placeholder())
+    else:
+        source = sql.SQL("json_populate_record(NULL::{}, {}::json)").format(rel, sql.Placeholder())
+    stmt = Statement().add(sql.SQL("WITH pgrst_source AS (UPDATE {} SET {} FROM (SELECT * FROM {}) _pgrst_body").format(
+        rel, sets, source), json.dumps(row))
     _target_rows(stmt, rel, shape)
     stmt.add(sql.SQL(" RETURNING {}false AS {})").format(_returned(rel, shape), INSERTED))
     return _mutation_result(stmt, table, shape, inserted=False)
@@ -164,12 +195,12 @@ def _mutation_result(stmt: Statement, table: Table, shape: Shape, *, inserted: b
     if shape.plan is not None and shape.body:
         stmt.add(sql.SQL(" SELECT (SELECT count(*) FROM pgrst_source)::int, NULL::bigint, "
                          "(SELECT count(*) FROM pgrst_source WHERE {})::int, (SELECT {} FROM (").format(
-                             INSERTED, body_columns(shape.singular)))
+                             INSERTED, rendered(shape)))
         root = dataclasses.replace(shape.plan, filters=[], order=[], limit=None, offset=0)
         embed.select(stmt, root, SOURCE, SOURCE, paged=False)
         return stmt.add(sql.SQL(") _pgrst_t)"))
     body = (sql.SQL("(SELECT {} FROM (SELECT {} FROM pgrst_source) _pgrst_t)").format(
-        body_columns(shape.singular), select_list(SOURCE, shape.select, list(table.columns)))
+        rendered(shape), select_list(SOURCE, shape.select, list(table.columns)))
         if shape.body else sql.SQL("NULL::text"))
     return stmt.add(sql.SQL(
         " SELECT (SELECT count(*) FROM pgrst_source)::int, NULL::bigint, "
@@ -261,7 +292,8 @@ def _embedded_call_result(stmt: Statement, function: Function, shape: Shape, sou
         stmt.add(sql.SQL(") _pgrst_c)"))
     else:
         stmt.add(sql.SQL("NULL::bigint"))
-    body = body_columns(shape.singular or function.returns_single) if shape.body else sql.SQL("NULL::text")
+    body = (body_columns(shape.singular or function.returns_single, shape.render, shape.strip_nulls) if shape.body
+            else sql.SQL("NULL::text"))
     stmt.add(sql.SQL(", 0, {} FROM (").format(body))
     embed.select(stmt, root, rows, source)
     return stmt.add(sql.SQL(") _pgrst_t"))
@@ -279,11 +311,9 @@ def _call_select(function: Function, shape: Shape, source) -> sql.Composable:
 def _call_body(function: Function, shape: Shape) -> sql.Composable:
     if not shape.body or function.returns_void:
         return sql.SQL("NULL::text")
-    value = sql.SQL("_pgrst_t.pgrst_scalar" if function.returns_scalar and all(
-        item.field is None for item in shape.select) else "_pgrst_t")
-    if function.returns_single or shape.singular:
-        return sql.SQL("coalesce((json_agg({}) -> 0)::text, 'null')").format(value)
-    return sql.SQL("coalesce(json_agg({}), '[]')::text").format(value)
+    value = "_pgrst_t.pgrst_scalar" if function.returns_scalar and all(
+        item.field is None for item in shape.select) else "_pgrst_t"
+    return body_columns(function.returns_single or shape.singular, shape.render, shape.strip_nulls, value)
 
 
-__all__ = ["Shape", "read", "insert", "update", "delete", "call", "field_sql"]
+__all__ = ["Shape", "rendered", "count_plan", "read", "insert", "update", "delete", "call", "field_sql"]

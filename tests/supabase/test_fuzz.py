@@ -47,6 +47,8 @@ PARAMS = (
     + [(k, f"({c}.{op}.{v},{c}.is.null)") for k in ("or", "and", "not.or") for c in COLUMNS[::2]
        for op in OPERATORS[::4] for v in VALUES[::6]]
     + [("or", v) for v in ("()", "(", "(a.eq.1", "(and(a.eq.1)", "(x)", "((()))")]
+    + [("or", v) for v in ("(payload.cs.{a,b},id.eq.1)", "(payload.ov.{\"a,}\",b})", "(payload.cs.{a,b)",
+                           "(payload.eq(any).{a,b},and(payload.cs.{},key_version.eq.1))", "(payload.cs.{{a}})")]
 )
 JSON_VALUES = [None, True, False, 0, -1, 2**70, 1.5, -0.0, "x", "", "\x00", "\ud800", "2030-01-01", [], {},
                [1, "a"], {"a": {"b": [None]}}, [[[[[]]]]], "e3e70682-c209-4cac-629f-6fbed82c07cd"]
@@ -77,9 +79,14 @@ request = st.fixed_dictionaries({
     "prefer": st.sampled_from(["", "return=representation", "return=minimal", "return=headers-only",
                                "resolution=merge-duplicates,return=representation", "resolution=ignore-duplicates",
                                "count=exact", "missing=default", "handling=strict,max-affected=1", "bogus=1",
-                               "handling=strict,bogus", "return=representation,count=exact"]),
-    "accept": st.sampled_from([None, "application/json", "application/vnd.pgrst.object+json", "text/csv", "*/*", "x/y"]),
-    "content_type": st.sampled_from([None, "application/json", "text/plain", "application/json; charset=utf-8"]),
+                               "handling=strict,bogus", "return=representation,count=exact", "count=planned",
+                               "count=estimated", "missing=default,return=representation",
+                               "timezone=America/Los_Angeles", "handling=strict,timezone=Mars/Olympus"]),
+    "accept": st.sampled_from([None, "application/json", "application/vnd.pgrst.object+json", "text/csv", "*/*", "x/y",
+                               "application/vnd.pgrst.object+json;nulls=stripped", "text/csv, */*;q=0.5",
+                               "application/vnd.pgrst.array+json;nulls=stripped", "application/vnd.pgrst.plan+json"]),
+    "content_type": st.sampled_from([None, "application/json", "text/plain", "application/json; charset=utf-8",
+                                     "text/csv", "application/x-www-form-urlencoded"]),
 })
 
 

@@ -117,6 +117,26 @@ const cases = {
     const left = await client.from("daily_logs").select("id").eq("payload", tag);
     return { ...refused, data: { rowsLeft: (left.data ?? []).length } };
   },
+
+  // ---- REST behaviours (contract_rest_items of contract_schema.sql; each case its own tag) -----
+  async rest_strip_nulls() {
+    const tag = `js-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
+    const items = anon().from("contract_rest_items");
+    await items.insert([{ tag, n: 1, note: null }, { tag, n: 2, note: "x" }]);
+    const single = await items.select("n,note").eq("tag", tag).eq("n", 1).single().stripNulls();
+    const many = await items.select("n,note").eq("tag", tag).order("n").stripNulls();
+    return { data: { single: single.data, many: many.data }, error: single.error || many.error, count: null,
+             status: many.status };
+  },
+  async rest_csv_or_array_planned() {
+    const tag = `js-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
+    const items = anon().from("contract_rest_items");
+    await items.insert([{ tag, n: 1, labels: ["test", "one"], note: "a,b" }, { tag, n: 2, labels: ["two"], note: null }]);
+    const csv = await items.select("n,note").eq("tag", tag).or("labels.cs.{test,one},note.eq.zz").csv();
+    const planned = await items.select("id", { count: "planned", head: true }).eq("id", crypto.randomUUID());
+    return { data: { csv: csv.data, planned: planned.count, plannedStatus: planned.status },
+             error: csv.error || planned.error, count: null, status: csv.status };
+  },
 };
 
 async function main() {
