@@ -18,7 +18,7 @@ from . import schema as schema_cache
 from . import tokens
 from .control import Control, ServerClock
 from .db import BeforeCommit, Pools, RequestContext, RequestInfo, claims_json, database_error, run_transaction
-from .errors import ApiError, not_found_table, not_implemented
+from .errors import ApiError, not_found_table
 from .gotrue import GoTrue
 from .gotrue_admin import Admin
 from .keys import ALGORITHMS, KeySet
@@ -147,15 +147,14 @@ class Gateway:
             await pool.release(conn)
 
     async def refuse_aggregates(self, select: list) -> None:
-        """`col.sum()`, `count()`: PGRST123 while the database leaves PostgREST's aggregates off (its
-        default), a loud 501 once it turns them on (`pgrst.db_aggregates_enabled`), as they are not served."""
+        """`col.sum()`, `count()`: PGRST123 unless the database turns PostgREST's aggregates on
+        (`alter role authenticator set pgrst.db_aggregates_enabled = 'true'`; off by default)."""
         from .grammar import aggregates_in
         if not aggregates_in(select):
             return
         cache = self.cache or await self.reload_schema()
-        if cache.aggregates_enabled:
-            raise not_implemented("aggregate functions (this database sets pgrst.db_aggregates_enabled)")
-        raise ApiError(400, "PGRST123", "Use of aggregate functions is not allowed")
+        if not cache.aggregates_enabled:
+            raise ApiError(400, "PGRST123", "Use of aggregate functions is not allowed")
 
     async def embed_plan(self, root_name: str, root_table: schema_cache.Table, select: list, nested: list,
                          order: list = ()) -> embed.Node | None:

@@ -299,11 +299,14 @@ class Operations:
     async def _function_embeds(self, function, p: rest.Params):
         """Embeds on a function's result: its rows are the returned table's, embedded from there."""
         named = rest.embeds(p) + [path[0] for path, _, _ in p.nested] + [t.relation for t in p.order if t.relation]
-        if not named:
+        aggregated = rest.grammar.aggregates_in(p.select)
+        if not named and not aggregated:
             return None
         name = function.return_type.rsplit(".", 1)[-1].strip('"')
         cache = self.gw.cache or await self.gw.reload_schema()
         table = cache.tables.get(name) if function.returns_composite else None
+        if table is None and not named:
+            raise not_implemented("aggregate functions over a function that returns no table's rows")
         if table is None:
             raise ApiError(400, "PGRST200", f"Could not find a relationship between '{function.name}' and "
                            f"'{named[0]}' in the schema cache",
