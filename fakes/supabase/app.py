@@ -19,7 +19,7 @@ from . import tokens
 from .control_routes import CONTROL_PREFIX, control_route
 from .auth_routes import auth_route, keyless
 from .errors import ApiError, compact_json, not_implemented
-from .db import RequestContext
+from .db import PlanReply, RequestContext
 from .settings import apply_response_settings, request_settings
 from .operations import Operations, info_response
 
@@ -127,6 +127,14 @@ async def _rest(gateway, operations: Operations, request: Request, rest_path: st
         return _fault_response(fault)
     ctx = RequestContext(request.method, request.url.path, request.url.query, role, claims,
                          *request_settings(request))
+    try:
+        response = await _dispatch(operations, request, ctx, rest_path)
+    except PlanReply as plan:       # the plan media type: the query's EXPLAIN is the whole reply
+        return Response(plan.body.encode(), 200, headers={"Content-Type": plan.content_type})
+    return _after_commit_fault(gateway, request, apply_response_settings(ctx.response, response))
+
+
+async def _dispatch(operations: Operations, request: Request, ctx, rest_path: str) -> Response:
     parts = rest_path.split("/")
     if len(parts) == 2 and parts[0] == "rpc" and parts[1] and request.method == "OPTIONS":
         response = await operations.describe_function(request, parts[1])
@@ -140,7 +148,7 @@ async def _rest(gateway, operations: Operations, request: Request, rest_path: st
         raise not_implemented("the OpenAPI root document (GET /rest/v1/)")
     else:
         raise ApiError(404, "PGRST125", "Invalid path specified in request URL")
-    return _after_commit_fault(gateway, request, apply_response_settings(ctx.response, response))
+    return response
 
 
 async def _table(operations: Operations, request: Request, ctx, table: str) -> Response:

@@ -15,6 +15,8 @@ import json
 from typing import Any, Awaitable, Callable
 
 import psycopg
+from psycopg import sql
+from psycopg.types.string import TextLoader
 
 from .errors import ApiError, from_database
 from .sqlgen import Statement
@@ -42,6 +44,7 @@ class RequestContext:
     cookies: str = "{}"             # request.cookies: JSON
     timezone: str | None = None     # Prefer: timezone=..., when PostgreSQL knows the zone
     response: dict = dataclasses.field(default_factory=dict)    # response.* settings, plan_rows (run_transaction)
+    plan: Any = None                # Accept: application/vnd.pgrst.plan... (a media.Media): reply with EXPLAIN
 
     @property
     def pgrst_path(self) -> str:
@@ -201,6 +204,41 @@ def database_error(exc: Exception, anon: bool) -> ApiError:
     if isinstance(exc, psycopg.OperationalError):
         return ApiError(503, "PGRST001", "Database client error. Retrying the connection.", str(exc))
     raise exc
+
+
+class PlanReply(Exception):
+    """The reply is the query's plan (the plan media type): raised by the gateway instead of running
+    the query for rows, rendered by the routes as 200 with the plan as body."""
+
+    def __init__(self, body: str, content_type: str):
+        super().__init__("plan reply")
+        self.body, self.content_type = body, content_type
+
+
+def explain_statement(statement: Statement, fmt: str, options: tuple[str, ...]) -> Statement:
+    """PostgREST's explainF: `EXPLAIN (FORMAT JSON|TEXT, ANALYZE, ...) <the main query>`."""
+    head = ", ".join([f"FORMAT {fmt.upper()}", *(o.upper() for o in options)])
+    return Statement([sql.SQL(f"EXPLAIN ({head}) "), *statement.parts], list(statement.params))
+
+
+async def run_explain(conn: psycopg.AsyncConnection, *, read_only: bool, setup: tuple, statement: Statement) -> str:
+    """The plan rows as text, each with a newline (PostgREST's planRow), in the request's transaction."""
+    try:
+        async with conn.pipeline():
+            await conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY" if read_only else "BEGIN")
+            await conn.execute(SETUP_SQL, setup)
+            cur = conn.cursor()
+            cur.adapters.register_loader("json", TextLoader)       # the plan as PostgreSQL wrote it
+            await cur.execute(statement.composed(), statement.params, prepare=False)
+        text = "".join(f"{row[0]}\n" for row in await cur.fetchall())
+        await conn.execute("COMMIT")
+        return text
+    except BaseException as exc:
+        if not conn.closed and getattr(exc, "sqlstate", None) == "22023":
+            await conn.close()          # as in run_transaction: the statement behind a failed role switch
+        elif not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            await conn.execute("ROLLBACK")
+        raise
 
 
 # What a function may have asked of the response (PostgREST reads both after the main query).

@@ -17,7 +17,8 @@ from . import embed, routines
 from . import schema as schema_cache
 from . import tokens
 from .control import Control, ServerClock
-from .db import BeforeCommit, Pools, RequestContext, RequestInfo, claims_json, database_error, run_transaction
+from .db import (BeforeCommit, PlanReply, Pools, RequestContext, RequestInfo, claims_json, database_error,
+                 explain_statement, run_explain, run_transaction)
 from .errors import ApiError, not_found_table
 from .gotrue import GoTrue
 from .gotrue_admin import Admin
@@ -179,6 +180,11 @@ class Gateway:
         finally:
             await pool.release(conn)
 
+    async def plan_enabled(self) -> bool:
+        """PostgREST's db-plan-enabled, set in the database as Supabase documents it
+        (`alter role authenticator set pgrst.db_plan_enabled = 'true'`); off by default."""
+        return await self._catalog_has(schema_cache.PLAN_ENABLED_SQL)
+
     async def media_handler_exists(self, names: list[str]) -> bool:
         """A domain named as a media type (`create domain "text/html" ...`): a v14 custom media handler."""
         return await self._catalog_has("select 1 from pg_type where typtype = 'd' and lower(typname) = any(%s)",
@@ -206,6 +212,8 @@ class Gateway:
         now = self.clock.now().isoformat() if self.clock.injected else ""
         setup = (ctx.role, claims_json(ctx.claims), ctx.method, ctx.pgrst_path, ctx.headers, ctx.cookies,
                  ctx.timezone, now)
+        if ctx.plan is not None:
+            await self._explain(ctx, statement, setup, read_only)
         pool = self.rest_pools.current()
         conn = await pool.acquire()
         try:
@@ -218,6 +226,21 @@ class Gateway:
             raise database_error(exc, anon=ctx.role == "anon") from None
         finally:
             await pool.release(conn)
+
+    async def _explain(self, ctx: RequestContext, statement: Statement, setup: tuple, read_only: bool) -> None:
+        """The plan media type: the query's EXPLAIN is the reply (raised as PlanReply). With ANALYZE
+        the query runs, and a write commits, as PostgREST's plan replies do."""
+        plan = ctx.plan
+        wrapped = explain_statement(statement, plan.plan_format, plan.plan_options)
+        pool = self.rest_pools.current()
+        conn = await pool.acquire()
+        try:
+            text = await run_explain(conn, read_only=read_only, setup=setup, statement=wrapped)
+        except (psycopg.Error, UnicodeEncodeError) as exc:
+            raise database_error(exc, anon=ctx.role == "anon") from None
+        finally:
+            await pool.release(conn)
+        raise PlanReply(text, plan.content_type)
 
     def _hook(self, info: RequestInfo) -> Callable[[tuple], Awaitable[None]]:
         async def before_commit(row: tuple) -> None:

@@ -25,10 +25,14 @@ _TYPE = re.compile(r"([A-Za-z0-9.*]+)/([A-Za-z0-9.*+-]+)")
 
 @dataclasses.dataclass(frozen=True)
 class Media:
-    """What the reply is rendered as: `json` (array), `object` (one row), `csv`, `geojson`, `plan`."""
+    """What the reply is rendered as: `json` (array), `object` (one row), `csv`, `geojson`, or `plan`
+    (EXPLAIN output of the query that would render `of`, in `plan_format` with `plan_options`)."""
     kind: str
     strip_nulls: bool = False
     mime: str = "application/json"
+    of: "Media | None" = None
+    plan_format: str = "json"
+    plan_options: tuple[str, ...] = ()
 
     @property
     def singular(self) -> bool:
@@ -72,7 +76,9 @@ def mime_of(text: str) -> str:
         return "application/vnd.pgrst.array+json;nulls=stripped" if stripped else "application/json"
     if main == "application" and sub.startswith("vnd.pgrst.plan"):
         fmt = "json" if sub.endswith("+json") else "text"
-        return f'application/vnd.pgrst.plan+{fmt}; for="{mime_of(params.get("for", "application/json"))}"'
+        options = [o for o in PLAN_OPTIONS if o in params.get("options", "").split("|")]
+        return (f'application/vnd.pgrst.plan+{fmt}; for="{mime_of(params.get("for", "application/json"))}"'
+                + (f"; options={'|'.join(options)}" if options else ""))
     if main == "application" and sub in known:
         return known[sub]
     if main == "text" and sub in ("csv", "plain", "xml"):
@@ -80,9 +86,26 @@ def mime_of(text: str) -> str:
     return text
 
 
-def _choose(text: str) -> Media | None:
+PLAN_OPTIONS = ("analyze", "verbose", "settings", "buffers", "wal")
+
+
+def _plan(text: str, params: dict[str, str]) -> Media | None:
+    """`application/vnd.pgrst.plan[+json|+text]; for="..."; options=analyze|verbose|...`"""
+    of = _choose(params.get("for", "application/json"))
+    if of is None or of.kind == "plan":
+        return None
+    fmt = "json" if decode(text)[1].endswith("+json") else "text"
+    given = params.get("options", "").split("|")
+    options = tuple(o for o in PLAN_OPTIONS if o in given)
+    mime = f'application/vnd.pgrst.plan+{fmt}; for="{of.mime}"' + (f"; options={'|'.join(options)}" if options else "")
+    return Media("plan", mime=mime, of=of, plan_format=fmt, plan_options=options)
+
+
+def _choose(text: str, plans: bool = False) -> Media | None:
     main, sub, params = decode(text)
     stripped = params.get("nulls") == "stripped"
+    if plans and main == "application" and sub in ("vnd.pgrst.plan", "vnd.pgrst.plan+json", "vnd.pgrst.plan+text"):
+        return _plan(text, params)
     if (main, sub) == ("*", "*") or (main, sub) == ("application", "json"):
         return JSON
     if main != "application" and (main, sub) != ("text", "csv"):
@@ -112,13 +135,18 @@ def accept_order(header: str) -> list[str]:
     return [head for *_, head in sorted(ranked)]
 
 
-def negotiate(accept: str | None) -> Media:
-    """The reply's media type for a table read or write; 406 PGRST107 when none is produced."""
+def wants_plan(accept: str | None) -> bool:
+    return accept is not None and "vnd.pgrst.plan" in accept.lower()
+
+
+def negotiate(accept: str | None, plans: bool = False) -> Media:
+    """The reply's media type for a table read or write; 406 PGRST107 when none is produced. The plan
+    media type only with `plans` (db_plan_enabled, off on a Supabase project by default)."""
     if accept is None:
         return JSON
     offered = accept_order(accept)
     for text in offered:
-        chosen = _choose(text)
+        chosen = _choose(text, plans)
         if chosen is not None:
             return chosen
     raise ApiError(406, "PGRST107", "None of these media types are available: "

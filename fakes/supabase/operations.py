@@ -32,23 +32,28 @@ class Operations:
     async def _parse(self, request: Request, table_name: str, ctx=None):
         """What every table operation reads first: the table, Accept, query string and Prefer."""
         table = await self.gw.table(table_name)
-        chosen = await self.negotiated(request)
+        chosen = await self.negotiated(request, ctx)
         p = rest.parse_params(request.query_params.multi_items())
         await self.gw.refuse_aggregates(p.select)
         p.plan = await self.gw.embed_plan(table.name, table, p.select, p.nested, p.order)
         return table, chosen, p, await self.preferences(request, ctx)
 
-    async def negotiated(self, request: Request):
-        """Accept -> the reply's media type; where none is built in but the database defines a custom
-        media type handler for one that was asked for, a loud 501 (the gateway does not run them)."""
+    async def negotiated(self, request: Request, ctx=None):
+        """Accept -> the reply's media type (a plan one puts the EXPLAIN on `ctx`); where none is built
+        in but the database defines a custom media type handler for one that was asked for, a loud
+        501 (the gateway does not run them)."""
+        accept = request.headers.get("accept")
         try:
-            return rest.negotiated(request)
+            chosen = rest.negotiated(request, media.wants_plan(accept) and await self.gw.plan_enabled())
         except ApiError as exc:
             offered = [media.decode(t) for t in media.accept_order(request.headers.get("accept", ""))]
             names = [f"{main}/{sub}" for main, sub, _ in offered if sub]
             if names and await self.gw.media_handler_exists(names):
                 raise not_implemented(f"custom media type handlers (Accept: {request.headers.get('accept')})") from exc
             raise
+        if chosen.kind == "plan" and ctx is not None:
+            ctx.plan = chosen
+        return chosen
 
     async def preferences(self, request: Request, ctx=None) -> dict:
         """Prefer; a `timezone=` PostgreSQL knows becomes the transaction's TimeZone."""
@@ -250,7 +255,7 @@ class Operations:
     async def call_function(self, request: Request, ctx, name: str) -> Response:
         if request.method not in ("GET", "HEAD", "POST"):
             raise ApiError(405, "PGRST101", f"Cannot use the {request.method} method on RPC")
-        chosen = await self.negotiated(request)
+        chosen = await self.negotiated(request, ctx)
         singular = chosen.singular
         raw_query = request.url.query
         if request.method == "POST":

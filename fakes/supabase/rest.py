@@ -132,13 +132,15 @@ def applied(prefs: dict[str, str], used: tuple[str, ...]) -> dict[str, str]:
     return {"Preference-Applied": ", ".join(values)} if values else {}
 
 
-def negotiated(request: Request) -> media.Media:
-    """The reply's media type from Accept (JSON, one object, nulls stripped, CSV, GeoJSON) or 406."""
-    return media.negotiate(request.headers.get("accept"))
+def negotiated(request: Request, plans: bool = False) -> media.Media:
+    """The reply's media type from Accept (JSON, one object, nulls stripped, CSV, GeoJSON, with
+    `plans` the EXPLAIN of one of them) or 406."""
+    return media.negotiate(request.headers.get("accept"), plans)
 
 
 def media_fields(chosen: media.Media) -> dict:
-    """The Shape fields a media type sets."""
+    """The Shape fields a media type sets (for a plan: those of the query it explains)."""
+    chosen = chosen.of if chosen.kind == "plan" else chosen
     render = chosen.kind if chosen.kind in ("csv", "geojson") else "json"
     return {"singular": chosen.singular, "render": render, "strip_nulls": chosen.strip_nulls}
 

@@ -66,6 +66,14 @@ select coalesce((select split_part(s, '=', 2) from pg_db_role_setting r, unnest(
                    and s like 'pgrst.db\\_aggregates\\_enabled=%%' order by r.setdatabase desc limit 1), 'false')
 """
 
+# A row when the authenticator's settings turn PostgREST's plan media type on (pgrst.db_plan_enabled).
+PLAN_ENABLED_SQL = """
+select 1 from pg_db_role_setting r, unnest(r.setconfig) s
+where r.setrole = (select oid from pg_roles where rolname = current_user)
+  and r.setdatabase in (0, (select oid from pg_database where datname = current_database()))
+  and lower(s) in ('pgrst.db_plan_enabled=true', 'pgrst.db_plan_enabled=on', 'pgrst.db_plan_enabled=1')
+"""
+
 # Changes whenever a relationship may have appeared (an FK, a view, a function, a relation).
 CATALOG_FINGERPRINT = ("select (select count(*) from pg_constraint where contype = 'f'), "
                        "(select coalesce(max(oid::int8), 0) from pg_constraint), (select count(*) from pg_rewrite), "

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
+import psycopg
 import pytest
 
+from dualsync.contracts.supabase.targets import SCHEMA_SQL
 from dualsync.fakes.supabase import media, rest
 from dualsync.fakes.supabase.errors import ApiError
 
@@ -50,3 +54,28 @@ def test_content_location_sorts_groups_and_escapes_like_v14():
     pairs = [("select", "id"), ("b", "eq.1"), ("a", "eq. x"), ("b", "lt.é")]
     # v14 escapes the UTF-8 bytes of é as characters of their own: %C3%83%C2%A9
     assert rest.content_location("t", pairs) == "/t?a=eq.%20x&b=eq.1,lt.%C3%83%C2%A9&select=id"
+
+
+def test_plan_media_type_once_the_database_turns_it_on(supabase_client, supabase_gateway, pg):
+    """406 while db_plan_enabled is off (Supabase's default); then the EXPLAIN of the query the Accept's
+    `for` type would run, in JSON or text, with its options, as v14 answers it."""
+    headers = {"apikey": supabase_gateway.config.anon_key}
+    accept = {"Accept": "application/vnd.pgrst.plan+json"}
+    assert supabase_client.get("/rest/v1/daily_logs?select=id", headers={**headers, **accept}).status_code == 406
+    with psycopg.connect(pg.admin.dsn(), autocommit=True) as conn:
+        conn.execute(SCHEMA_SQL.read_text())
+        database = conn.execute("select current_database()").fetchone()[0]
+        conn.execute(f"alter role authenticator in database {database} set pgrst.db_plan_enabled = 'true'")
+        try:
+            query = "/rest/v1/daily_logs?select=id&id=eq.00000000-0000-0000-0000-000000000001"
+            as_json = supabase_client.get(query, headers={**headers, **accept})
+            assert as_json.status_code == 200, as_json.text
+            assert as_json.headers["content-type"] == 'application/vnd.pgrst.plan+json; for="application/json"; charset=utf-8'
+            assert as_json.text.endswith("]\n") and "Plan" in json.loads(as_json.text)[0]
+            text = supabase_client.get("/rest/v1/rpc/contract_numbers?n=2", headers={
+                **headers, "Accept": 'application/vnd.pgrst.plan; for="text/csv"; options=analyze|verbose;'})
+            assert text.status_code == 200 and "actual time" in text.text and "Output:" in text.text
+            assert text.headers["content-type"] == ('application/vnd.pgrst.plan+text; for="text/csv"; '
+                                                    "options=analyze|verbose; charset=utf-8")
+        finally:
+            conn.execute(f"alter role authenticator in database {database} reset pgrst.db_plan_enabled")
