@@ -81,7 +81,7 @@ def call(draw, clean: bool) -> dict:
 
 
 HOSTILE_PARTS = st.fixed_dictionaries({
-    "method": st.sampled_from(["POST", "POST", "GET", "HEAD", "PATCH", "DELETE"]),
+    "method": st.sampled_from(["POST", "POST", "GET", "HEAD", "PATCH", "DELETE", "OPTIONS"]),
     "params": st.lists(st.sampled_from(EXTRAS), max_size=2),
     "auth": st.sampled_from(["user"] * 4 + ["anon", "garbage"]),
     "prefer": st.sampled_from(PREFER),
@@ -106,7 +106,7 @@ class RpcFuzzer(Fuzzer):
     statuses: Counter
 
     def send(self, spec: dict):
-        query = list(spec["params"]) + (list(spec["args"]) if spec["method"] in ("GET", "HEAD") else [])
+        query = list(spec["params"]) + (list(spec["args"]) if spec["method"] in ("GET", "HEAD", "OPTIONS") else [])
         response = super().send(dict(spec, params=query))
         self.statuses = getattr(self, "statuses", Counter())
         self.statuses[response.status_code] += 1
