@@ -28,7 +28,7 @@ DRIVER = pathlib.Path(__file__).with_name("js") / "calls.js"
 pytestmark = pytest.mark.node
 CASES = ["embed_to_many", "embed_to_one_single", "embed_inner_filtered", "embed_referenced_limit", "embed_many_to_many",
          "embed_spread", "embed_unknown", "auth_anonymous_disabled", "auth_update_user", "auth_admin_round_trip",
-         "auth_admin_refused_for_anon"]
+         "auth_admin_refused_for_anon", "rest_strip_nulls", "rest_csv_or_array_planned"]
 
 
 def pytest_generate_tests(metafunc):
