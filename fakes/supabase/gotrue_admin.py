@@ -57,7 +57,9 @@ class Admin:
     # ---- list / get --------------------------------------------------------------------------
 
     async def list_users(self, token, query: list[tuple[str, str]], path: str) -> tuple[dict, dict]:
-        params = dict(query)
+        params: dict[str, str] = {}
+        for key, value in query:
+            params.setdefault(key, value)       # Go's Query().Get: the first value
         page, per_page = _uint(params.get("page"), 1), _uint(params.get("per_page"), 50)
         order = _sort([v for k, v in query if k == "sort"])
         where, args = "instance_id = %s and aud = %s", [NIL_INSTANCE, "authenticated"]
@@ -298,12 +300,13 @@ def _sort(values: list[str]) -> str:
 
 
 def _pagination_headers(path: str, query: list[tuple[str, str]], page: int, per_page: int, total: int) -> dict:
-    """addPaginationHeaders: next (when there is one) and last page links, and the total count."""
+    """addPaginationHeaders: next (when there is one) and last page links, and the total count. The
+    other parameters stay (Go's url.Values.Encode: keys sorted, each key's values in order)."""
     pages = -(-total // per_page)
-    params = {k: v for k, v in query}
+    kept = [(k, v) for k, v in query if k != "page"]
 
     def link(n: int) -> str:
-        return path + "?" + urllib.parse.urlencode(sorted({**params, "page": str(n)}.items()))
+        return path + "?" + urllib.parse.urlencode(sorted(kept + [("page", str(n))], key=lambda kv: kv[0]))
     header = f'<{link(page + 1)}>; rel="next", ' if pages > page else ""
     header += f'<{link(pages)}>; rel="last"'
     return {"Link": header, "X-Total-Count": str(total)}

@@ -203,3 +203,14 @@ def test_get_user_checks_the_token_audience(make_gateway):
         response = http.get("/auth/v1/user", headers={**key, "Authorization": f"Bearer {token}"})
         assert response.status_code == status, (aud, response.text)
     assert response.json() == {"code": "validation_failed", "message": "Token audience doesn't match request audience"}
+
+
+def test_standalone_switches_reach_the_gateway_config():
+    from dualsync.fakes.supabase.__main__ import parse_args
+    args = parse_args(["--port", "0", "--anonymous-sign-ins", "--jwt-algorithm", "RS256"])
+    assert args.anonymous_sign_ins is True and args.jwt_algorithm == "RS256" and args.jwt_jwk is None
+    defaults = parse_args(["--port", "0"])
+    assert defaults.anonymous_sign_ins is False and defaults.jwt_algorithm == "HS256"
+    with pytest.raises(SystemExit) as refused:
+        parse_args(["--port", "0", "--jwt-key", "k.json"])          # a key without an asymmetric algorithm
+    assert refused.value.code == 2
