@@ -36,7 +36,8 @@ SIGNATURES = {"contract_add": [["a", "b"], ["a"]], "contract_echo": [["message"]
               "contract_rpc_make_logs": [["n", "tag"]], "contract_rpc_make_log": [["tag"]],
               "contract_rpc_types": [["d", "b", "arr", "n", "j"], ["d", "b", "arr", "n"]],
               "contract_rpc_variadic": [["v"], []], "contract_rpc_inout": [["num"]], "contract_rpc_table": [["n"]],
-              "contract_rpc_unnamed_bytea": [[""], []], "contract_rpc_unnamed_xml": [[""], []]}
+              "contract_rpc_unnamed_bytea": [[""], []], "contract_rpc_unnamed_xml": [[""], []],
+              "contract_rpc_mixed": [["", "b"], ["b"]]}
 ODD_FUNCTIONS = ["contract_nope", "Contract_Add", "contract_add ", "", "%00", "a/b", "é", "x" * 70, "pg_sleep",
                  "contract_add;drop table daily_logs", "contract_add(1)"]
 ARG_NAMES = ["a", "b", "c", "n", "id", "tag", "arg", "num", "message", "v", "d", "arr", "j", "data", "", " ", "A",
