@@ -24,8 +24,10 @@ def test_options_lists_the_methods(http, target):
     assert table.status_code == 200 and table.content == b""
     assert table.headers["allow"] == "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE"
     assert table.headers["access-control-allow-origin"] == "*"
-    stable = http.options("/rest/v1/rpc/contract_echo", headers=anon(target))
+    stable = http.options("/rest/v1/rpc/contract_echo?message=x", headers=anon(target))
     assert stable.status_code == 200 and stable.headers["allow"] == "OPTIONS,GET,HEAD,POST"
+    unresolved = http.options("/rest/v1/rpc/contract_echo", headers=anon(target))   # resolved as HEAD would
+    assert unresolved.status_code == 404 and error_shape(unresolved)["code"] == "PGRST202"
     volatile = http.options("/rest/v1/rpc/contract_noop", headers=anon(target))
     assert volatile.headers["allow"] == "OPTIONS,POST"
     missing = http.options("/rest/v1/contract_no_such_table", headers=anon(target))

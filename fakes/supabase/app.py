@@ -129,7 +129,7 @@ async def _rest(gateway, operations: Operations, request: Request, rest_path: st
                          *request_settings(request))
     parts = rest_path.split("/")
     if len(parts) == 2 and parts[0] == "rpc" and parts[1] and request.method == "OPTIONS":
-        response = await operations.describe_function(parts[1])
+        response = await operations.describe_function(parts[1], request.url.query)
     elif len(parts) == 2 and parts[0] == "rpc" and parts[1]:
         response = await operations.call_function(request, ctx, parts[1])
     elif len(parts) == 1 and parts[0]:

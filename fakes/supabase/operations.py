@@ -238,14 +238,11 @@ class Operations:
                                       if table.insertable else "")
         return Response(status_code=200, headers={"Access-Control-Allow-Origin": "*", "Allow": allow})
 
-    async def describe_function(self, name: str) -> Response:
-        """OPTIONS on /rpc/<fn>: POST only for a volatile function (v14's RoutineInfoPlan)."""
-        cache = self.gw.cache or await self.gw.reload_schema()
-        overloads = cache.functions.get(name)
-        if not overloads:
-            await self.gw.function(name, set())        # PostgREST's PGRST202 for an unknown function
-            overloads = (self.gw.cache or await self.gw.reload_schema()).functions.get(name, [])
-        allow = "OPTIONS,POST" if any(f.volatile for f in overloads) else "OPTIONS,GET,HEAD,POST"
+    async def describe_function(self, name: str, raw_query: str = "") -> Response:
+        """OPTIONS on /rpc/<fn>: POST only for a volatile function (v14's RoutineInfoPlan). The function is
+        resolved as a HEAD with the same query string would resolve it (PGRST202/203 as there)."""
+        function = await self.gw.function(rpc.read_get(name, raw_query).lookup)
+        allow = "OPTIONS,POST" if function.volatile else "OPTIONS,GET,HEAD,POST"
         return Response(status_code=200, headers={"Access-Control-Allow-Origin": "*", "Allow": allow})
 
     # ---- functions -------------------------------------------------------------------------
