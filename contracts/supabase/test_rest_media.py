@@ -135,3 +135,15 @@ def test_function_replies_in_every_media_type(http, target):
                         headers=anon(target, Accept="application/vnd.pgrst.object+json;nulls=stripped"))
     assert stripped.status_code == 200 and stripped.json()["method"] == "GET"
     assert stripped.headers["content-type"] == "application/vnd.pgrst.object+json;nulls=stripped; charset=utf-8"
+
+
+def test_geojson_is_postgis_rendering(http, target, seeded):
+    """v14 renders application/geo+json with PostGIS's ST_AsGeoJSON: a FeatureCollection where the
+    database has PostGIS (and a geometry column), PostgreSQL's own 42883 where it has not."""
+    response = http.get(f"{ITEMS}?tag=eq.{seeded}&select=n", headers=anon(target, Accept="application/geo+json"))
+    if response.status_code == 200:
+        assert response.headers["content-type"] == "application/geo+json; charset=utf-8"
+        assert response.json()["type"] == "FeatureCollection"
+    else:
+        assert (response.status_code, error_shape(response)["code"]) in ((404, "42883"), (500, "XX000"))
+        assert "st_asgeojson" in response.json()["message"].lower()

@@ -18,10 +18,10 @@ from starlette.responses import Response
 from . import tokens
 from .control_routes import CONTROL_PREFIX, control_route
 from .auth_routes import auth_route, keyless
-from .errors import ApiError, not_implemented
+from .errors import ApiError, compact_json, not_implemented
 from .db import RequestContext
 from .settings import apply_response_settings, request_settings
-from .operations import Operations
+from .operations import Operations, info_response
 
 
 
@@ -68,7 +68,7 @@ async def route(gateway, operations: Operations, request: Request) -> Response:
     if service in OTHER_SERVICES and path.startswith(f"/{service}/"):
         return Response(not_implemented(f"{OTHER_SERVICES[service]} ({path})").body(), 501,
                         media_type="application/json; charset=utf-8")
-    return Response(json.dumps({"message": "no Route matched with those values"}).encode(), 404,
+    return Response(compact_json({"message": "no Route matched with those values"}), 404,
                     media_type="application/json")
 
 
@@ -94,7 +94,7 @@ def apikey_gate(gateway, request: Request) -> Response | None:
         body = {"message": "Invalid API key", "hint": "Double check your Supabase `anon` or `service_role` API key."}
     else:
         return None
-    return Response(json.dumps(body).encode(), 401, media_type="application/json")
+    return Response(compact_json(body), 401, media_type="application/json")     # Kong's, compact too
 
 
 def bearer(request: Request) -> str | None:
@@ -129,11 +129,13 @@ async def _rest(gateway, operations: Operations, request: Request, rest_path: st
                          *request_settings(request))
     parts = rest_path.split("/")
     if len(parts) == 2 and parts[0] == "rpc" and parts[1] and request.method == "OPTIONS":
-        response = await operations.describe_function(parts[1], request.url.query)
+        response = await operations.describe_function(request, parts[1])
     elif len(parts) == 2 and parts[0] == "rpc" and parts[1]:
         response = await operations.call_function(request, ctx, parts[1])
     elif len(parts) == 1 and parts[0]:
         response = await _table(operations, request, ctx, parts[0])
+    elif rest_path == "" and request.method == "OPTIONS":
+        response = info_response("OPTIONS,GET,HEAD")
     elif rest_path == "":
         raise not_implemented("the OpenAPI root document (GET /rest/v1/)")
     else:

@@ -235,8 +235,13 @@ async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, set
         await before_commit(row)
         await conn.execute("COMMIT")
         return row
-    except BaseException:
-        if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+    except BaseException as exc:
+        if not conn.closed and getattr(exc, "sqlstate", None) == "22023":
+            # The role switch failed (a token's role that does not exist): the statement queued behind
+            # it never ran, yet psycopg may count it as prepared, and this connection would answer
+            # 26000 "prepared statement does not exist" later. Its cache cannot be trusted: close it.
+            await conn.close()
+        elif not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             await conn.execute("ROLLBACK")
         raise
 

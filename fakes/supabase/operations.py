@@ -236,14 +236,14 @@ class Operations:
         table = await self.gw.table(table_name)
         allow = "OPTIONS,GET,HEAD" + (",POST" + (",PUT" if table.primary_key else "") + ",PATCH,DELETE"
                                       if table.insertable else "")
-        return Response(status_code=200, headers={"Access-Control-Allow-Origin": "*", "Allow": allow})
+        return info_response(allow)
 
-    async def describe_function(self, name: str, raw_query: str = "") -> Response:
-        """OPTIONS on /rpc/<fn>: POST only for a volatile function (v14's RoutineInfoPlan). The function is
-        resolved as a HEAD with the same query string would resolve it (PGRST202/203 as there)."""
-        function = await self.gw.function(rpc.read_get(name, raw_query).lookup)
+    async def describe_function(self, request: Request, name: str) -> Response:
+        """OPTIONS on /rpc/<fn>: the function is found as a GET would find it (its query-string
+        arguments; PGRST202/203 otherwise); POST only for a volatile one (v14's RoutineInfoPlan)."""
+        function = await self.gw.function(rpc.read_get(name, request.url.query).lookup)
         allow = "OPTIONS,POST" if function.volatile else "OPTIONS,GET,HEAD,POST"
-        return Response(status_code=200, headers={"Access-Control-Allow-Origin": "*", "Allow": allow})
+        return info_response(allow)
 
     # ---- functions -------------------------------------------------------------------------
 
@@ -310,3 +310,8 @@ class Operations:
                            f"The function {function.schema}.{function.name} does not return the rows of a table "
                            "or view, so nothing can be embedded on its result.")
         return await self.gw.embed_plan(name, table, p.select, p.nested, p.order)
+
+
+def info_response(allow: str) -> Response:
+    """An OPTIONS answer as v14's respondInfo gives it: no body, Allow, any origin."""
+    return Response(status_code=200, headers={"Access-Control-Allow-Origin": "*", "Allow": allow})

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import grammar, media, statements
-from .errors import ApiError, invalid_json, not_implemented, unknown_column
+from .errors import ApiError, invalid_json, unknown_column
 from .statements import Shape
 
 PREFER_KEYS = {"return": {"minimal", "representation", "headers-only"},

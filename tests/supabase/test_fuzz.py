@@ -75,7 +75,8 @@ request = st.fixed_dictionaries({
                               "rpc/", "\u00e9t\u00e9", "rpc/contract_my_logs"]),
     "params": st.lists(param, max_size=4),
     "body": body,
-    "auth": st.sampled_from(["user", "user", "anon", "forged", "expired", "garbage", "none", "service_alg_none"]),
+    "auth": st.sampled_from(["user", "user", "anon", "forged", "expired", "garbage", "none", "service_alg_none",
+                             "unknown_role"]),
     "prefer": st.sampled_from(["", "return=representation", "return=minimal", "return=headers-only",
                                "resolution=merge-duplicates,return=representation", "resolution=ignore-duplicates",
                                "count=exact", "missing=default", "handling=strict,max-affected=1", "bogus=1",
@@ -105,6 +106,7 @@ class Fuzzer:
             "forged": tokens.encode({"sub": other["user"]["id"], "role": "service_role", "exp": now + 600}, "x" * 40),
             "expired": tokens.encode({"sub": owner["user"]["id"], "role": "authenticated", "exp": now - 600}, secret),
             "garbage": "Bearer-ish.not.a.jwt", "none": None,
+            "unknown_role": tokens.encode({"role": "no_such_role", "exp": now + 600}, secret),
             "service_alg_none": tokens.b64(b'{"alg":"none"}') + "." + tokens.b64(b'{"role":"service_role"}') + ".",
             "service": gateway.config.service_key,
         }
