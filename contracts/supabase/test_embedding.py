@@ -231,6 +231,8 @@ def test_write_returns_the_representation_with_its_embeds(get, http, target):
     try:
         assert response.status_code == 201, response.text
         assert response.json() == [{"id": 990, "emb_parents": {"name": "Bo"}}]
+        deleted = http.delete("/rest/v1/emb_children?id=eq.990&select=name,p:emb_parents!inner(name)", headers=service)
+        assert deleted.status_code == 200 and deleted.json() == [{"name": "tmp", "p": {"name": "Bo"}}]
     finally:
         http.delete("/rest/v1/emb_children?id=eq.990", headers=service)
 

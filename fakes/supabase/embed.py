@@ -21,8 +21,8 @@ import itertools
 from psycopg import sql
 
 from . import relationships
-from .errors import ApiError
-from .grammar import Embed, Logic, SelectItem
+from .errors import ApiError, not_implemented
+from .grammar import Embed, Logic, SelectItem, aggregates_in
 from .sqlgen import Statement, condition, field_sql, order_by, page
 
 FOUND = sql.Identifier("_pgrst_f")
@@ -53,11 +53,13 @@ class Node:
 
     def outputs(self) -> list[str]:
         """The names this node's SELECT yields, in order."""
-        return [label for _, label in _columns(self, sql.Identifier("_"))]
+        return [label for _, label, _ in _columns(self, sql.Identifier("_"))]
 
 
 def has_embeds(select: list, nested: list, order: list = ()) -> bool:
-    return bool(nested) or any(isinstance(item, Embed) for item in select) or any(t.relation for t in order)
+    """Whether the request needs this module: embeds, nested parameters, related orders, aggregates."""
+    return (bool(nested) or any(isinstance(item, Embed) for item in select) or any(t.relation for t in order)
+            or aggregates_in(select))
 
 
 def plan(cache, root_name: str, root_table, select: list, nested: list, order: list = ()) -> Node:
@@ -124,6 +126,8 @@ def _resolve(cache, node: Node, origin: str, depth: int, counter) -> None:
     the lateral's alias gets a counter as well, as siblings may share a label."""
     for child in node.children:
         child.rel = relationships.find(cache.relationships, cache.schema, origin, child.embed.name, child.embed.hint)
+        if child.embed.spread and aggregates_in(child.embed.select):
+            raise not_implemented("aggregate functions inside a spread embed (...rel(col.sum()))")
         child.table = cache.tables.get(child.rel.foreign[1])
         if child.table is None:         # a relation the cache lists no columns for: nothing to embed
             raise relationships.no_relationship(cache.relationships, cache.schema, origin, child.embed.name,
@@ -143,6 +147,7 @@ def select(stmt: Statement, node: Node, source: sql.Composable, qualifier: sql.C
     just the laterals that decide which rows (`!inner`, `rel=is.null`)."""
     labels = {c.embed.label for c in node.children}
     tested = _null_tested(node.filters, labels)
+    aggregated = any(i.aggregate for i in node.items)
     if counting:
         stmt.add(sql.SQL("SELECT 1"))
     else:
@@ -150,7 +155,7 @@ def select(stmt: Statement, node: Node, source: sql.Composable, qualifier: sql.C
         _outputs(stmt, node, qualifier, positional)
     stmt.add(sql.SQL(" FROM ")).add(source)
     for child in node.children:
-        if not counting or child.embed.join == "inner" or child.embed.label in tested:
+        if not counting or aggregated or child.embed.join == "inner" or child.embed.label in tested:
             _lateral(stmt, child, qualifier)
     # `rel=is.null` names the embed as the select does (its alias when it has one), as v14 matches it
     embedded = {c.embed.label: sql.SQL("{}.{}").format(c.lateral, FOUND) for c in node.children}
@@ -161,6 +166,10 @@ def select(stmt: Statement, node: Node, source: sql.Composable, qualifier: sql.C
     for i, clause in enumerate(clauses):
         stmt.add(sql.SQL(" AND " if i else " WHERE "))
         clause(stmt)
+    if aggregated:      # grouped by everything else selected, embeds included (jsonb groups), as v14 does
+        groups = [expr for expr, _, agg in _columns(node, qualifier) if not agg]
+        if groups:
+            stmt.add(sql.SQL(" GROUP BY ") + sql.SQL(", ").join(groups))
     if paged:
         _order(stmt, node, qualifier)
         page(stmt, node.limit, node.offset)
@@ -195,27 +204,44 @@ def _order(stmt: Statement, node: Node, qualifier: sql.Composable) -> None:
     stmt.add(sql.SQL(" ORDER BY ") + sql.SQL(", ").join(rendered))
 
 
-def _columns(node: Node, qualifier: sql.Composable) -> list[tuple[sql.Composable, str]]:
-    """(expression, output name) of everything a node yields: its columns, then its embeds."""
+def _columns(node: Node, qualifier: sql.Composable) -> list[tuple[sql.Composable, str, bool]]:
+    """(expression, output name, aggregated) of everything a node yields: its columns, then its embeds."""
     out = []
     for item in node.items:
         if item.field is None:
-            out += [(sql.SQL("{}.{}").format(qualifier, sql.Identifier(c)), c) for c in node.table.columns]
+            out += [(sql.SQL("{}.{}").format(qualifier, sql.Identifier(c)), c, False) for c in node.table.columns]
+            continue
+        if item.aggregate:
+            out.append((_aggregate(item, qualifier), item.alias or item.aggregate, True))
             continue
         expr = field_sql(qualifier, item.field)
         if item.cast:
             expr = sql.SQL("CAST({} AS {})").format(expr, sql.SQL(item.cast))
-        out.append((expr, item.alias or item.field.label()))
+        out.append((expr, item.alias or item.field.label(), False))
     for child in node.children:
         if child.empty:
             continue
         if child.embed.spread:      # positional names inside, so a name twice is never ambiguous
-            out += [(sql.SQL("{}.{}").format(child.lateral, _nth(i)), name) for i, name in enumerate(child.outputs())]
+            out += [(sql.SQL("{}.{}").format(child.lateral, _nth(i)), name, False)
+                    for i, name in enumerate(child.outputs())]
         elif child.rel.to_one:
-            out.append((sql.SQL("{}.{}").format(child.lateral, VALUE), child.embed.label))
+            out.append((sql.SQL("{}.{}").format(child.lateral, VALUE), child.embed.label, False))
         else:
-            out.append((sql.SQL("coalesce({}.{}, '[]'::jsonb)").format(child.lateral, VALUE), child.embed.label))
+            out.append((sql.SQL("coalesce({}.{}, '[]'::jsonb)").format(child.lateral, VALUE), child.embed.label,
+                        False))
     return out
+
+
+def _aggregate(item: SelectItem, qualifier: sql.Composable) -> sql.Composable:
+    """`col.sum()` -> sum(col), `count()` -> count(*), with the casts before and after."""
+    if item.field.name == "*" and not item.field.path:
+        inner: sql.Composable = sql.SQL("*")
+    else:
+        inner = field_sql(qualifier, item.field)
+        if item.cast:
+            inner = sql.SQL("CAST({} AS {})").format(inner, sql.SQL(item.cast))
+    expr = sql.SQL("{}({})").format(sql.SQL(item.aggregate), inner)
+    return sql.SQL("CAST({} AS {})").format(expr, sql.SQL(item.aggregate_cast)) if item.aggregate_cast else expr
 
 
 def _nth(i: int) -> sql.Identifier:
@@ -224,7 +250,7 @@ def _nth(i: int) -> sql.Identifier:
 
 def _outputs(stmt: Statement, node: Node, qualifier: sql.Composable, positional: bool) -> None:
     stmt.add(sql.SQL(", ").join(sql.SQL("{} AS {}").format(expr, _nth(i) if positional else sql.Identifier(label))
-                                for i, (expr, label) in enumerate(_columns(node, qualifier))))
+                                for i, (expr, label, _) in enumerate(_columns(node, qualifier))))
 
 
 def _lateral(stmt: Statement, child: Node, parent: sql.Composable) -> None:

@@ -89,7 +89,7 @@ class Gateway:
         await conn.execute("LISTEN pgrst")
 
     def _on_notify(self, notify) -> None:
-        if notify.payload in ("", "reload schema"):
+        if notify.payload in ("", "reload schema", "reload config"):    # config: pgrst.db_aggregates_enabled
             self.cache = None
 
     async def reload_schema(self) -> schema_cache.SchemaCache:
@@ -145,6 +145,16 @@ class Gateway:
             return False            # a name PostgreSQL cannot even hold (NUL byte): it exists nowhere
         finally:
             await pool.release(conn)
+
+    async def refuse_aggregates(self, select: list) -> None:
+        """`col.sum()`, `count()`: PGRST123 unless the database turns PostgREST's aggregates on
+        (`alter role authenticator set pgrst.db_aggregates_enabled = 'true'`; off by default)."""
+        from .grammar import aggregates_in
+        if not aggregates_in(select):
+            return
+        cache = self.cache or await self.reload_schema()
+        if not cache.aggregates_enabled:
+            raise ApiError(400, "PGRST123", "Use of aggregate functions is not allowed")
 
     async def embed_plan(self, root_name: str, root_table: schema_cache.Table, select: list, nested: list,
                          order: list = ()) -> embed.Node | None:

@@ -45,6 +45,8 @@ class SelectItem:
     field: Field | None          # None means `*`
     alias: str | None = None
     cast: str | None = None
+    aggregate: str | None = None  # `col.sum()`, `count()` (field `*`): parsed, served by no one yet
+    aggregate_cast: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,9 +261,10 @@ def parse_select(text: str) -> list[SelectItem | Embed]:
 def _select_item(text: str, raw: str) -> SelectItem | Embed:
     if text == "*":
         return SelectItem(None)
+    aggregate = _AGGREGATE.fullmatch(text)
+    if aggregate:
+        return _aggregate_item(aggregate, raw)
     if text.endswith(")"):
-        if re.search(r"\.(sum|avg|min|max|count)\(\)(::\w+)?$", text) or re.fullmatch(r"(\w+:)?count\(\)", text):
-            raise ApiError(400, "PGRST123", "Use of aggregate functions is not allowed")
         return _embed(text, raw)
     alias = None
     head = re.match(r'^("(?:[^"\\]|\\.)*"|[^:"]+):(?!:)', text)
@@ -275,6 +278,28 @@ def _select_item(text: str, raw: str) -> SelectItem | Embed:
     if not text:
         raise parse_error("select", raw, 1, "unexpected end of input expecting field name")
     return SelectItem(parse_field(text, "select"), alias, cast)
+
+
+_AGGREGATE = re.compile(r'(?:(?P<alias>"(?:[^"\\]|\\.)*"|[^:"()]+):(?!:))?(?:(?P<body>[^()]+)\.)?'
+                        r'(?P<fn>sum|avg|min|max|count)\(\)(?:::(?P<cast>[A-Za-z_][A-Za-z0-9_]*))?')
+
+
+def _aggregate_item(match: re.Match, raw: str) -> SelectItem:
+    body, fn = match.group("body"), match.group("fn")
+    if body is None and fn != "count":
+        raise parse_error("select", raw, 1, "unexpected \"(\" expecting field name")
+    cast = None
+    if body and "::" in body:
+        body, cast = body.rsplit("::", 1)
+        if not _CAST.match(cast):
+            raise parse_error("select", raw, 1, "unexpected cast type expecting a type name")
+    alias = unquote(match.group("alias")) if match.group("alias") else None
+    field = parse_field(body, "select") if body else Field("*")
+    return SelectItem(field, alias, cast, fn, match.group("cast"))
+
+
+def aggregates_in(items) -> bool:
+    return any(getattr(i, "aggregate", None) or (isinstance(i, Embed) and aggregates_in(i.select)) for i in items)
 
 
 _EMBED_HEAD = re.compile(r'^(?:("(?:[^"\\]|\\.)*"|[^:"!().,]+):(?!:))?(\.\.\.)?("(?:[^"\\]|\\.)*"|[^:"!().,]+)'

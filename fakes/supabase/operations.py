@@ -34,6 +34,7 @@ class Operations:
         table = await self.gw.table(table_name)
         chosen = await self.negotiated(request)
         p = rest.parse_params(request.query_params.multi_items())
+        await self.gw.refuse_aggregates(p.select)
         p.plan = await self.gw.embed_plan(table.name, table, p.select, p.nested, p.order)
         return table, chosen, p, await self.preferences(request, ctx)
 
@@ -264,6 +265,7 @@ class Operations:
         p = rest.parse_params(call.query)
         prefs = await self.preferences(request, ctx)
         rpc.check_max_affected(prefs, function)
+        await self.gw.refuse_aggregates(p.select)
         plan = await self._function_embeds(function, p)
         limit, offset = self._call_range(request, p)
         shape = statements.Shape(p.select, p.filters, p.order, limit, offset, rest.counts(prefs),
@@ -297,11 +299,14 @@ class Operations:
     async def _function_embeds(self, function, p: rest.Params):
         """Embeds on a function's result: its rows are the returned table's, embedded from there."""
         named = rest.embeds(p) + [path[0] for path, _, _ in p.nested] + [t.relation for t in p.order if t.relation]
-        if not named:
+        aggregated = rest.grammar.aggregates_in(p.select)
+        if not named and not aggregated:
             return None
         name = function.return_type.rsplit(".", 1)[-1].strip('"')
         cache = self.gw.cache or await self.gw.reload_schema()
         table = cache.tables.get(name) if function.returns_composite else None
+        if table is None and not named:
+            raise not_implemented("aggregate functions over a function that returns no table's rows")
         if table is None:
             raise ApiError(400, "PGRST200", f"Could not find a relationship between '{function.name}' and "
                            f"'{named[0]}' in the schema cache",

@@ -58,6 +58,14 @@ where n.nspname = %s and p.prokind = 'f' and p.prorettype <> 'trigger'::regtype
 HAS_RELATION = "select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and c.relname = %s"
 HAS_COLUMN = ("select 1 from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
               "where n.nspname = %s and c.relname = %s and a.attname = any(%s) and a.attnum > 0 and not a.attisdropped")
+# PostgREST's in-database configuration: `alter role authenticator set pgrst.db_aggregates_enabled = 'true'`.
+AGGREGATES_SQL = """
+select coalesce((select split_part(s, '=', 2) from pg_db_role_setting r, unnest(r.setconfig) s
+                 where r.setrole = (select oid from pg_roles where rolname = current_user)
+                   and r.setdatabase in (0, (select oid from pg_database where datname = current_database()))
+                   and s like 'pgrst.db\\_aggregates\\_enabled=%%' order by r.setdatabase desc limit 1), 'false')
+"""
+
 # Changes whenever a relationship may have appeared (an FK, a view, a function, a relation).
 CATALOG_FINGERPRINT = ("select (select count(*) from pg_constraint where contype = 'f'), "
                        "(select coalesce(max(oid::int8), 0) from pg_constraint), (select count(*) from pg_rewrite), "
@@ -143,6 +151,7 @@ class SchemaCache:
     relationships: dict = dataclasses.field(default_factory=dict)   # origin -> [relationships.Relationship]
     fingerprint: tuple = ()
     function_counts: dict[str, int] = dataclasses.field(default_factory=dict)   # callable or not
+    aggregates_enabled: bool = False
 
     def suggest_table(self, name: str) -> str | None:
         found = difflib.get_close_matches(name, list(self.tables), n=1, cutoff=0.75)
@@ -171,7 +180,9 @@ async def load(conn, schema: str) -> SchemaCache:
         overloads.sort(key=Function.sort_key)
     rels = await relationships.load(conn, schema, tables)
     fingerprint = tuple(await (await conn.execute(CATALOG_FINGERPRINT)).fetchone())
-    return SchemaCache(schema, tables, functions, rels, fingerprint, function_counts=counts)
+    aggregates = (await (await conn.execute(AGGREGATES_SQL)).fetchone())[0].strip().lower() in ("true", "on", "1", "yes")
+    return SchemaCache(schema, tables, functions, rels, fingerprint, aggregates_enabled=aggregates,
+                       function_counts=counts)
 
 
 def _callable(function: Function) -> bool:

@@ -87,3 +87,39 @@ def test_a_view_carries_the_relationship_of_the_columns_it_shows(loaded):
     with pytest.raises(relationships.ApiError) as refused:
         relationships.find(cache.relationships, "rel_t", "a", "nothing", "x")
     assert refused.value.code == "PGRST200" and "using the hint 'x'" in refused.value.details
+
+
+AGGREGATES = {   # with the emb_* rows of contract_schema.sql
+    "emb_children?select=count()": [{"count": 4}],
+    "emb_children?select=parent_id,n:count()&parent_id=not.is.null&order=parent_id": [
+        {"parent_id": 1, "n": 2}, {"parent_id": 2, "n": 1}],
+    "emb_children?select=rank.sum(),rank.max(),rank.avg()::int,rank::text.min()": [
+        {"sum": 7, "max": 3, "avg": 2, "min": "1"}],
+    "emb_parents?select=name,emb_children(total:id.count())&order=id": [
+        {"name": "Ada", "emb_children": [{"total": 2}]}, {"name": "Bo", "emb_children": [{"total": 1}]},
+        {"name": "Cy", "emb_children": [{"total": 0}]}],
+    "rpc/emb_parents_named?prefix=&select=count()": [{"count": 3}],
+}
+
+
+def test_aggregates_are_pgrst123_until_the_database_turns_them_on(supabase_client, supabase_gateway, pg):
+    from dualsync.contracts.supabase.targets import SCHEMA_SQL
+    headers = {"apikey": supabase_gateway.config.anon_key}
+    with psycopg.connect(pg.admin.dsn(), autocommit=True) as conn:
+        conn.execute(SCHEMA_SQL.read_text())
+        conn.execute("select public.emb_seed()")
+        assert {supabase_client.get(f"/rest/v1/{q}", headers=headers).json()["code"] for q in AGGREGATES} == {"PGRST123"}
+        database = conn.execute("select current_database()").fetchone()[0]
+        conn.execute(f"alter role authenticator in database {database} set pgrst.db_aggregates_enabled = 'true'")
+        try:
+            conn.execute("notify pgrst, 'reload config'")
+            supabase_gateway.cache = None       # the NOTIFY reaches it on the next statement; do not race it
+            for query, expected in AGGREGATES.items():
+                response = supabase_client.get(f"/rest/v1/{query}", headers=headers)
+                assert (response.status_code, response.json()) == (200, expected), query
+            spread = supabase_client.get("/rest/v1/emb_parents?select=id,...emb_children(id.count())", headers=headers)
+            assert spread.status_code == 501 and "spread" in spread.json()["message"]
+        finally:
+            conn.execute(f"alter role authenticator in database {database} reset pgrst.db_aggregates_enabled")
+            supabase_gateway.cache = None
+    assert supabase_client.get("/rest/v1/emb_children?select=count()", headers=headers).json()["code"] == "PGRST123"
