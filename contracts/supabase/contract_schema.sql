@@ -69,6 +69,9 @@ create or replace function public.contract_rpc_unnamed_default(text default 'd')
   language sql immutable as $$ select 'text' $$;
 create or replace function public.contract_rpc_named_json(data json) returns json
   language sql immutable as $$ select data $$;
+-- one unnamed json parameter beside a named one: in PostgREST's cache, but the call names "" (42601)
+create or replace function public.contract_rpc_mixed(json, b integer) returns integer
+  language sql immutable as $$ select b $$;
 
 -- writes, for Prefer: handling=strict, max-affected=N (rolled back when exceeded)
 create or replace function public.contract_rpc_make_logs(n integer, tag text) returns setof public.daily_logs
@@ -97,6 +100,7 @@ grant execute on function public.contract_rpc_pair(integer), public.contract_rpc
   public.contract_rpc_unnamed_bytea(bytea), public.contract_rpc_unnamed_xml(xml),
   public.contract_rpc_poly(boolean), public.contract_rpc_poly(integer), public.contract_rpc_poly(text),
   public.contract_rpc_unnamed_default(), public.contract_rpc_unnamed_default(text), public.contract_rpc_named_json(json),
+  public.contract_rpc_mixed(json, integer),
   public.contract_rpc_make_logs(integer, text), public.contract_rpc_make_log(text),
   public.contract_rpc_types(date, boolean, text[], numeric, jsonb), public.contract_rpc_variadic(text[]),
   public.contract_rpc_inout(integer), public.contract_rpc_table(integer)

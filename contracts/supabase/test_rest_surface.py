@@ -29,6 +29,8 @@ def test_options_lists_the_methods(http, target):
     assert table.headers["access-control-allow-origin"] == "*"
     stable = http.options("/rest/v1/rpc/contract_echo?message=x", headers=anon(target))
     assert stable.status_code == 200 and stable.headers["allow"] == "OPTIONS,GET,HEAD,POST"
+    unresolved = http.options("/rest/v1/rpc/contract_echo", headers=anon(target))   # resolved as HEAD would
+    assert unresolved.status_code == 404 and error_shape(unresolved)["code"] == "PGRST202"
     volatile = http.options("/rest/v1/rpc/contract_noop", headers=anon(target))
     assert volatile.headers["allow"] == "OPTIONS,POST"
     root = http.options("/rest/v1/", headers=anon(target))

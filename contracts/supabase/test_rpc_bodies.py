@@ -32,6 +32,12 @@ def test_csv_body_takes_its_first_row(http, target, user):
     assert http.post(f"{RPC}/contract_add", content=b"a,b\n1,2\n4,6", headers=csv).json() == 3
     ragged = http.post(f"{RPC}/contract_add", content=b"a,b\n1", headers=csv)
     assert ragged.status_code == 400 and error_shape(ragged)["code"] == "PGRST102"
+    # a CSV body never falls back to an unnamed json parameter, and PGRST202 does not offer one
+    unknown = http.post(f"{RPC}/contract_rpc_over", content=b"a,x\n1,2", headers=csv)
+    assert unknown.status_code == 404 and error_shape(unknown)["details"] == (
+        "Searched for the function public.contract_rpc_over with parameters a, x, but no matches were found in the "
+        "schema cache.")
+    assert http.post(f"{RPC}/contract_rpc_unnamed_json", content=b"a\n1", headers=csv).status_code == 404
 
 
 def test_params_single_object_is_no_longer_a_preference(http, target, user):

@@ -134,6 +134,15 @@ def test_a_named_json_parameter_does_not_take_the_body(http, target, user):
         "json/jsonb parameter, but no matches were found in the schema cache.", None)
 
 
+def test_an_unnamed_parameter_beside_named_ones_is_a_syntax_error_as_in_postgrest(http, target, user):
+    """PostgREST keeps f(json, b int) (one unnamed json parameter) and calls it with `"" := ...`, which
+    PostgreSQL refuses; the gateway answers the same without sending that SQL."""
+    response = http.post(f"{RPC}/contract_rpc_mixed", json={"": {}, "b": 2}, headers=user_headers(target, user))
+    assert response.status_code == 400 and error_shape(response)["code"] == "42601"
+    missing = http.post(f"{RPC}/contract_rpc_mixed", json={"b": 2}, headers=user_headers(target, user))
+    assert missing.status_code == 404 and error_shape(missing)["code"] == "PGRST202"
+
+
 def test_text_body_without_an_unnamed_text_function(http, target, user):
     response = http.post(f"{RPC}/contract_add", content=b"words",
                          headers=user_headers(target, user, **{"Content-Type": "text/plain"}))

@@ -126,7 +126,7 @@ class Gateway:
 
     async def function(self, lookup: routines.Lookup) -> schema_cache.Function:
         """The function an /rpc request calls (PGRST202/203 as PostgREST); the cache reloads once when
-        the catalog holds another number of functions of that name than it saw."""
+        the catalog's functions of that name are not the ones it saw (created, dropped, re-created)."""
         cache = self.cache or await self.reload_schema()
         try:
             return routines.find(cache.functions, self.config.schema, lookup)
@@ -140,8 +140,8 @@ class Gateway:
         pool = self.rest_pools.current()
         conn = await pool.acquire()
         try:
-            row = await (await conn.execute(schema_cache.COUNT_FUNCTIONS, (self.config.schema, name))).fetchone()
-            return row[0] != cache.function_counts.get(name, 0)
+            row = await (await conn.execute(schema_cache.FUNCTION_VERSION, (self.config.schema, name))).fetchone()
+            return tuple(row) != cache.function_versions.get(name, (0, 0))
         except psycopg.DataError:
             return False            # a name PostgreSQL cannot even hold (NUL byte): it exists nowhere
         finally:

@@ -87,26 +87,27 @@ def read_post(name: str, raw_query: str, body: bytes, content_type: str) -> Call
         direct = [(k, v) for k, _, v in (piece.partition("=") for piece in _text(body).split("&") if piece)]
         direct = [(unquote_plus(k), unquote_plus(v)) for k, v in direct]
         return Call(Lookup(name, frozenset(k for k, _ in direct), "urlencoded", True), query, direct=direct)
-    if media == "text/csv":
+    kind = "csv" if media == "text/csv" else "json"     # a CSV body is read as the JSON array it makes
+    if kind == "csv":
         body, content_type = _csv_as_json(body), "application/json"
     elif media not in JSON_BODIES:
         raise invalid_json(f"Content-Type not acceptable: {media}")
     columns = [v for k, v in query if k == "columns"]
     if columns:
         keys = grammar.parse_columns(columns[-1])
-        return Call(Lookup(name, frozenset(keys), "json", True), query, body=body,
+        return Call(Lookup(name, frozenset(keys), kind, True), query, body=body,
                     json_array=body.lstrip(b" \t\r\n")[:1] != b"{")     # PostgREST's own test
     if body and not body.strip():
         raise invalid_json()
     parsed = rest.read_body(body, content_type) if body else {}
     if isinstance(parsed, dict):
-        return Call(Lookup(name, frozenset(parsed), "json", True), query, body=body)
+        return Call(Lookup(name, frozenset(parsed), kind, True), query, body=body)
     if isinstance(parsed, list) and parsed:
         first = parsed[0]
         if not isinstance(first, dict) or any(not isinstance(r, dict) or r.keys() != first.keys() for r in parsed):
             raise invalid_json("All object keys must match")
-        return Call(Lookup(name, frozenset(first), "json", True), query, body=body, json_array=True)
-    return Call(Lookup(name, frozenset(), "json", True), query, body=b"[]", json_array=True)
+        return Call(Lookup(name, frozenset(first), kind, True), query, body=body, json_array=True)
+    return Call(Lookup(name, frozenset(), kind, True), query, body=b"[]", json_array=True)
 
 
 def _csv_as_json(body: bytes) -> bytes:

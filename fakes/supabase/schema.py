@@ -49,7 +49,8 @@ select p.proname, coalesce(p.proargnames, '{}'), coalesce(p.proargmodes::text[],
        array(select format_type(t, null) from unnest(p.proargtypes::oid[]) t),
        p.pronargdefaults, p.proretset, format_type(p.prorettype, null), p.provolatile,
        p.prorettype = 'void'::regtype,
-       coalesce(b.typtype, t.typtype) = 'c' or coalesce(p.proargmodes::text[] && '{t,b,o}', false)
+       coalesce(b.typtype, t.typtype) = 'c' or coalesce(p.proargmodes::text[] && '{t,b,o}', false),
+       p.oid::int8
 from pg_proc p join pg_type t on t.oid = p.prorettype join pg_namespace n on n.oid = p.pronamespace
 left join pg_type b on t.typtype = 'd' and b.oid = t.typbasetype
 where n.nspname = %s and p.prokind = 'f' and p.prorettype <> 'trigger'::regtype
@@ -78,8 +79,10 @@ where r.setrole = (select oid from pg_roles where rolname = current_user)
 CATALOG_FINGERPRINT = ("select (select count(*) from pg_constraint where contype = 'f'), "
                        "(select coalesce(max(oid::int8), 0) from pg_constraint), (select count(*) from pg_rewrite), "
                        "(select coalesce(max(oid::int8), 0) from pg_proc), (select coalesce(max(oid::int8), 0) from pg_class)")
-COUNT_FUNCTIONS = ("select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = %s "
-                   "and p.proname = %s and p.prokind = 'f' and p.prorettype <> 'trigger'::regtype")
+# How many functions of a name there are, and which (a drop and re-create changes the oids).
+FUNCTION_VERSION = ("select count(*), coalesce(sum(p.oid::int8), 0) from pg_proc p join pg_namespace n "
+                    "on n.oid = p.pronamespace where n.nspname = %s and p.proname = %s and p.prokind = 'f' "
+                    "and p.prorettype <> 'trigger'::regtype")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,7 +161,7 @@ class SchemaCache:
     functions: dict[str, list[Function]]
     relationships: dict = dataclasses.field(default_factory=dict)   # origin -> [relationships.Relationship]
     fingerprint: tuple = ()
-    function_counts: dict[str, int] = dataclasses.field(default_factory=dict)   # callable or not
+    function_versions: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)  # FUNCTION_VERSION
     aggregates_enabled: bool = False
 
     def suggest_table(self, name: str) -> str | None:
@@ -178,9 +181,10 @@ async def load(conn, schema: str) -> SchemaCache:
             tables[relname].unique_sets.append(frozenset(cols))
     cur = await conn.execute(_FUNCTIONS_SQL, (schema,))
     functions: dict[str, list[Function]] = {}
-    counts: dict[str, int] = {}
-    for row in await cur.fetchall():
-        counts[row[0]] = counts.get(row[0], 0) + 1
+    versions: dict[str, tuple[int, int]] = {}
+    for *row, oid in await cur.fetchall():
+        count, oids = versions.get(row[0], (0, 0))
+        versions[row[0]] = (count + 1, oids + oid)
         function = _function(schema, *row)
         if _callable(function):
             functions.setdefault(row[0], []).append(function)
@@ -190,7 +194,7 @@ async def load(conn, schema: str) -> SchemaCache:
     fingerprint = tuple(await (await conn.execute(CATALOG_FINGERPRINT)).fetchone())
     aggregates = (await (await conn.execute(AGGREGATES_SQL)).fetchone())[0].strip().lower() in ("true", "on", "1", "yes")
     return SchemaCache(schema, tables, functions, rels, fingerprint, aggregates_enabled=aggregates,
-                       function_counts=counts)
+                       function_versions=versions)
 
 
 def _callable(function: Function) -> bool:

@@ -36,7 +36,8 @@ SIGNATURES = {"contract_add": [["a", "b"], ["a"]], "contract_echo": [["message"]
               "contract_rpc_make_logs": [["n", "tag"]], "contract_rpc_make_log": [["tag"]],
               "contract_rpc_types": [["d", "b", "arr", "n", "j"], ["d", "b", "arr", "n"]],
               "contract_rpc_variadic": [["v"], []], "contract_rpc_inout": [["num"]], "contract_rpc_table": [["n"]],
-              "contract_rpc_unnamed_bytea": [[""], []], "contract_rpc_unnamed_xml": [[""], []]}
+              "contract_rpc_unnamed_bytea": [[""], []], "contract_rpc_unnamed_xml": [[""], []],
+              "contract_rpc_mixed": [["", "b"], ["b"]]}
 ODD_FUNCTIONS = ["contract_nope", "Contract_Add", "contract_add ", "", "%00", "a/b", "é", "x" * 70, "pg_sleep",
                  "contract_add;drop table daily_logs", "contract_add(1)"]
 ARG_NAMES = ["a", "b", "c", "n", "id", "tag", "arg", "num", "message", "v", "d", "arr", "j", "data", "", " ", "A",
@@ -81,7 +82,7 @@ def call(draw, clean: bool) -> dict:
 
 
 HOSTILE_PARTS = st.fixed_dictionaries({
-    "method": st.sampled_from(["POST", "POST", "GET", "HEAD", "PATCH", "DELETE"]),
+    "method": st.sampled_from(["POST", "POST", "GET", "HEAD", "PATCH", "DELETE", "OPTIONS"]),
     "params": st.lists(st.sampled_from(EXTRAS), max_size=2),
     "auth": st.sampled_from(["user"] * 4 + ["anon", "garbage"]),
     "prefer": st.sampled_from(PREFER),
@@ -106,7 +107,7 @@ class RpcFuzzer(Fuzzer):
     statuses: Counter
 
     def send(self, spec: dict):
-        query = list(spec["params"]) + (list(spec["args"]) if spec["method"] in ("GET", "HEAD") else [])
+        query = list(spec["params"]) + (list(spec["args"]) if spec["method"] in ("GET", "HEAD", "OPTIONS") else [])
         response = super().send(dict(spec, params=query))
         self.statuses = getattr(self, "statuses", Counter())
         self.statuses[response.status_code] += 1
