@@ -19,7 +19,7 @@ import pytest
 from dualsync.fakes.supabase import pytest_plugin
 from dualsync.fakes.supabase.serving import InProcessTransport
 
-from .targets import SCHEMA_SQL, StandaloneGateway, Target
+from .targets import SCHEMA_SQL, StandaloneGateway, Target, User, sign_up
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +74,9 @@ def target(request, contract_schema) -> Target:
 def http(target) -> httpx.Client:
     with target.http() as client:
         yield client
+
+
+@pytest.fixture
+def user(http, target) -> User:
+    """A user signed up on the target just for this test (a session: access and refresh tokens)."""
+    return sign_up(http, target)

@@ -8,14 +8,9 @@ import pytest
 
 from dualsync.fakes.supabase import tokens
 
-from .targets import error_shape, log_row, sign_up, user_headers
+from .targets import error_shape, log_row, user_headers
 
 LOGS = "/rest/v1/daily_logs"
-
-
-@pytest.fixture
-def user(http, target):
-    return sign_up(http, target)
 
 
 def need_secret(target):

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 
 from .targets import error_shape, log_row, sign_up, user_headers
 
 LOGS = "/rest/v1/daily_logs"
-
-
-@pytest.fixture
-def user(http, target):
-    return sign_up(http, target)
 
 
 def rows_of(http, target, user, ids, select="id,payload,key_version"):

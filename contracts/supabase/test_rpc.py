@@ -5,16 +5,9 @@ Needs contract_schema.sql loaded into the target (the gateway targets do it them
 
 from __future__ import annotations
 
-import pytest
-
 from .targets import error_shape, log_row, sign_up, user_headers
 
 RPC = "/rest/v1/rpc"
-
-
-@pytest.fixture
-def user(http, target):
-    return sign_up(http, target)
 
 
 def test_post_with_named_arguments(http, target, user):

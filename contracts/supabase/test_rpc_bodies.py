@@ -9,16 +9,10 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 
-from .targets import error_shape, sign_up, user_headers
+from .targets import error_shape, user_headers
 
 RPC = "/rest/v1/rpc"
-
-
-@pytest.fixture
-def user(http, target):
-    return sign_up(http, target)
 
 
 def test_form_body_gives_arguments_like_a_query_string(http, target, user):

@@ -8,14 +8,10 @@ install supabase-js are test_supabase_js.py's.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 
-from dualsync.contracts.npm import require_project
-
-from .test_supabase_js import DRIVER, ROOT, case, js_target, pytest_generate_tests  # noqa: F401 (fixture, hook)
+from .test_supabase_js import case, js_target, pytest_generate_tests, run_cases  # noqa: F401 (fixture, hook)
 
 pytestmark = pytest.mark.node
 CASES = ["rpc_count_get", "rpc_count_head", "rpc_composite_select", "rpc_unnamed_text", "rpc_unnamed_integer",
@@ -24,13 +20,7 @@ CASES = ["rpc_count_get", "rpc_count_head", "rpc_composite_select", "rpc_unnamed
 
 @pytest.fixture(scope="module")
 def results(js_target) -> dict:
-    modules = require_project("supabase-js contract tier", ROOT / "examples" / "node-sync", "node-sync")
-    env = dict(os.environ, NODE_PATH=str(modules), SB_URL=js_target.url, SB_ANON_KEY=js_target.anon_key,
-               SB_SERVICE_KEY=js_target.service_key, SB_CASES=",".join(CASES))
-    done = subprocess.run(["node", str(DRIVER)], env=env, capture_output=True, text=True, timeout=120)
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
-    assert lines, f"supabase-js printed no result (exit {done.returncode}): {done.stderr[-1500:]}"
-    return json.loads(lines[-1])
+    return run_cases(js_target, CASES)
 
 
 def test_counts_on_get_and_head(results):

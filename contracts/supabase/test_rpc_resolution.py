@@ -12,18 +12,13 @@ import json
 import pytest
 from postgrest.exceptions import APIError
 
-from .targets import PASSWORD, error_shape, new_email, sign_up, user_headers
+from .targets import PASSWORD, error_shape, new_email, user_headers
 
 RPC = "/rest/v1/rpc"
 RENAME = "Try renaming the parameters or the function itself in the database so function overloading can be resolved"
 JSON = {"Content-Type": "application/json"}
 
 pytestmark = pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")
-
-
-@pytest.fixture
-def user(http, target):
-    return sign_up(http, target)
 
 
 @pytest.fixture

@@ -12,17 +12,12 @@ import uuid
 import pytest
 from postgrest.exceptions import APIError
 
-from .targets import PASSWORD, error_shape, new_email, sign_up, user_headers
+from .targets import PASSWORD, error_shape, new_email, user_headers
 
 RPC = "/rest/v1/rpc"
 COUNT = {"Prefer": "count=exact"}
 
 pytestmark = pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")
-
-
-@pytest.fixture
-def user(http, target):
-    return sign_up(http, target)
 
 
 @pytest.fixture

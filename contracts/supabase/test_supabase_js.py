@@ -47,19 +47,24 @@ def js_target(request, contract_schema) -> Target:
                   jwt_secret=gateway.config.jwt_secret)
 
 
-@pytest.fixture(scope="module")
-def results(js_target) -> dict:
+def run_cases(target: Target, cases: list[str]) -> dict:
+    """Run `cases` of js/calls.js in one node process against `target`; their results by name."""
     modules = require_project("supabase-js contract tier", ROOT / "examples" / "node-sync", "node-sync")
-    service = {"apikey": js_target.service_key, "Authorization": f"Bearer {js_target.service_key}"}
-    with httpx.Client(base_url=js_target.url, timeout=30) as http:
-        seeded = http.post("/rest/v1/rpc/emb_seed", json={}, headers=service)
-    assert seeded.status_code == 204, seeded.text
-    env = dict(os.environ, NODE_PATH=str(modules), SB_URL=js_target.url, SB_ANON_KEY=js_target.anon_key,
-               SB_SERVICE_KEY=js_target.service_key, SB_CASES=",".join(CASES))
+    env = dict(os.environ, NODE_PATH=str(modules), SB_URL=target.url, SB_ANON_KEY=target.anon_key,
+               SB_SERVICE_KEY=target.service_key, SB_CASES=",".join(cases))
     done = subprocess.run(["node", str(DRIVER)], env=env, capture_output=True, text=True, timeout=120)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
     assert lines, f"supabase-js printed no result (exit {done.returncode}): {done.stderr[-1500:]}"
     return json.loads(lines[-1])
+
+
+@pytest.fixture(scope="module")
+def results(js_target) -> dict:
+    service = {"apikey": js_target.service_key, "Authorization": f"Bearer {js_target.service_key}"}
+    with httpx.Client(base_url=js_target.url, timeout=30) as http:
+        seeded = http.post("/rest/v1/rpc/emb_seed", json={}, headers=service)
+    assert seeded.status_code == 204, seeded.text
+    return run_cases(js_target, CASES)
 
 
 def case(results: dict, name: str) -> dict:

@@ -163,24 +163,40 @@ class Fuzzer:
         assert self.other["user"]["id"] not in response.text, "another user's rows are visible"
 
 
-@pytest.fixture
-def fuzzer(supabase_client, supabase_gateway, pg):
+def make_fuzzer(cls, client, gateway, pg, rows: tuple[int, int] = (3, 3)):
+    """Two signed-up users (the owner writes, the other's rows must never change or show), `rows` seed
+    rows each, and the contract schema's functions: the ground every fuzz module starts from."""
     def sign_up():
-        r = supabase_client.post("/auth/v1/signup", json={"email": f"{uuid.uuid4().hex[:10]}@example.com",
-                                                          "password": "secret-1"},
-                                 headers={"apikey": supabase_gateway.config.anon_key})
+        r = client.post("/auth/v1/signup", json={"email": f"{uuid.uuid4().hex[:10]}@example.com", "password": "secret-1"},
+                        headers={"apikey": gateway.config.anon_key})
         return r.json()
     owner, other = sign_up(), sign_up()
-    for who in (owner, other):
-        rows = [{"id": str(uuid.uuid4()), "payload": "seed", "client_modified_at": "2030-01-01T00:00:00Z"}
-                for _ in range(3)]
-        r = supabase_client.post("/rest/v1/daily_logs", json=rows, headers={
-            "apikey": supabase_gateway.config.anon_key, "Authorization": f"Bearer {who['access_token']}"})
-        assert r.status_code == 201
+    for who, count in zip((owner, other), rows):
+        seed = [{"id": str(uuid.uuid4()), "payload": "seed", "client_modified_at": "2030-01-01T00:00:00Z"}
+                for _ in range(count)]
+        if seed:
+            r = client.post("/rest/v1/daily_logs", json=seed, headers={
+                "apikey": gateway.config.anon_key, "Authorization": f"Bearer {who['access_token']}"})
+            assert r.status_code == 201
     with psycopg.connect(pg.admin.dsn(), autocommit=True) as conn:
         from dualsync.contracts.supabase.targets import SCHEMA_SQL
         conn.execute(SCHEMA_SQL.read_text())
-    fuzzer = Fuzzer(supabase_gateway, pg, owner, other)
+    return cls(gateway, pg, owner, other)
+
+
+def drive(fuzzer, specs) -> None:
+    """Send each request, checking it against the stored rows just before and just after."""
+    before = fuzzer.snapshot()
+    for spec in specs:
+        response = fuzzer.send(spec)
+        after = fuzzer.snapshot()
+        fuzzer.check(spec, response, before, after)
+        before = after
+
+
+@pytest.fixture
+def fuzzer(supabase_client, supabase_gateway, pg):
+    fuzzer = make_fuzzer(Fuzzer, supabase_client, supabase_gateway, pg)
     yield fuzzer
     fuzzer.close()
 
@@ -191,12 +207,7 @@ def test_generated_hostile_requests(fuzzer):
               suppress_health_check=list(HealthCheck))
     @given(st.lists(request, min_size=REQUESTS_PER_EXAMPLE, max_size=REQUESTS_PER_EXAMPLE))
     def run(specs):
-        before = fuzzer.snapshot()
-        for spec in specs:
-            response = fuzzer.send(spec)
-            after = fuzzer.snapshot()
-            fuzzer.check(spec, response, before, after)
-            before = after
+        drive(fuzzer, specs)
     run()
     assert fuzzer.sent >= 2000, f"only {fuzzer.sent} requests were generated"
 

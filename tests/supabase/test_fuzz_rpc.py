@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections import Counter
 
 import httpx
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .test_fuzz import HOSTILE, JSON_VALUES, Fuzzer
+from .test_fuzz import HOSTILE, JSON_VALUES, Fuzzer, drive, make_fuzzer
 
 RPC_EXAMPLES = int(os.environ.get("DUALSYNC_RPC_FUZZ_EXAMPLES", "300"))
 REQUESTS_PER_EXAMPLE = 4
@@ -123,20 +121,7 @@ class RpcFuzzer(Fuzzer):
 
 @pytest.fixture
 def rpc_fuzzer(supabase_client, supabase_gateway, pg):
-    def sign_up():
-        r = supabase_client.post("/auth/v1/signup", json={"email": f"{uuid.uuid4().hex[:10]}@example.com",
-                                                          "password": "secret-1"},
-                                 headers={"apikey": supabase_gateway.config.anon_key})
-        return r.json()
-    owner, other = sign_up(), sign_up()
-    row = {"id": str(uuid.uuid4()), "payload": "seed", "client_modified_at": "2030-01-01T00:00:00Z"}
-    r = supabase_client.post("/rest/v1/daily_logs", json=row, headers={
-        "apikey": supabase_gateway.config.anon_key, "Authorization": f"Bearer {other['access_token']}"})
-    assert r.status_code == 201
-    with psycopg.connect(pg.admin.dsn(), autocommit=True) as conn:
-        from dualsync.contracts.supabase.targets import SCHEMA_SQL
-        conn.execute(SCHEMA_SQL.read_text())
-    fuzzer = RpcFuzzer(supabase_gateway, pg, owner, other)
+    fuzzer = make_fuzzer(RpcFuzzer, supabase_client, supabase_gateway, pg, rows=(0, 1))
     yield fuzzer
     fuzzer.close()
 
@@ -147,12 +132,7 @@ def test_generated_hostile_rpc_requests(rpc_fuzzer):
               suppress_health_check=list(HealthCheck))
     @given(st.lists(request, min_size=REQUESTS_PER_EXAMPLE, max_size=REQUESTS_PER_EXAMPLE))
     def run(specs):
-        before = rpc_fuzzer.snapshot()
-        for spec in specs:
-            response = rpc_fuzzer.send(spec)
-            after = rpc_fuzzer.snapshot()
-            rpc_fuzzer.check(spec, response, before, after)
-            before = after
+        drive(rpc_fuzzer, specs)
     run()
     assert rpc_fuzzer.sent >= 1000, f"only {rpc_fuzzer.sent} requests were generated"
     # The generator reaches every outcome: calls that work, overloads, unknown functions, bad input.
