@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-
 from .targets import error_shape, log_row, sign_up, user_headers
 
 LOGS = "/rest/v1/daily_logs"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 
-
 from .targets import error_shape, user_headers
 
 RPC = "/rest/v1/rpc"
