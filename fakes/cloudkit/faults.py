@@ -52,13 +52,15 @@ class Fault:
         return (self.op is None or self.op == op) and (self.user is None or self.user == user)
 
 
-class FaultPlan:
-    def __init__(self) -> None:
-        self._faults: list[Fault] = []
-        self._ids = itertools.count(1)
-        self.fired: list[tuple[int, str, str]] = []   # (fault id, kind, op): what actually fired
+class _Queue:
+    """Queued faults with ids, and what fired: (fault id, kind or code, op or recordName)."""
 
-    def add(self, fault: Fault) -> Fault:
+    def __init__(self) -> None:
+        self._faults: list = []
+        self._ids = itertools.count(1)
+        self.fired: list[tuple[int, str, str]] = []
+
+    def add(self, fault):
         fault.id = next(self._ids)
         self._faults.append(fault)
         return fault
@@ -67,8 +69,12 @@ class FaultPlan:
         self._faults.clear()
         self.fired.clear()
 
-    def pending(self) -> list[Fault]:
+    def pending(self) -> list:
         return list(self._faults)
+
+
+class FaultPlan(_Queue):
+    """Request-level faults; `fired` holds (fault id, kind, op)."""
 
     def take(self, op: str, user: str | None) -> Fault | None:
         for f in self._faults:
@@ -134,23 +140,8 @@ class RecordFault:
                 and self.user in (None, user) and self.env in (None, env))
 
 
-class RecordFaultPlan:
-    def __init__(self) -> None:
-        self._faults: list[RecordFault] = []
-        self._ids = itertools.count(1)
-        self.fired: list[tuple[int, str, str]] = []   # (fault id, code, recordName)
-
-    def add(self, fault: RecordFault) -> RecordFault:
-        fault.id = next(self._ids)
-        self._faults.append(fault)
-        return fault
-
-    def clear(self) -> None:
-        self._faults.clear()
-        self.fired.clear()
-
-    def pending(self) -> list[RecordFault]:
-        return list(self._faults)
+class RecordFaultPlan(_Queue):
+    """Per-record faults; `fired` holds (fault id, code, recordName)."""
 
     def take(self, user: str | None, env: str, zone: str, record: str, operation: str) -> RecordFault | None:
         if not self._faults:
