@@ -90,10 +90,13 @@ class Operations:
                    **rest.applied(prefs, PREFER_FOR_READ)}
         return rest.respond(status, None if head else body, headers, chosen, typed=True)
 
-    def _range(self, request: Request, p: rest.Params) -> tuple[int | None, int]:
+    def _range(self, request: Request, p: rest.Params, methods: tuple[str, ...] = ("GET", "HEAD")
+               ) -> tuple[int | None, int]:
+        """limit/offset, narrowed by a Range header on `methods` (PostgREST reads it on GET and HEAD of a
+        table, on GET only of a function), and max-rows when nothing limits the read."""
         limit, offset = p.limit, p.offset
-        header = request.headers.get("range")
-        parsed = rest.grammar.parse_range_header(header) if header and request.method in ("GET", "HEAD") else None
+        header = request.headers.get("range") if request.method in methods else None
+        parsed = rest.grammar.parse_range_header(header) if header else None
         if parsed:
             offset = offset + parsed[0]
             if parsed[1] is not None:
@@ -269,7 +272,7 @@ class Operations:
         rpc.check_max_affected(prefs, function)
         await self.gw.refuse_aggregates(p.select)
         plan = await self._function_embeds(function, p)
-        limit, offset = self._call_range(request, p)
+        limit, offset = self._range(request, p, ("GET",))
         shape = statements.Shape(p.select, p.filters, p.order, limit, offset, rest.counts(prefs),
                                  body=request.method != "HEAD", plan=plan, **rest.media_fields(chosen))
         stmt = statements.call(function, rpc.arguments(function, call), shape)
@@ -284,19 +287,6 @@ class Operations:
         if function.returns_void:
             return rest.respond(204, None, headers)
         return rest.respond(status, "" if request.method == "HEAD" else out, headers, chosen)
-
-    def _call_range(self, request: Request, p: rest.Params) -> tuple[int | None, int]:
-        """limit/offset, and the Range header on GET only (PostgREST ignores it on HEAD and POST)."""
-        limit, offset = p.limit, p.offset
-        header = request.headers.get("range") if request.method == "GET" else None
-        parsed = rest.grammar.parse_range_header(header) if header else None
-        if parsed:
-            offset = offset + parsed[0]
-            if parsed[1] is not None:
-                limit = parsed[1] if limit is None else min(limit, parsed[1])
-        if limit is None and self.gw.config.max_rows:
-            limit = self.gw.config.max_rows
-        return limit, offset
 
     async def _function_embeds(self, function, p: rest.Params):
         """Embeds on a function's result: its rows are the returned table's, embedded from there."""
