@@ -142,3 +142,25 @@ def test_what_the_gateway_does_not_emulate_is_a_loud_501(http, target):
                           "&order=emb_parents(name)", json={"name": "x"}, headers=service)
     assert response.status_code == 501, response.text
     assert "order=rel(col)" in error_shape(response)["message"]
+
+
+
+def test_two_sibling_embeds_under_one_label_are_postgres_42712(fails, http, target):
+    """PostgREST names each embed's lateral join `<table>_<label>_<depth>`: one label twice at a level
+    collides in its SQL (postgrest-js's 'join with same dest twice column hinting' records this answer).
+    Aliases tell the two apart, and the same label at two depths does not collide."""
+    body = fails("emb_messages?select=id,emb_parents!sender_id(id),emb_parents!receiver_id(id)", 400)
+    assert body == {"code": "42712", "details": None, "hint": None,
+                    "message": 'table name "emb_messages_emb_parents_1" specified more than once'}
+    nested = fails("emb_parents?select=id,emb_children(id,emb_parents(id),emb_parents(name))", 400)
+    assert nested["message"] == 'table name "emb_children_emb_parents_2" specified more than once'
+    service = {"apikey": target.service_key, "Authorization": f"Bearer {target.service_key}"}
+    assert http.post("/rest/v1/rpc/emb_seed", json={}, headers=service).status_code == 204
+    served = {"emb_messages?select=id,s:emb_parents!sender_id(id),r:emb_parents!receiver_id(id)&id=eq.1000":
+              [{"id": 1000, "s": {"id": 1}, "r": {"id": 2}}],
+              "emb_parents?select=id,emb_children(id,emb_parents(id))&id=eq.2":
+              [{"id": 2, "emb_children": [{"id": 12, "emb_parents": {"id": 2}}]}]}
+    for path, rows in served.items():
+        response = http.get(f"/rest/v1/{path}", headers=anon_headers(target))
+        assert response.status_code == 200, response.text
+        assert response.json() == rows

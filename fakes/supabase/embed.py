@@ -68,7 +68,21 @@ def plan(cache, root_name: str, root_table, select: list, nested: list, order: l
         _apply(root, path, kind, value)
     _resolve(cache, root, root_name, 1, itertools.count(1))
     _related_orders(root, root_name, order)
+    _same_label_twice(root, root_name, 1)
     return root
+
+
+def _same_label_twice(node: Node, origin: str, depth: int) -> None:
+    """PostgREST names each embed's lateral join `<parent>_<alias or name>_<depth>`, so two sibling
+    embeds under one label (`users!first_user(*),users!second_user(*)`) make PostgreSQL refuse the
+    query: 400 42712. Checked once every relationship is resolved, as PostgreSQL sees the SQL last."""
+    seen: set[str] = set()
+    for child in node.children:
+        if child.embed.label in seen:
+            raise ApiError(400, "42712", f'table name "{origin}_{child.embed.label}_{depth}" specified more than once')
+        seen.add(child.embed.label)
+    for child in node.children:
+        _same_label_twice(child, child.rel.foreign[1], depth + 1)
 
 
 def _related_orders(node: Node, name: str, order: list) -> None:
