@@ -3,6 +3,7 @@
     signup, token, user (GET, PUT), logout, health, settings     gotrue.py
     .well-known/jwks.json                                         keys.py (public keys, no apikey needed)
     admin/users[/{id}], admin/generate_link, invite               gotrue_admin.py (service-role only)
+    sso, passkeys, oauth, admin/oauth, user/oauth/grants, user/identities: 404, the feature is off
 
 A known route with another method answers 405 without a body (chi); a GoTrue route the gateway
 does not build answers 501 `not_implemented` naming it; anything else 404.
@@ -104,9 +105,30 @@ async def _operation(gateway, request: Request, sub: str) -> tuple[int, dict | N
         return 200, await admin.invite(token, await _body(request), issuer), {}
     if route == "admin/generate_link":
         return 200, await admin.generate_link(token, await _body(request), request, issuer), {}
+    disabled = _disabled(sub)
+    if disabled is not None:
+        if sub.startswith("user/"):                 # /user's requireAuthentication runs first
+            await auth.tx(lambda conn: auth.authenticate(conn, token))
+        raise AuthError(404, *disabled)
     if sub.split("/")[0] in UNIMPLEMENTED:
         raise AuthError(501, "not_implemented", f"not implemented by the dualsync gateway: {method} /auth/v1/{sub}")
     raise AuthError(404, "not_found", "Not Found")
+
+
+def _disabled(sub: str) -> tuple[str, str] | None:
+    """Features a default project has off (the /settings above says so): GoTrue's middleware answers
+    404 for every route under them, whatever the method, before the handler reads anything."""
+    parts = sub.split("/")
+    if parts[0] == "sso":
+        return "saml_provider_disabled", "SAML 2.0 is disabled"
+    if parts[0] == "passkeys":
+        return "passkey_disabled", "Passkeys are disabled"
+    if (parts[0] == "oauth" or parts[:2] == ["admin", "oauth"] or parts[:3] == ["user", "oauth", "grants"]
+            or sub == ".well-known/oauth-authorization-server"):
+        return "feature_disabled", "OAuth server is disabled"
+    if parts[:2] == ["user", "identities"]:
+        return "manual_linking_disabled", "Manual linking is disabled"
+    return None
 
 
 async def _require_admin(auth, request: Request) -> None:

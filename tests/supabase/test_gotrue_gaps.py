@@ -24,9 +24,8 @@ def sign_up(client, gateway) -> dict:
 @pytest.mark.parametrize("method, path", [
     ("POST", "/auth/v1/otp"), ("POST", "/auth/v1/magiclink"), ("GET", "/auth/v1/verify?token=x&type=signup"),
     ("POST", "/auth/v1/recover"), ("POST", "/auth/v1/resend"),
-    ("GET", "/auth/v1/authorize?provider=github"), ("POST", "/auth/v1/sso"), ("GET", "/auth/v1/reauthenticate"),
+    ("GET", "/auth/v1/authorize?provider=github"), ("GET", "/auth/v1/reauthenticate"),
     ("POST", "/auth/v1/factors"), ("GET", "/auth/v1/.well-known/openid-configuration"),
-    ("GET", "/auth/v1/user/identities/authorize"),
 ])
 def test_unbuilt_routes_answer_501_naming_them(supabase_client, supabase_gateway, method, path):
     response = supabase_client.request(method, path, headers=keys(supabase_gateway))
@@ -36,7 +35,7 @@ def test_unbuilt_routes_answer_501_naming_them(supabase_client, supabase_gateway
 
 
 @pytest.mark.parametrize("path", ["/auth/v1/admin/audit", "/auth/v1/admin/sso/providers",
-                                  "/auth/v1/admin/users/{id}/factors", "/auth/v1/admin/oauth/clients"])
+                                  "/auth/v1/admin/users/{id}/factors"])
 def test_unbuilt_admin_routes_check_the_role_then_answer_501(supabase_client, supabase_gateway, path):
     user = sign_up(supabase_client, supabase_gateway)
     path = path.replace("{id}", user["user"]["id"])
