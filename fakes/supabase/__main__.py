@@ -109,7 +109,13 @@ def open_database(args):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    admin, login, cleanup, via = open_database(args)
+    from dualsync.fakes.postgres.migrations import MigrationError
+    try:
+        admin, login, cleanup, via = open_database(args)
+    except MigrationError as exc:   # an --sql file PostgreSQL refuses: one line naming it, nothing left running
+        print(f"python -m dualsync.fakes.supabase: error: --sql {' '.join(str(exc).split())}; fix that file",
+              file=sys.stderr)
+        return 2
     try:
         config = GatewayConfig(rest_dsn=login.dsn() + via, admin_dsn=admin.dsn() + via, jwt_secret=args.jwt_secret,
                                apikey_profile=args.apikey_profile, jwt_algorithm=args.jwt_algorithm,
