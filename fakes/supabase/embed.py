@@ -140,8 +140,8 @@ def _resolve(cache, node: Node, origin: str, depth: int, counter) -> None:
     the lateral's alias gets a counter as well, as siblings may share a label."""
     for child in node.children:
         child.rel = relationships.find(cache.relationships, cache.schema, origin, child.embed.name, child.embed.hint)
-        if child.embed.spread and aggregates_in(child.embed.select):
-            raise not_implemented("aggregate functions inside a spread embed (...rel(col.sum()))")
+        if child.embed.spread and not child.rel.to_one and aggregates_in(child.embed.select):
+            raise not_implemented("aggregate functions inside a to-many spread embed (...rel(col.sum()))")
         child.table = cache.tables.get(child.rel.foreign[1])
         if child.table is None:         # a relation the cache lists no columns for: nothing to embed
             raise relationships.no_relationship(cache.relationships, cache.schema, origin, child.embed.name,
@@ -161,7 +161,7 @@ def select(stmt: Statement, node: Node, source: sql.Composable, qualifier: sql.C
     just the laterals that decide which rows (`!inner`, `rel=is.null`)."""
     labels = {c.embed.label for c in node.children}
     tested = _null_tested(node.filters, labels)
-    aggregated = any(i.aggregate for i in node.items)
+    aggregated = any(agg for _, _, agg in _columns(node, qualifier))
     if counting:
         stmt.add(sql.SQL("SELECT 1"))
     else:
@@ -221,9 +221,13 @@ def _order(stmt: Statement, node: Node, qualifier: sql.Composable) -> None:
 def _columns(node: Node, qualifier: sql.Composable) -> list[tuple[sql.Composable, str, bool]]:
     """(expression, output name, aggregated) of everything a node yields: its columns, then its embeds."""
     out = []
+    hoisting = _hoists(node)
     for item in node.items:
         if item.field is None:
             out += [(sql.SQL("{}.{}").format(qualifier, sql.Identifier(c)), c, False) for c in node.table.columns]
+            continue
+        if item.aggregate and hoisting:     # the column itself; the parent aggregates it
+            out.append((_aggregated(item, qualifier), item.alias or item.aggregate, False))
             continue
         if item.aggregate:
             out.append((_aggregate(item, qualifier), item.alias or item.aggregate, True))
@@ -236,8 +240,10 @@ def _columns(node: Node, qualifier: sql.Composable) -> list[tuple[sql.Composable
         if child.empty:
             continue
         if child.embed.spread:      # positional names inside, so a name twice is never ambiguous
-            out += [(sql.SQL("{}.{}").format(child.lateral, _nth(i)), name, False)
-                    for i, name in enumerate(child.outputs())]
+            pending = {} if hoisting or not child.rel.to_one else _pending(child)
+            for i, name in enumerate(child.outputs()):
+                expr = sql.SQL("{}.{}").format(child.lateral, _nth(i))
+                out.append((_apply_aggregate(pending[i], expr), name, True) if i in pending else (expr, name, False))
         elif child.rel.to_one:
             out.append((sql.SQL("{}.{}").format(child.lateral, VALUE), child.embed.label, False))
         else:
@@ -249,13 +255,47 @@ def _columns(node: Node, qualifier: sql.Composable) -> list[tuple[sql.Composable
 def _aggregate(item: SelectItem, qualifier: sql.Composable) -> sql.Composable:
     """`col.sum()` -> sum(col), `count()` -> count(*), with the casts before and after."""
     if item.field.name == "*" and not item.field.path:
-        inner: sql.Composable = sql.SQL("*")
-    else:
-        inner = field_sql(qualifier, item.field)
-        if item.cast:
-            inner = sql.SQL("CAST({} AS {})").format(inner, sql.SQL(item.cast))
+        return _apply_aggregate(item, sql.SQL("*"))
+    return _apply_aggregate(item, _aggregated(item, qualifier))
+
+
+def _aggregated(item: SelectItem, qualifier: sql.Composable) -> sql.Composable:
+    """What an aggregate reads: the column with its cast."""
+    inner = field_sql(qualifier, item.field)
+    return sql.SQL("CAST({} AS {})").format(inner, sql.SQL(item.cast)) if item.cast else inner
+
+
+def _apply_aggregate(item: SelectItem, inner: sql.Composable) -> sql.Composable:
     expr = sql.SQL("{}({})").format(sql.SQL(item.aggregate), inner)
     return sql.SQL("CAST({} AS {})").format(expr, sql.SQL(item.aggregate_cast)) if item.aggregate_cast else expr
+
+
+def _hoists(node: Node) -> bool:
+    """v14 hoists a to-one spread's aggregates to the nearest embed that is not one (hoistSpreadAggFunctions):
+    the spread yields the columns, that embed aggregates them, grouped by the rest of its select."""
+    return node.embed is not None and node.embed.spread and node.rel.to_one
+
+
+def _pending(node: Node) -> dict[int, SelectItem]:
+    """The positions of a to-one spread's outputs still to be aggregated, its spread children's included."""
+    pending, at = {}, 0
+    for item in node.items:
+        if item.field is None:
+            at += len(node.table.columns)
+            continue
+        if item.aggregate:
+            if item.field.name == "*" and not item.field.path:
+                raise not_implemented("count() inside a to-one spread embed (...rel(count()))")
+            pending[at] = item
+        at += 1
+    for child in node.children:
+        if child.empty:
+            continue
+        width = len(child.outputs()) if child.embed.spread else 1
+        if child.embed.spread and child.rel.to_one:
+            pending.update({at + i: item for i, item in _pending(child).items()})
+        at += width
+    return pending
 
 
 def _nth(i: int) -> sql.Identifier:

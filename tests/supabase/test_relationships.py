@@ -99,6 +99,13 @@ AGGREGATES = {   # with the emb_* rows of contract_schema.sql
         {"name": "Ada", "emb_children": [{"total": 2}]}, {"name": "Bo", "emb_children": [{"total": 1}]},
         {"name": "Cy", "emb_children": [{"total": 0}]}],
     "rpc/emb_parents_named?prefix=&select=count()": [{"count": 3}],
+    # a to-one spread's aggregates are hoisted to the embed above it (v14's hoistSpreadAggFunctions),
+    # which groups by the rest of its select; unaliased, the column is named by the function
+    "emb_parents?select=id,emb_children(...emb_parents(total:id.sum(),id.max()))&order=id": [
+        {"id": 1, "emb_children": [{"total": 2, "max": 1}]}, {"id": 2, "emb_children": [{"total": 2, "max": 2}]},
+        {"id": 3, "emb_children": [{"total": None, "max": None}]}],
+    "emb_children?select=...emb_parents(name,n:id.count())&order=emb_parents(name).desc": [
+        {"name": None, "n": 0}, {"name": "Bo", "n": 1}, {"name": "Ada", "n": 2}],
 }
 
 
