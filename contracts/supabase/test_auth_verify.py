@@ -1,0 +1,53 @@
+"""POST /auth/v1/verify as far as GoTrue answers it without a message having been sent: its validation,
+and phone OTPs (`sms`, `phone_change`) that were never issued, which are 403 otp_expired. supabase-py's
+verify_otp tests with a non-existent and a malformed phone number record these answers."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from .targets import API_VERSION, anon_headers, service_headers
+
+EXPIRED = (403, "otp_expired", "Token has expired or is invalid")
+
+
+def verify(http, target, body: dict, versioned: bool = True):
+    return http.post("/auth/v1/verify", json=body, headers=anon_headers(target, **(API_VERSION if versioned else {})))
+
+
+def new_phone() -> str:
+    return "1555" + str(uuid.uuid4().int)[:7]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ({}, (400, "validation_failed", "Verify requires a verification type")),
+    ({"type": "sms"}, (400, "validation_failed", "Verify requires either a token or a token hash")),
+    ({"type": "sms", "token": "1", "token_hash": "2"},
+     (400, "validation_failed", "Verify requires either a token or a token hash")),
+    ({"type": "sms", "token": "123456", "phone": "12ab"},
+     (400, "validation_failed", "Invalid phone number format (E.164 required)")),
+    ({"type": "sms", "token": "123456", "phone": "+15555550100", "email": "a@example.com"},
+     (400, "validation_failed", "Only an email address or phone number should be provided on verify")),
+    ({"type": "sms", "token": "123456"},
+     (400, "validation_failed", "Only an email address or phone number should be provided on verify")),
+    ({"type": "signup", "token_hash": "abc", "email": "a@example.com"},
+     (400, "validation_failed", "Only the token_hash and type should be provided")),
+    ({"type": "sms", "token": "123456", "phone": "+1 555 555 0100"}, EXPIRED),
+    ({"type": "phone_change", "token": "123456", "phone": "15555550100"}, EXPIRED),
+])
+def test_verify_validation_and_unissued_phone_codes(http, target, body, expected):
+    response = verify(http, target, body)
+    assert (response.status_code, *response.json().values()) == expected, response.text
+    assert response.headers["x-sb-error-code"] == expected[1]
+
+
+def test_an_existing_phone_user_with_a_code_never_sent(http, target):
+    phone = new_phone()
+    created = http.post("/auth/v1/admin/users", json={"phone": phone, "password": "secret-123"},
+                        headers=service_headers(target))
+    assert created.status_code == 200, created.text
+    response = verify(http, target, {"type": "sms", "token": "000000", "phone": phone}, versioned=False)
+    assert response.status_code == 403
+    assert response.json() == {"code": 403, "error_code": "otp_expired", "msg": "Token has expired or is invalid"}
