@@ -1,6 +1,7 @@
-"""POST /auth/v1/verify as far as GoTrue answers it without a message having been sent: its validation,
-and phone OTPs (`sms`, `phone_change`) that were never issued, which are 403 otp_expired. supabase-py's
-verify_otp tests with a non-existent and a malformed phone number record these answers."""
+"""POST /auth/v1/verify and /resend as far as GoTrue answers them without a message being sent: their
+validation; phone OTPs (`sms`, `phone_change`) that were never issued, which are 403 otp_expired; a resend
+with nothing to send, which is 200 `{}`. supabase-py's verify_otp tests (a non-existent and a malformed
+phone number) and its resend of an email_change for an unknown address record these answers."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 
 import pytest
 
-from .targets import API_VERSION, anon_headers, service_headers
+from .targets import API_VERSION, anon_headers, new_email, service_headers, sign_up
 
 EXPIRED = (403, "otp_expired", "Token has expired or is invalid")
 
@@ -51,3 +52,28 @@ def test_an_existing_phone_user_with_a_code_never_sent(http, target):
     response = verify(http, target, {"type": "sms", "token": "000000", "phone": phone}, versioned=False)
     assert response.status_code == 403
     assert response.json() == {"code": 403, "error_code": "otp_expired", "msg": "Token has expired or is invalid"}
+
+
+@pytest.mark.parametrize("body, expected", [
+    ({}, (400, "validation_failed", "Missing one of these types: signup, email_change, sms, phone_change")),
+    ({"type": "signup"}, (400, "validation_failed", "Type provided requires an email address")),
+    ({"type": "sms"}, (400, "validation_failed", "Type provided requires a phone number")),
+    ({"type": "signup", "email": "a@example.com", "phone": "+15555550100"},
+     (400, "validation_failed", "Only an email address or phone number should be provided.")),
+    ({"type": "sms", "phone": "+15555550100"}, (400, "phone_provider_disabled", "Phone logins are disabled")),
+    ({"type": "email_change"}, (400, "validation_failed", "Missing email address or phone number")),
+    ({"type": "signup", "email": "not-an-address"},
+     (400, "validation_failed", "Unable to validate email address: invalid format")),
+])
+def test_resend_validation(http, target, body, expected):
+    response = http.post("/auth/v1/resend", json=body, headers=anon_headers(target, **API_VERSION))
+    assert (response.status_code, *response.json().values()) == expected, response.text
+
+
+def test_resend_with_nothing_to_send_is_an_empty_200(http, target):
+    user = sign_up(http, target)        # confirmed at sign-up (autoconfirm), no e-mail change pending
+    for body in ({"type": "email_change", "email": new_email()}, {"type": "signup", "email": new_email()},
+                 {"type": "signup", "email": user.email}, {"type": "email_change", "email": user.email},
+                 {"type": "phone_change", "email": user.email}):
+        response = http.post("/auth/v1/resend", json=body, headers=anon_headers(target))
+        assert (response.status_code, response.json()) == (200, {}), (body, response.text)

@@ -1,12 +1,19 @@
-"""POST /auth/v1/verify, the part that needs no message sent: GoTrue's validation, and the phone OTP
-types (`sms`, `phone_change`). The gateway sends no SMS, so no phone OTP it could accept exists:
-such a verify is GoTrue's answer for a code that does not match (403 otp_expired), after the same
-validation and user lookup (a banned user is 403 user_banned). E-mail types answer 501."""
+"""POST /auth/v1/verify and /resend, the parts that need no message sent.
+
+verify: GoTrue's validation, and the phone OTP types (`sms`, `phone_change`). The gateway sends no SMS,
+so no phone OTP it could accept exists: such a verify is GoTrue's answer for a code that does not match
+(403 otp_expired), after the same validation and user lookup (a banned user is 403 user_banned).
+resend: GoTrue's validation (the phone provider is off, as /settings says), then its 200 `{}` wherever
+there is nothing to send (no such user, already confirmed, no pending change). E-mail OTPs, token
+hashes, PKCE and a resend that would send an e-mail answer 501."""
 
 from __future__ import annotations
 
 from .errors import AuthError
 from .gotrue_model import go_params, user_row, validate_email, validate_phone
+
+RESEND_FIELDS = {"type": "string", "email": "string", "phone": "string", "code_challenge": "string",
+                 "code_challenge_method": "string"}
 
 VERIFY_FIELDS = {"type": "string", "token": "string", "token_hash": "string", "email": "string", "phone": "string",
                  "redirect_to": "string"}
@@ -48,3 +55,34 @@ async def verify_post(auth, raw: bytes) -> dict:
 def _unbuilt(kind: str) -> AuthError:
     return AuthError(501, "not_implemented", f"not implemented by the dualsync gateway: POST /auth/v1/verify "
                      f"with type {kind} (e-mail OTPs and token hashes)")
+
+
+async def resend(auth, raw: bytes) -> dict:
+    """ResendConfirmationParams.Validate, then Resend up to the point where it would send something."""
+    p = go_params(raw, "ResendConfirmationParams", RESEND_FIELDS)
+    kind = p["type"]
+    if kind not in ("signup", "email_change", "sms", "phone_change"):
+        raise AuthError(400, "validation_failed", "Missing one of these types: signup, email_change, sms, phone_change")
+    if kind in ("signup", "email_change") and (p["code_challenge"] or p["code_challenge_method"]):
+        raise AuthError(501, "not_implemented", "not implemented by the dualsync gateway: POST /auth/v1/resend "
+                        "with PKCE (code_challenge)")
+    if p["email"] == "" and kind == "signup":
+        raise AuthError(400, "validation_failed", "Type provided requires an email address")
+    if p["phone"] == "" and kind == "sms":
+        raise AuthError(400, "validation_failed", "Type provided requires a phone number")
+    if p["email"] and p["phone"]:
+        raise AuthError(400, "validation_failed", "Only an email address or phone number should be provided.")
+    if p["phone"]:
+        raise AuthError(400, "phone_provider_disabled", "Phone logins are disabled")
+    if not p["email"]:
+        raise AuthError(400, "validation_failed", "Missing email address or phone number")
+    email = validate_email(p["email"])
+
+    async def work(conn):
+        row = await user_row(conn, "lower(email) = lower(%s) and aud = 'authenticated'", (email,))
+        if (row is None or (kind == "signup" and row["email_confirmed_at"] is not None)
+                or (kind == "email_change" and not row["email_change"]) or kind in ("sms", "phone_change")):
+            return {}
+        raise AuthError(501, "not_implemented", f"not implemented by the dualsync gateway: POST /auth/v1/resend "
+                        f"of a {kind} e-mail (the gateway sends no e-mail)")
+    return await auth.tx(work)

@@ -23,7 +23,7 @@ def sign_up(client, gateway) -> dict:
 
 @pytest.mark.parametrize("method, path", [
     ("POST", "/auth/v1/otp"), ("POST", "/auth/v1/magiclink"), ("GET", "/auth/v1/verify?token=x&type=signup"),
-    ("POST", "/auth/v1/recover"), ("POST", "/auth/v1/resend"),
+    ("POST", "/auth/v1/recover"),
     ("GET", "/auth/v1/authorize?provider=github"), ("GET", "/auth/v1/reauthenticate"),
     ("POST", "/auth/v1/factors"), ("GET", "/auth/v1/.well-known/openid-configuration"),
 ])
@@ -54,6 +54,13 @@ def test_unbuilt_parts_of_built_routes_answer_501(supabase_client, supabase_gate
     phone = supabase_client.put("/auth/v1/user", json={"phone": "15551234567"},
                                 headers=keys(supabase_gateway, user["access_token"]))
     assert phone.status_code == 501 and "phone" in phone.json()["message"]
+    for path, body, missing in (
+            ("/auth/v1/resend", {"type": "signup", "email": user["user"]["email"], "code_challenge": "c" * 43,
+                                 "code_challenge_method": "s256"}, "PKCE"),
+            ("/auth/v1/verify", {"type": "signup", "token": "123456", "email": user["user"]["email"]}, "e-mail OTPs"),
+            ("/auth/v1/verify", {"type": "magiclink", "token_hash": "abc"}, "token hashes")):
+        response = supabase_client.post(path, json=body, headers=keys(supabase_gateway))
+        assert response.status_code == 501 and missing in response.json()["message"], response.text
 
 
 def test_unknown_auth_paths_are_404(supabase_client, supabase_gateway):
