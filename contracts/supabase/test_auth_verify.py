@@ -1,7 +1,7 @@
-"""POST /auth/v1/verify and /resend as far as GoTrue answers them without a message being sent: their
+"""POST /auth/v1/verify, /resend and /recover as far as GoTrue answers them without a message being sent: their
 validation; phone OTPs (`sms`, `phone_change`) that were never issued, which are 403 otp_expired; a resend
 with nothing to send, which is 200 `{}`. supabase-py's verify_otp tests (a non-existent and a malformed
-phone number) and its resend of an email_change for an unknown address record these answers."""
+phone number), its resend of an email_change and its password reset for unknown addresses record these."""
 
 from __future__ import annotations
 
@@ -77,3 +77,13 @@ def test_resend_with_nothing_to_send_is_an_empty_200(http, target):
                  {"type": "phone_change", "email": user.email}):
         response = http.post("/auth/v1/resend", json=body, headers=anon_headers(target))
         assert (response.status_code, response.json()) == (200, {}), (body, response.text)
+
+
+def test_recover_validation_and_an_unknown_address(http, target):
+    for body, expected in (({}, (400, "validation_failed", "Password recovery requires an email")),
+                           ({"email": "nope"}, (400, "validation_failed",
+                                                "Unable to validate email address: invalid format"))):
+        response = http.post("/auth/v1/recover", json=body, headers=anon_headers(target, **API_VERSION))
+        assert (response.status_code, *response.json().values()) == expected, response.text
+    response = http.post("/auth/v1/recover", json={"email": new_email()}, headers=anon_headers(target))
+    assert (response.status_code, response.json()) == (200, {})

@@ -1,11 +1,13 @@
-"""POST /auth/v1/verify and /resend, the parts that need no message sent.
+"""POST /auth/v1/verify, /resend and /recover, the parts that need no message sent.
 
 verify: GoTrue's validation, and the phone OTP types (`sms`, `phone_change`). The gateway sends no SMS,
 so no phone OTP it could accept exists: such a verify is GoTrue's answer for a code that does not match
 (403 otp_expired), after the same validation and user lookup (a banned user is 403 user_banned).
 resend: GoTrue's validation (the phone provider is off, as /settings says), then its 200 `{}` wherever
 there is nothing to send (no such user, already confirmed, no pending change). E-mail OTPs, token
-hashes, PKCE and a resend that would send an e-mail answer 501."""
+hashes, PKCE and a resend that would send an e-mail answer 501.
+recover: its validation, and 200 `{}` for an address no user has (GoTrue does not tell); for a user it
+would send the recovery e-mail: 501."""
 
 from __future__ import annotations
 
@@ -85,4 +87,22 @@ async def resend(auth, raw: bytes) -> dict:
             return {}
         raise AuthError(501, "not_implemented", f"not implemented by the dualsync gateway: POST /auth/v1/resend "
                         f"of a {kind} e-mail (the gateway sends no e-mail)")
+    return await auth.tx(work)
+
+
+async def recover(auth, raw: bytes) -> dict:
+    p = go_params(raw, "RecoverParams", {"email": "string", "code_challenge": "string",
+                                         "code_challenge_method": "string"})
+    if p["email"] == "":
+        raise AuthError(400, "validation_failed", "Password recovery requires an email")
+    email = validate_email(p["email"])
+    if p["code_challenge"] or p["code_challenge_method"]:
+        raise AuthError(501, "not_implemented", "not implemented by the dualsync gateway: POST /auth/v1/recover "
+                        "with PKCE (code_challenge)")
+
+    async def work(conn):
+        if await user_row(conn, "lower(email) = lower(%s) and aud = 'authenticated'", (email,)) is None:
+            return {}
+        raise AuthError(501, "not_implemented", "not implemented by the dualsync gateway: POST /auth/v1/recover "
+                        "for an existing user (the gateway sends no e-mail)")
     return await auth.tx(work)
