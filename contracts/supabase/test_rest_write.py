@@ -110,6 +110,15 @@ def test_headers_only_gives_location(http, target, user):
     assert response.headers["location"] == f"/daily_logs?id=eq.{row['id']}"
 
 
+def test_headers_only_with_a_single_object_accept_gives_location(http, target, user):
+    """Found by the fuzz: the single-object body was read as an array (a KeyError, a 500)."""
+    row = log_row()
+    response = http.post(LOGS, json=row, headers=user_headers(
+        target, user, Prefer="return=headers-only", Accept="application/vnd.pgrst.object+json"))
+    assert response.status_code == 201 and response.content == b""
+    assert response.headers["location"] == f"/daily_logs?id=eq.{row['id']}"
+
+
 def test_patch_with_filter(http, target, user):
     row = log_row(payload="before")
     http.post(LOGS, json=row, headers=user_headers(target, user))

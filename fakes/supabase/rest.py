@@ -211,7 +211,10 @@ def _url_encode(text: str) -> str:
 
 
 def location(table, body: str | None) -> dict[str, str]:
+    """`return=headers-only`: the first inserted row's key; the body is an array, or the row itself
+    when the client asked for a single object."""
     rows = json.loads(body) if body else []
+    rows = [rows] if isinstance(rows, dict) else rows
     if not rows or not table.primary_key:
         return {}
     row = rows[0]
