@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--jwt-algorithm", default="HS256", choices=ALGORITHMS,
                         help="how GoTrue signs access tokens; RS256/ES256 publish the public key at "
                              "/auth/v1/.well-known/jwks.json (default HS256, the secret)")
-    parser.add_argument("--jwt-key", type=Path, help="the RS256/ES256 private key as a JWK (or a list of JWKs, "
+    parser.add_argument("--jwt-key", type=Path, help="a file holding the RS256/ES256 private key as a JWK (or a list of JWKs, "
                         "as GOTRUE_JWT_KEYS holds them); default: a key generated at start")
     parser.add_argument("--anonymous-sign-ins", action="store_true",
                         help="allow POST /auth/v1/signup without email or phone (off, as in the Supabase CLI)")
