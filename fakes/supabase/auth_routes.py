@@ -3,7 +3,7 @@
     signup, token, user (GET, PUT), logout, health, settings     gotrue.py
     .well-known/jwks.json                                         keys.py (public keys, no apikey needed)
     admin/users[/{id}], admin/generate_link, invite               gotrue_admin.py (service-role only)
-    verify, resend, recover (POST: validation, what sends nothing) gotrue_verify.py
+    verify, resend, recover, reauthenticate: what sends nothing   gotrue_verify.py
     sso, passkeys, oauth, admin/oauth, user/oauth/grants, user/identities: 404, the feature is off
 
 A known route with another method answers 405 without a body (chi); a GoTrue route the gateway
@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import AuthError
-from .gotrue_verify import recover, resend, verify_post
+from .gotrue_verify import reauthenticate, recover, resend, verify_post
 
 API_VERSION = "2024-01-01"
 UNIMPLEMENTED = {"otp", "magiclink", "verify", "recover", "resend", "factors", "authorize", "callback", "sso",
@@ -105,6 +105,11 @@ async def _operation(gateway, request: Request, sub: str) -> tuple[int, dict | N
         return 200, await admin.delete_user(token, user_id, await _body(request)), {}
     if route == "invite":
         return 200, await admin.invite(token, await _body(request), issuer), {}
+    if route == "reauthenticate":
+        if method != "GET":                         # requireAuthentication wraps the route, then chi's 405
+            await auth.tx(lambda conn: auth.authenticate(conn, token))
+            return 405, None, {}
+        return 200, await reauthenticate(auth, token), {}
     if route == "recover" and method == "POST":
         return 200, await recover(auth, await _body(request)), {}
     if route == "resend" and method == "POST":

@@ -7,7 +7,9 @@ resend: GoTrue's validation (the phone provider is off, as /settings says), then
 there is nothing to send (no such user, already confirmed, no pending change). E-mail OTPs, token
 hashes, PKCE and a resend that would send an e-mail answer 501.
 recover: its validation, and 200 `{}` for an address no user has (GoTrue does not tell); for a user it
-would send the recovery e-mail: 501."""
+would send the recovery e-mail: 501.
+reauthenticate (GET): after requireAuthentication, GoTrue's refusals for a user it could not send a nonce
+to (no e-mail or phone, or not confirmed); sending the nonce is 501."""
 
 from __future__ import annotations
 
@@ -105,4 +107,21 @@ async def recover(auth, raw: bytes) -> dict:
             return {}
         raise AuthError(501, "not_implemented", "not implemented by the dualsync gateway: POST /auth/v1/recover "
                         "for an existing user (the gateway sends no e-mail)")
+    return await auth.tx(work)
+
+
+async def reauthenticate(auth, access_token: str | None) -> dict:
+    async def work(conn):
+        claims = await auth.authenticate(conn, access_token)
+        row = await user_row(conn, "id = %s", (claims["sub"],))
+        email, phone = row["email"] or "", row["phone"] or ""
+        if email == "" and phone == "":
+            raise AuthError(400, "validation_failed",
+                            "Reauthentication requires the user to have an email or a phone number")
+        if email and row["email_confirmed_at"] is None:
+            raise AuthError(422, "email_not_confirmed", "Please verify your email first.")
+        if not email and row["phone_confirmed_at"] is None:
+            raise AuthError(422, "phone_not_confirmed", "Please verify your phone first.")
+        raise AuthError(501, "not_implemented", "not implemented by the dualsync gateway: GET /auth/v1/reauthenticate "
+                        "that sends a nonce (the gateway sends no e-mail or SMS)")
     return await auth.tx(work)

@@ -23,7 +23,7 @@ def sign_up(client, gateway) -> dict:
 
 @pytest.mark.parametrize("method, path", [
     ("POST", "/auth/v1/otp"), ("POST", "/auth/v1/magiclink"), ("GET", "/auth/v1/verify?token=x&type=signup"),
-    ("GET", "/auth/v1/authorize?provider=github"), ("GET", "/auth/v1/reauthenticate"),
+    ("GET", "/auth/v1/authorize?provider=github"),
     ("POST", "/auth/v1/factors"), ("GET", "/auth/v1/.well-known/openid-configuration"),
 ])
 def test_unbuilt_routes_answer_501_naming_them(supabase_client, supabase_gateway, method, path):

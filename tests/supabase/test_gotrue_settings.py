@@ -91,6 +91,23 @@ def test_anonymous_user_cannot_set_a_password_alone(make_gateway):
     assert refused.status_code == 422 and refused.json()["code"] == "validation_failed"
 
 
+def test_reauthenticate_an_anonymous_user_is_refused(make_gateway):
+    """GoTrue's Reauthenticate has no address to send a nonce to; a user with one gets the gateway's 501."""
+    gateway, http = make_gateway(anonymous_sign_ins=True)
+    key = {"apikey": gateway.config.anon_key, **V}
+    assert http.get("/auth/v1/reauthenticate", headers=key).json()["code"] == "no_authorization"
+    session = http.post("/auth/v1/signup", json={}, headers=key).json()
+    auth = {**key, "Authorization": f"Bearer {session['access_token']}"}
+    refused = http.get("/auth/v1/reauthenticate", headers=auth)
+    assert refused.status_code == 400
+    assert refused.json() == {"code": "validation_failed",
+                              "message": "Reauthentication requires the user to have an email or a phone number"}
+    assert http.post("/auth/v1/reauthenticate", headers=auth).status_code == 405
+    http.put("/auth/v1/user", json={"email": f"re-{session['user']['id'][:8]}@example.com"}, headers=auth)
+    sends = http.get("/auth/v1/reauthenticate", headers=auth)
+    assert sends.status_code == 501 and "sends a nonce" in sends.json()["message"]
+
+
 def test_sign_in_anonymously_through_supabase_py(make_gateway, supabase_loop):
     gateway, _ = make_gateway(anonymous_sign_ins=True)
     signed = supabase_py(gateway, supabase_loop).auth.sign_in_anonymously({"options": {"data": {"a": 1}}})
