@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import json
 from typing import Any, Awaitable, Callable
@@ -180,6 +181,17 @@ class Pools:
                 self.by_loop.pop(old).abandon()
             pool = self.by_loop[loop] = Pool(self.dsn, self.size, self.on_connect)
         return pool
+
+    @contextlib.asynccontextmanager
+    async def borrow(self):
+        """A connection of this loop's pool for the block, given back (or closed, if left inside a
+        transaction) however the block ends."""
+        pool = self.current()
+        conn = await pool.acquire()
+        try:
+            yield conn
+        finally:
+            await pool.release(conn)
 
     async def close_current(self) -> None:
         pool = self.by_loop.pop(asyncio.get_running_loop(), None)

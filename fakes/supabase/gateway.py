@@ -94,24 +94,17 @@ class Gateway:
             self.cache = None
 
     async def reload_schema(self) -> schema_cache.SchemaCache:
-        pool = self.rest_pools.current()
-        conn = await pool.acquire()
-        try:
+        async with self.rest_pools.borrow() as conn:
             self.cache = await schema_cache.load(conn, self.config.schema)
-        finally:
-            await pool.release(conn)
         return self.cache
 
     async def _catalog_has(self, query: str, *params) -> bool:
         """One cheap catalog probe, so a miss reloads the cache only when the DDL really changed."""
-        pool = self.rest_pools.current()
-        conn = await pool.acquire()
-        try:
-            return bool(await (await conn.execute(query, params)).fetchone())
-        except psycopg.DataError:
-            return False            # a name PostgreSQL cannot even hold (NUL byte): it exists nowhere
-        finally:
-            await pool.release(conn)
+        async with self.rest_pools.borrow() as conn:
+            try:
+                return bool(await (await conn.execute(query, params)).fetchone())
+            except psycopg.DataError:
+                return False            # a name PostgreSQL cannot even hold (NUL byte): it exists nowhere
 
     async def table(self, name: str, columns: list[str] = ()) -> schema_cache.Table:
         cache = self.cache or await self.reload_schema()
@@ -137,15 +130,12 @@ class Gateway:
         return routines.find(cache.functions, self.config.schema, lookup)
 
     async def _functions_changed(self, cache: schema_cache.SchemaCache, name: str) -> bool:
-        pool = self.rest_pools.current()
-        conn = await pool.acquire()
-        try:
-            row = await (await conn.execute(schema_cache.FUNCTION_VERSION, (self.config.schema, name))).fetchone()
-            return tuple(row) != cache.function_versions.get(name, (0, 0))
-        except psycopg.DataError:
-            return False            # a name PostgreSQL cannot even hold (NUL byte): it exists nowhere
-        finally:
-            await pool.release(conn)
+        async with self.rest_pools.borrow() as conn:
+            try:
+                row = await (await conn.execute(schema_cache.FUNCTION_VERSION, (self.config.schema, name))).fetchone()
+                return tuple(row) != cache.function_versions.get(name, (0, 0))
+            except psycopg.DataError:
+                return False            # a name PostgreSQL cannot even hold (NUL byte): it exists nowhere
 
     async def refuse_aggregates(self, select: list) -> None:
         """`col.sum()`, `count()`: PGRST123 unless the database turns PostgREST's aggregates on
@@ -173,12 +163,8 @@ class Gateway:
         return embed.plan(cache, root_name, cache.tables.get(root_name, root_table), select, nested, order)
 
     async def _catalog_moved(self, cache: schema_cache.SchemaCache) -> bool:
-        pool = self.rest_pools.current()
-        conn = await pool.acquire()
-        try:
+        async with self.rest_pools.borrow() as conn:
             return tuple(await (await conn.execute(schema_cache.CATALOG_FINGERPRINT)).fetchone()) != cache.fingerprint
-        finally:
-            await pool.release(conn)
 
     async def plan_enabled(self) -> bool:
         """PostgREST's db-plan-enabled, set in the database as Supabase documents it
@@ -194,12 +180,8 @@ class Gateway:
         """pg_timezone_names, read once (PostgREST keeps them in its schema cache): the zones `Prefer:
         timezone=` may name."""
         if self._timezones is None:
-            pool = self.rest_pools.current()
-            conn = await pool.acquire()
-            try:
+            async with self.rest_pools.borrow() as conn:
                 rows = await (await conn.execute("select name from pg_timezone_names")).fetchall()
-            finally:
-                await pool.release(conn)
             self._timezones = frozenset(r[0] for r in rows)
         return self._timezones
 
@@ -214,32 +196,26 @@ class Gateway:
                  ctx.timezone, now)
         if ctx.plan is not None:
             await self._explain(ctx, statement, setup, read_only)
-        pool = self.rest_pools.current()
-        conn = await pool.acquire()
-        try:
-            return await run_transaction(conn, read_only=read_only, setup=setup, statement=statement,
-                                         check=check, before_commit=self._hook(info), explain=explain,
-                                         after=ctx.response)
-        except (psycopg.Error, UnicodeEncodeError) as exc:
-            if getattr(exc, "sqlstate", None) in STALE_SCHEMA:
-                self.cache = None       # DDL the cache has not seen: the next request reloads it
-            raise database_error(exc, anon=ctx.role == "anon") from None
-        finally:
-            await pool.release(conn)
+        async with self.rest_pools.borrow() as conn:
+            try:
+                return await run_transaction(conn, read_only=read_only, setup=setup, statement=statement,
+                                             check=check, before_commit=self._hook(info), explain=explain,
+                                             after=ctx.response)
+            except (psycopg.Error, UnicodeEncodeError) as exc:
+                if getattr(exc, "sqlstate", None) in STALE_SCHEMA:
+                    self.cache = None       # DDL the cache has not seen: the next request reloads it
+                raise database_error(exc, anon=ctx.role == "anon") from None
 
     async def _explain(self, ctx: RequestContext, statement: Statement, setup: tuple, read_only: bool) -> None:
         """The plan media type: the query's EXPLAIN is the reply (raised as PlanReply). With ANALYZE
         the query runs, and a write commits, as PostgREST's plan replies do."""
         plan = ctx.plan
         wrapped = explain_statement(statement, plan.plan_format, plan.plan_options)
-        pool = self.rest_pools.current()
-        conn = await pool.acquire()
-        try:
-            text = await run_explain(conn, read_only=read_only, setup=setup, statement=wrapped)
-        except (psycopg.Error, UnicodeEncodeError) as exc:
-            raise database_error(exc, anon=ctx.role == "anon") from None
-        finally:
-            await pool.release(conn)
+        async with self.rest_pools.borrow() as conn:
+            try:
+                text = await run_explain(conn, read_only=read_only, setup=setup, statement=wrapped)
+            except (psycopg.Error, UnicodeEncodeError) as exc:
+                raise database_error(exc, anon=ctx.role == "anon") from None
         raise PlanReply(text, plan.content_type)
 
     def _hook(self, info: RequestInfo) -> Callable[[tuple], Awaitable[None]]:
@@ -262,13 +238,9 @@ class Gateway:
 
     async def _reset_database(self) -> None:
         from dualsync.fakes.postgres.database import APP_TABLES_SQL, AUTH_TABLES
-        pool = self.admin_pools.current()
-        conn = await pool.acquire()
-        try:
+        async with self.admin_pools.borrow() as conn:
             tables = [r[0] for r in await (await conn.execute(APP_TABLES_SQL)).fetchall()] + list(AUTH_TABLES)
             await conn.execute("; ".join(f"delete from {t}" for t in tables))
-        finally:
-            await pool.release(conn)
 
     async def aclose(self) -> None:
         await self.rest_pools.close_current()

@@ -47,17 +47,13 @@ class Sessions:
         self.pools, self.keys, self.clock = pools, keys, clock
 
     async def tx(self, work):
-        pool = self.pools.current()
-        conn = await pool.acquire()
-        try:
+        async with self.pools.borrow() as conn:
             async with conn.transaction():
                 try:
                     return await work(conn)
                 except _Commit as commit:
                     failure = commit.error
             raise failure
-        finally:
-            await pool.release(conn)
 
     def banned(self, row: dict) -> bool:
         return row["banned_until"] is not None and row["banned_until"] > self.clock.now()
