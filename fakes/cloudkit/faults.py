@@ -72,20 +72,25 @@ class _Queue:
     def pending(self) -> list:
         return list(self._faults)
 
+    def _fire(self, matches, label, target: str):
+        """The first queued fault `matches` accepts: counted down (dropped at its last firing) and
+        recorded in `fired` as (id, label(fault), target); None when none matches."""
+        for f in self._faults:
+            if matches(f):
+                if f.times is not None:
+                    f.times -= 1
+                    if f.times == 0:
+                        self._faults.remove(f)
+                self.fired.append((f.id, label(f), target))
+                return f
+        return None
+
 
 class FaultPlan(_Queue):
     """Request-level faults; `fired` holds (fault id, kind, op)."""
 
     def take(self, op: str, user: str | None) -> Fault | None:
-        for f in self._faults:
-            if f.matches(op, user):
-                if f.times is not None:
-                    f.times -= 1
-                    if f.times == 0:
-                        self._faults.remove(f)
-                self.fired.append((f.id, f.kind, op))
-                return f
-        return None
+        return self._fire(lambda f: f.matches(op, user), lambda f: f.kind, op)
 
 
 # Per-record faults: one named record's operation in records/modify fails with a serverErrorCode
@@ -144,14 +149,4 @@ class RecordFaultPlan(_Queue):
     """Per-record faults; `fired` holds (fault id, code, recordName)."""
 
     def take(self, user: str | None, env: str, zone: str, record: str, operation: str) -> RecordFault | None:
-        if not self._faults:
-            return None
-        for f in self._faults:
-            if f.matches(user, env, zone, record, operation):
-                if f.times is not None:
-                    f.times -= 1
-                    if f.times == 0:
-                        self._faults.remove(f)
-                self.fired.append((f.id, f.code, record))
-                return f
-        return None
+        return self._fire(lambda f: f.matches(user, env, zone, record, operation), lambda f: f.code, record)
