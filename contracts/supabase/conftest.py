@@ -19,7 +19,7 @@ import pytest
 from dualsync.fakes.supabase import pytest_plugin
 from dualsync.fakes.supabase.serving import InProcessTransport
 
-from .targets import SCHEMA_SQL, StandaloneGateway, Target, User, sign_up
+from .targets import PASSWORD, SCHEMA_SQL, StandaloneGateway, Target, User, new_email, sign_up
 
 
 @pytest.fixture(scope="session")
@@ -80,3 +80,11 @@ def http(target) -> httpx.Client:
 def user(http, target) -> User:
     """A user signed up on the target just for this test (a session: access and refresh tokens)."""
     return sign_up(http, target)
+
+
+@pytest.fixture
+def signed_client(target):
+    """supabase-py signed in as a user made for this test (its calls carry that user's token)."""
+    client = target.supabase()
+    client.auth.sign_up({"email": new_email(), "password": PASSWORD})
+    return client

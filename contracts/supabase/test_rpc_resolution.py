@@ -12,20 +12,13 @@ import json
 import pytest
 from postgrest.exceptions import APIError
 
-from .targets import PASSWORD, error_shape, new_email, user_headers
+from .targets import error_shape, user_headers
 
 RPC = "/rest/v1/rpc"
 RENAME = "Try renaming the parameters or the function itself in the database so function overloading can be resolved"
 JSON = {"Content-Type": "application/json"}
 
 pytestmark = pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")
-
-
-@pytest.fixture
-def client(target):
-    client = target.supabase()
-    client.auth.sign_up({"email": new_email(), "password": PASSWORD})
-    return client
 
 
 def not_found(message: str, details: str, hint: str | None) -> dict:
@@ -61,9 +54,9 @@ def test_no_arguments_against_an_optional_unnamed_overload_is_ambiguous(http, ta
         "public.contract_rpc_unnamed_default( => text)")
 
 
-def test_supabase_py_ambiguous_overload(client):
+def test_supabase_py_ambiguous_overload(signed_client):
     with pytest.raises(APIError) as caught:
-        client.rpc("contract_rpc_same", {"arg": 1}).execute()
+        signed_client.rpc("contract_rpc_same", {"arg": 1}).execute()
     assert caught.value.code == "PGRST203" and caught.value.hint == RENAME
 
 
@@ -147,10 +140,10 @@ def test_text_body_without_an_unnamed_text_function(http, target, user):
         "found in the schema cache.", None)
 
 
-def test_supabase_py_unnamed_parameter(client):
-    text = client.rpc("contract_rpc_poly", {"": "test"}).execute().data      # the body, however the client spaced it
+def test_supabase_py_unnamed_parameter(signed_client):
+    text = signed_client.rpc("contract_rpc_poly", {"": "test"}).execute().data      # the body, however the signed_client spaced it
     assert text.startswith("text: ") and json.loads(text[len("text: "):]) == {"": "test"}
-    data = client.rpc("contract_rpc_unnamed_json", {"": {"k": "v"}}).execute().data
+    data = signed_client.rpc("contract_rpc_unnamed_json", {"": {"k": "v"}}).execute().data
     assert data == {"": {"k": "v"}}
 
 
@@ -187,8 +180,8 @@ def test_no_hint_when_nothing_is_close(http, target, user):
     assert response.status_code == 404 and error_shape(response)["hint"] is None
 
 
-def test_supabase_py_not_found(client):
+def test_supabase_py_not_found(signed_client):
     with pytest.raises(APIError) as caught:
-        client.rpc("contract_add", {"a": 1, "zzz": 2}).execute()
+        signed_client.rpc("contract_add", {"a": 1, "zzz": 2}).execute()
     assert caught.value.code == "PGRST202"
     assert caught.value.hint == "Perhaps you meant to call the function public.contract_add(a, b)"

@@ -12,19 +12,12 @@ import uuid
 import pytest
 from postgrest.exceptions import APIError
 
-from .targets import PASSWORD, error_shape, new_email, user_headers
+from .targets import error_shape, user_headers
 
 RPC = "/rest/v1/rpc"
 COUNT = {"Prefer": "count=exact"}
 
 pytestmark = pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")
-
-
-@pytest.fixture
-def client(target):
-    client = target.supabase()
-    client.auth.sign_up({"email": new_email(), "password": PASSWORD})
-    return client
 
 
 # ---- item 2: Prefer: count=exact on POST, GET and HEAD -------------------------------------------
@@ -63,12 +56,12 @@ def test_exact_count_of_a_void_function(http, target, user):
     assert response.headers["preference-applied"] == "count=exact"
 
 
-def test_supabase_py_rpc_counts(client):
-    assert client.rpc("contract_add", {"a": 3, "b": 4}, count="exact").execute().count == 1
-    assert client.rpc("contract_add", {"a": 3, "b": 4}, count="exact", get=True).execute().count == 1
-    head = client.rpc("contract_numbers", {"n": 4}, count="exact", head=True).execute()
+def test_supabase_py_rpc_counts(signed_client):
+    assert signed_client.rpc("contract_add", {"a": 3, "b": 4}, count="exact").execute().count == 1
+    assert signed_client.rpc("contract_add", {"a": 3, "b": 4}, count="exact", get=True).execute().count == 1
+    head = signed_client.rpc("contract_numbers", {"n": 4}, count="exact", head=True).execute()
     assert head.count == 4 and head.data == []
-    got = client.rpc("contract_rpc_pairs", {"n": 3}, count="exact", get=True).select("id").gt("id", 1).execute()
+    got = signed_client.rpc("contract_rpc_pairs", {"n": 3}, count="exact", get=True).select("id").gt("id", 1).execute()
     assert got.count == 2 and got.data == [{"id": 2}, {"id": 3}]
 
 
@@ -90,9 +83,9 @@ def test_single_composite_filtered_out_is_null(http, target, user):
     assert kept.json() == {"label": "pair 3"}
 
 
-def test_supabase_py_single_composite(client):
-    assert client.rpc("contract_rpc_pair", {"id": 4}).select("id").execute().data == {"id": 4}
-    assert client.rpc("contract_rpc_pair", {"id": 4}).eq("id", 5).execute().data is None
+def test_supabase_py_single_composite(signed_client):
+    assert signed_client.rpc("contract_rpc_pair", {"id": 4}).select("id").execute().data == {"id": 4}
+    assert signed_client.rpc("contract_rpc_pair", {"id": 4}).eq("id", 5).execute().data is None
 
 
 # ---- item 6: Prefer: handling=strict, max-affected=N -----------------------------------------------
@@ -144,9 +137,9 @@ def test_max_affected_on_a_non_set_function_is_pgrst128(http, target, user, func
     assert _logs_tagged(http, target, user, tag) == 0
 
 
-def test_supabase_py_max_affected_error(client):
+def test_supabase_py_max_affected_error(signed_client):
     with pytest.raises(APIError) as caught:
-        (client.rpc("contract_rpc_make_logs", {"n": 2, "tag": uuid.uuid4().hex}).max_affected(1).execute())
+        (signed_client.rpc("contract_rpc_make_logs", {"n": 2, "tag": uuid.uuid4().hex}).max_affected(1).execute())
     assert caught.value.code == "PGRST124"
 
 
