@@ -19,14 +19,12 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
-import uuid
 
-import httpx
 import jwt
 import psycopg
 
 from dualsync.bench import Figure, Unavailable
-from dualsync.bench.supabase import SETUP_SQL, timed_async
+from dualsync.bench.supabase import SETUP_SQL, clients, timed_async
 
 PARENTS, CHILDREN = 100, 20
 # The policies read `(select auth.uid())`, as Supabase advises: evaluated once per statement. A bare
@@ -91,11 +89,7 @@ def canonical(rows: list[dict]) -> list[dict]:
 
 async def measure(gateway, server_url: str, dsn: str, admin_dsn: str, repeat: int) -> list[Figure]:
     headers = {"apikey": gateway.config.anon_key}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(gateway.app), base_url="http://gateway.local") as inproc, \
-            httpx.AsyncClient(base_url=server_url) as loop, await psycopg.AsyncConnection.connect(dsn) as conn:
-        await conn.set_autocommit(True)
-        session = (await inproc.post("/auth/v1/signup", json={"email": f"embed-{uuid.uuid4().hex[:8]}@example.com",
-                                                              "password": "bench-password"}, headers=headers)).json()
+    async with clients(gateway, server_url, dsn, "embed") as (inproc, loop, conn, session):
         user = session["user"]["id"]
         with psycopg.connect(admin_dsn, autocommit=True) as admin:
             for statement in SEED_SQL.strip().split(";\n"):

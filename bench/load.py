@@ -27,7 +27,6 @@ first rows at fault.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import re

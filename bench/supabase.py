@@ -15,6 +15,7 @@ Latency figures carry every sample (median = p50); p99 and requests/s are single
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import statistics
 import time
@@ -70,13 +71,22 @@ def figures(name: str, samples: dict[str, list[float]]) -> list[Figure]:
     return out
 
 
-async def measure(gateway, server_url: str, dsn: str, repeat: int) -> list[Figure]:
+@contextlib.asynccontextmanager
+async def clients(gateway, server_url: str, dsn: str, tag: str):
+    """What a gateway benchmark drives: HTTP into the gateway in process and over loopback, an
+    autocommit psycopg connection for the raw ways, and the session of a user signed up for it."""
     headers = {"apikey": gateway.config.anon_key}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(gateway.app), base_url="http://gateway.local") as inproc, \
             httpx.AsyncClient(base_url=server_url) as loop, await psycopg.AsyncConnection.connect(dsn) as conn:
         await conn.set_autocommit(True)
-        session = (await inproc.post("/auth/v1/signup", json={"email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
+        session = (await inproc.post("/auth/v1/signup", json={"email": f"{tag}-{uuid.uuid4().hex[:8]}@example.com",
                                                               "password": "bench-password"}, headers=headers)).json()
+        yield inproc, loop, conn, session
+
+
+async def measure(gateway, server_url: str, dsn: str, repeat: int) -> list[Figure]:
+    headers = {"apikey": gateway.config.anon_key}
+    async with clients(gateway, server_url, dsn, "bench") as (inproc, loop, conn, session):
         auth = {**headers, "Authorization": f"Bearer {session['access_token']}"}
         claims = json.dumps({"sub": session["user"]["id"], "role": "authenticated"})
         seeded = await inproc.post("/rest/v1/daily_logs", json=rows(500, "seed"), headers=auth)
