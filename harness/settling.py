@@ -45,15 +45,20 @@ class Settling:
         raise StepError(f"the World did not settle after {max_spins} rounds: a client is spinning")
 
     async def _still(self, spins: int = 30) -> bool:
-        before = (self.conductor.progress, len(self.history), sum(t.done() for t in self.tasks.values()))
+        before = self._moved()
         for _ in range(spins):
             await asyncio.sleep(0)
             if self.conductor.active:
                 return False
         if not all([await d.settled() for d in self.devices.values() if hasattr(d, "settled")]):
             return False  # a device in another process settles on its own terms (harness.external)
-        return before == (self.conductor.progress, len(self.history),
-                          sum(t.done() for t in self.tasks.values()))
+        return before == self._moved()
+
+    def _moved(self) -> tuple:
+        """What changes when anything moves: the Conductor, the history, finished tasks, and what
+        devices in other processes have said (a reply that has not yet woken its step)."""
+        return (self.conductor.progress, len(self.history), sum(t.done() for t in self.tasks.values()),
+                tuple(d.heard for d in self.devices.values() if hasattr(d, "heard")))
 
     async def wait(self, *names: str) -> None:
         missing = [n for n in names if n not in self.tasks]

@@ -85,6 +85,7 @@ class ExternalDevice:
         self.urls: dict[str, str] = {}
         self.notices: list[dict[str, Any]] = []
         self.open_requests = 0
+        self.requests_seen = 0
         self.unstopped_sends = 0   # before_send stops not yet followed by their request
         self.snapshot: dict[str, Any] | None = {}
         self.snapshot_error: str | None = None
@@ -287,6 +288,7 @@ class ExternalDevice:
         if process is None or not process.alive:
             return None
         self.open_requests += 1
+        self.requests_seen += 1
         process.last_activity = time.monotonic()
         process.activity.set()
         try:
@@ -331,6 +333,14 @@ class ExternalDevice:
         return True
 
     # Quiescence.
+
+    @property
+    def heard(self) -> tuple[int, int, int]:
+        """What has come from the adapter so far. The World's settle compares it before and after
+        a round: a reply routed in the last moment of a round has not yet resumed the step that
+        waits for it, so the round saw a change even though no task is done yet."""
+        process = self.process
+        return (self.requests_seen, id(process), process.heard if process is not None else 0)
 
     async def settled(self) -> bool:
         """Settled: no command pending, or every pending one waits on the Conductor and the

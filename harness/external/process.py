@@ -70,6 +70,7 @@ class AdapterProcess:
         self.killed: Killed | None = None
         self.last_activity = time.monotonic()
         self.activity = asyncio.Event()  # set by every line from the adapter
+        self.heard = 0  # lines from the adapter so far (the World's settle compares it)
         self.proc: asyncio.subprocess.Process | None = None
         self._ids = 0
         self.exiting = False  # a shutdown was asked for: exit is expected
@@ -138,6 +139,7 @@ class AdapterProcess:
                 break
             self.last_activity = time.monotonic()
             self.activity.set()
+            self.heard += 1
             line = raw.decode("utf-8", "replace").rstrip("\n")
             self._log("<-", line)
             try:

@@ -156,3 +156,34 @@ def test_the_leftover_check_sees_a_live_adapter_and_its_ports(pg_database, tmp_p
     assert processes - before[0], "no adapter process was seen while the World ran"
     assert len(ports - before[1]) == 2, "the device's two backend ports were not seen"
     assert _leftovers() == before
+
+
+def test_a_reply_right_after_a_response_is_not_taken_for_quiet(pg_database, tmp_path):
+    """CI once failed `sign_up on A is blocked (held: nothing)` on a healthy adapter: the World's
+    settle began a round of spins when the adapter's request was answered, the adapter's reply came
+    in the last spins (routed, but the step's task not yet resumed), and the device was called quiet.
+    The adapter here answers each step a gap after its one request, the gap stepping through 0 to
+    2 ms over 241 steps.
+
+    Prediction, written before the first run: on the code before the fix, at least one of the 241
+    steps raises 'is blocked (held: nothing)'; after it, none does. (A first version, a persist
+    event then the reply with no request, did not fail before the fix: the event changed the
+    history inside the same round.)"""
+    import asyncio
+
+    from dualsync.harness.world import World
+
+    async def body() -> int:
+        world = World(client=client("gap"), database=pg_database, store_root=tmp_path,
+                      devices={"A": {"user": "alice"}})
+        try:
+            await world.sign_in("A")
+            for _ in range(120):
+                await world.sign_out("A")
+                await world.sign_in("A")
+            return sum(1 for e in world.history if e.type == "ok")
+        finally:
+            await world.aclose()
+
+    pg_database.reset()
+    assert asyncio.run(body()) == 241

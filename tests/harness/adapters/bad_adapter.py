@@ -8,17 +8,22 @@ late         answers sign_up after 3 s (the tests set the command timeout to 1 s
 twice        answers sign_up twice
 protocol     speaks protocol 2
 unhonoured   claims the before_send fault point but sends a request without stopping there
+gap          answers each sign_up/sign_in/sign_out after one request to Supabase, the answer
+             following the response by a gap that steps through 0 to 2 ms (a well-behaved adapter;
+             the harness must not mistake the moment in between for quiet)
 """
 
 import json
 import sys
 import time
+import urllib.error
 import urllib.request
 
 MODE = sys.argv[1]
 POLICY = {"order": "arrival", "granularity": "record", "respects_needs_sync": False}
 EMPTY = {t: {} for t in ("profiles", "photos", "daily_logs", "weekly_snapshots", "cardio_sessions")}
 urls = {}
+gaps = 0
 
 
 def say(message):
@@ -44,6 +49,17 @@ for line in sys.stdin:
     elif cmd == "shutdown":
         say({"id": cid, "ok": True, "value": None})
         sys.exit(0)
+    elif cmd in ("sign_up", "sign_in", "sign_out") and MODE == "gap":
+        try:
+            urllib.request.urlopen(urls["supabase"] + "/auth/v1/settings", timeout=30).read()
+        except urllib.error.HTTPError:
+            pass  # an answer all the same
+        until = time.perf_counter() + (gaps % 81) * 25e-6
+        gaps += 1
+        while time.perf_counter() < until:
+            pass
+        say({"id": cid, "ok": True, "value": {"user_id": "00000000-0000-4000-8000-00000000000a"}
+             if cmd != "sign_out" else None})
     elif cmd == "read" and MODE == "hang_write":
         say({"id": cid, "ok": True, "value": {"fields": None}})
     elif cmd == "write" and MODE == "hang_write":
