@@ -23,6 +23,7 @@ from .errors import ApiError, not_found_table
 from .gotrue import GoTrue
 from .gotrue_admin import Admin
 from .keys import ALGORITHMS, KeySet
+from .shapes import StatementCache
 from .sqlgen import Statement
 
 
@@ -76,6 +77,7 @@ class Gateway:
                            site_url=config.site_url)
         self.auth_admin = Admin(self.auth)
         self.cache: schema_cache.SchemaCache | None = None
+        self.statements = StatementCache()     # generated SQL per request shape; cleared with the cache
         self._timezones: frozenset[str] | None = None
         self._seq = itertools.count(1)
         from .app import build_app      # the routes in front of this gateway
@@ -91,11 +93,17 @@ class Gateway:
 
     def _on_notify(self, notify) -> None:
         if notify.payload in ("", "reload schema", "reload config"):    # config: pgrst.db_aggregates_enabled
-            self.cache = None
+            self.drop_schema_cache()
+
+    def drop_schema_cache(self) -> None:
+        """The next request reads the catalog again; no statement composed from the old cache is reused."""
+        self.cache = None
+        self.statements.clear()
 
     async def reload_schema(self) -> schema_cache.SchemaCache:
         async with self.rest_pools.borrow() as conn:
             self.cache = await schema_cache.load(conn, self.config.schema)
+        self.statements.clear()
         return self.cache
 
     async def _catalog_has(self, query: str, *params) -> bool:
@@ -203,7 +211,7 @@ class Gateway:
                                              after=ctx.response)
             except (psycopg.Error, UnicodeEncodeError) as exc:
                 if getattr(exc, "sqlstate", None) in STALE_SCHEMA:
-                    self.cache = None       # DDL the cache has not seen: the next request reloads it
+                    self.drop_schema_cache()    # DDL the cache has not seen: the next request reloads it
                 raise database_error(exc, anon=ctx.role == "anon") from None
 
     async def _explain(self, ctx: RequestContext, statement: Statement, setup: tuple, read_only: bool) -> None:

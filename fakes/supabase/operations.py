@@ -76,7 +76,7 @@ class Operations:
                                  body=not head, plan=p.plan, **rest.media_fields(chosen),
                                  count_limit=max_rows + 1 if count == "estimated" and max_rows else None)
         explain = statements.count_plan(table, shape) if count in ("planned", "estimated") else None
-        rows, total, _, body = await self.gw.execute(ctx, "read", table.name, statements.read(table, shape),
+        rows, total, _, body = await self.gw.execute(ctx, "read", table.name, self.gw.statements.read(table, shape),
                                                      read_only=True, check=self._single_check(chosen.singular),
                                                      explain=explain)
         planned = ctx.response.get("plan_rows")
@@ -129,7 +129,7 @@ class Operations:
     def _insert_statement(self, table, columns, rows, p, prefs, chosen, resolution, conflict):
         missing_default = prefs.get("missing") == "default"
         shape = self._write_shape(p, prefs, chosen, prefs.get("return", "minimal"), table)
-        return statements.insert(table, columns, rows, shape, resolution=resolution, conflict=conflict,
+        return self.gw.statements.insert(table, columns, rows, shape, resolution=resolution, conflict=conflict,
                                  missing_default=missing_default)
 
     def _write_shape(self, p, prefs, chosen, returning, table) -> statements.Shape:
@@ -156,7 +156,7 @@ class Operations:
             return rest.respond(200 if returning == "representation" else 204,
                                 "[]" if returning == "representation" else None,
                                 {"Content-Range": "*/*", **rest.applied(prefs, PREFER_FOR_UPDATE)})
-        stmt = statements.update(table, columns, {k: body[k] for k in columns if k in body}, shape,
+        stmt = self.gw.statements.update(table, columns, {k: body[k] for k in columns if k in body}, shape,
                                  missing_default=prefs.get("missing") == "default")
         count, _, _, out = await self.gw.execute(ctx, "update", table.name, stmt, read_only=False,
                                                  check=self._write_check(chosen.singular, prefs))
@@ -167,7 +167,7 @@ class Operations:
         self._safe_update(p, "DELETE")
         returning = prefs.get("return", "minimal")
         shape = self._write_shape(p, prefs, chosen, returning, table)
-        count, _, _, out = await self.gw.execute(ctx, "delete", table.name, statements.delete(table, shape),
+        count, _, _, out = await self.gw.execute(ctx, "delete", table.name, self.gw.statements.delete(table, shape),
                                                  read_only=False, check=self._write_check(chosen.singular, prefs))
         return self._changed(count, out, prefs, returning, chosen, PREFER_FOR_DELETE)
 
@@ -188,7 +188,7 @@ class Operations:
             raise ApiError(400, "PGRST115", "Payload values do not match URL in primary key column(s)")
         returning = prefs.get("return", "minimal")
         shape = self._write_shape(dataclasses.replace(p, filters=[]), prefs, chosen, returning, table)
-        stmt = statements.insert(table, list(row), [row], shape, resolution="merge-duplicates",
+        stmt = self.gw.statements.insert(table, list(row), [row], shape, resolution="merge-duplicates",
                                  conflict=list(table.primary_key),
                                  missing_default=prefs.get("missing") == "default")
         count, _, inserted, out = await self.gw.execute(ctx, "upsert", table.name, stmt, read_only=False,

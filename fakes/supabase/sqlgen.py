@@ -19,6 +19,35 @@ SOURCE = sql.Identifier("pgrst_source")
 INSERTED = sql.Identifier("pgrst_inserted_flag")
 
 
+class Slot:
+    """A request's value standing in a statement built once per request shape (shapes.py): the
+    parameter is `fn(values[index])`, computed for each request that reuses the statement."""
+    __slots__ = ("index", "fn")
+
+    def __init__(self, index: int, fn=None):
+        self.index, self.fn = index, fn
+
+    def __eq__(self, other):
+        return isinstance(other, Slot) and other.index == self.index and other.fn is self.fn
+
+    def __hash__(self):
+        return hash((Slot, self.index))
+
+    def __repr__(self):
+        return f"Slot({self.index}{', ' + self.fn.__name__ if self.fn else ''})"
+
+    def resolve(self, values: list):
+        value = values[self.index]
+        return value if self.fn is None else self.fn(value)
+
+
+def bind(value, fn):
+    """`fn(value)`, or for a Slot the same computation deferred to each request."""
+    if isinstance(value, Slot):
+        return Slot(value.index, fn if value.fn is None else (lambda v, f=value.fn: fn(f(v))))
+    return fn(value)
+
+
 @dataclasses.dataclass
 class Statement:
     """SQL text with its parameters, in order."""
@@ -84,22 +113,26 @@ def _comparison(stmt: Statement, target: sql.Composable, node: Condition) -> Non
     if op == "is":
         stmt.add(sql.SQL("{} IS {}").format(target, sql.SQL(IS_VALUES[node.value])))
     elif op == "in":
-        stmt.add(sql.SQL("{} = ANY({})").format(target, sql.Placeholder()), array_literal(node.value))
+        stmt.add(sql.SQL("{} = ANY({})").format(target, sql.Placeholder()), bind(node.value, array_literal))
     elif op in FTS:
         config = sql.SQL("{}::regconfig, ").format(sql.Placeholder()) if node.language else sql.SQL("")
         params = ([node.language] if node.language else []) + [node.value]
         stmt.add(sql.SQL("{} @@ {}({}{})").format(target, sql.SQL(OPERATORS[op]), config, sql.Placeholder()), *params)
     elif node.quantifier:
-        values = [_like(v) if op in ("like", "ilike") else v for v in node.value]
+        values = bind(node.value, _like_array if op in ("like", "ilike") else array_literal)
         stmt.add(sql.SQL("{} {} {}({})").format(target, sql.SQL(OPERATORS[op]), sql.SQL(node.quantifier.upper()),
-                                                sql.Placeholder()), array_literal(values))
+                                                sql.Placeholder()), values)
     else:
-        value = _like(node.value) if op in ("like", "ilike") else node.value
+        value = bind(node.value, _like) if op in ("like", "ilike") else node.value
         stmt.add(sql.SQL("{} {} {}").format(target, sql.SQL(OPERATORS[op]), sql.Placeholder()), value)
 
 
 def _like(pattern: str) -> str:
     return pattern.replace("*", "%")
+
+
+def _like_array(values) -> str:
+    return array_literal([_like(v) for v in values])
 
 
 def array_literal(values) -> str:

@@ -16,7 +16,7 @@ from psycopg import sql
 from . import embed
 from .grammar import SelectItem
 from .schema import Function, Table
-from .sqlgen import (INSERTED, SOURCE, Statement, array_literal, body_columns, field_sql, order_by, page,
+from .sqlgen import (INSERTED, SOURCE, Statement, array_literal, bind, body_columns, field_sql, order_by, page,
                      relation, select_list, where)
 
 
@@ -105,14 +105,14 @@ def insert(table: Table, columns: list[str], rows: list[dict], shape: Shape, *, 
     cols = sql.SQL(", ").join(map(sql.Identifier, columns))
     if not columns:     # `{}` / `[{}, ...]`: a row of defaults per element, as v14's `INSERT INTO t SELECT FROM ...`
         stmt = Statement().add(sql.SQL("WITH pgrst_source AS (INSERT INTO {} SELECT FROM json_array_elements({}::json) "
-                                       "_pgrst_body").format(rel, sql.Placeholder()), json.dumps(rows))
+                                       "_pgrst_body").format(rel, sql.Placeholder()), bind(rows, json.dumps))
     elif missing_default:
         stmt = Statement().add(sql.SQL("WITH pgrst_source AS (INSERT INTO {} ({}) ").format(rel, cols))
         _with_defaults(stmt, table, rel, columns, rows)
     else:
         stmt = Statement().add(sql.SQL("WITH pgrst_source AS (INSERT INTO {} ({}) ").format(rel, cols))
         stmt.add(sql.SQL("SELECT {} FROM json_populate_recordset(NULL::{}, {}::json) _pgrst_body").format(
-            cols, rel, sql.Placeholder()), json.dumps(rows))
+            cols, rel, sql.Placeholder()), bind(rows, json.dumps))
     _on_conflict(stmt, columns, resolution, conflict)
     # xmax = 0 tells an inserted row from an updated one (200 vs 201); a plain insert needs no
     # column in RETURNING, so (like PostgREST's `RETURNING 1`) minimal inserts skip SELECT policies.
@@ -127,7 +127,7 @@ def _with_defaults(stmt: Statement, table: Table, rel, columns: list[str], rows:
     stmt.add(sql.SQL("SELECT {} FROM jsonb_populate_recordset(NULL::{}, (SELECT jsonb_agg(jsonb_build_object({}) "
                      "|| _pgrst_elem) FROM jsonb_array_elements({}::jsonb) _pgrst_elem)) _pgrst_body").format(
         sql.SQL(", ").join(map(sql.Identifier, columns)), rel, _defaults(table, columns), sql.Placeholder()),
-        json.dumps(rows))
+        bind(rows, json.dumps))
 
 
 def _defaults(table: Table, columns: list[str]) -> sql.Composable:
@@ -160,7 +160,7 @@ def update(table: Table, columns: list[str], row: dict, shape: Shape, *, missing
     else:
         source = sql.SQL("json_populate_record(NULL::{}, {}::json)").format(rel, sql.Placeholder())
     stmt = Statement().add(sql.SQL("WITH pgrst_source AS (UPDATE {} SET {} FROM (SELECT * FROM {}) _pgrst_body").format(
-        rel, sets, source), json.dumps(row))
+        rel, sets, source), bind(row, json.dumps))
     _target_rows(stmt, rel, shape)
     stmt.add(sql.SQL(" RETURNING {}false AS {})").format(_returned(rel, shape), INSERTED))
     return _mutation_result(stmt, table, shape, inserted=False)
