@@ -70,7 +70,7 @@ class StatementCache:
         values: list = [] if body is None else [body]
         key, filters, before_plan = self.key(head, table, shape, values)
         entry = self.entries.get(key)
-        if entry is not None and entry.table is table:
+        if entry is not None and self.reusable(entry, table):
             self.hits += 1
             self.entries.move_to_end(key)
         else:
@@ -83,6 +83,11 @@ class StatementCache:
             return build(table, shape, body)
         return Statement([sql.SQL(entry.text)],
                          [p.resolve(values) if isinstance(p, Slot) else p for p in entry.params])
+
+    @staticmethod
+    def reusable(entry: _Entry, table) -> bool:
+        """The key holds the Table's id; this is the same Table, not one that took a freed one's id."""
+        return entry.table is table
 
     @staticmethod
     def key(head: tuple, table, shape: statements.Shape, values: list) -> tuple[tuple, tuple, int]:
