@@ -13,7 +13,7 @@ from dualsync.bench import embed
 
 def test_a_matching_gateway_is_timed_every_way(pg_server):
     figures = {f.name: f for f in embed.run_on(pg_server, 3)}
-    for way in ("raw-same", "inprocess", "loopback"):
+    for way in ("raw-same", "inprocess", "loopback", "loopback-bare"):
         ratio = figures[f"embed {way} / raw p50"]
         assert len(ratio.samples) == 1 and ratio.samples[0] > 0
     assert len(figures["embed 100x20 raw latency"].samples) == 3
