@@ -8,7 +8,8 @@ SQL is made of is part of the key: the operation, the Table object (and, with em
 Table and relationship object, so a plan is never shared across schema caches, schemas or reloads),
 the select list, the filters' columns, operators, negation, quantifiers and `is` values, the order,
 limit and offset (rendered as literals), count, the media type's rendering, and a write's columns,
-conflict target and resolution.
+conflict target and resolution. Not cached: `/rpc` calls and count=planned's EXPLAIN (composed per
+request, as before).
 
     cache = StatementCache()
     stmt = cache.read(table, shape)           # same arguments as statements.read / insert / update / delete
@@ -72,13 +73,19 @@ class StatementCache:
         entry = self.entries.get(key)
         if entry is not None and self.reusable(entry, table):
             self.hits += 1
-            self.entries.move_to_end(key)
+            try:
+                self.entries.move_to_end(key)
+            except KeyError:        # cleared or evicted meanwhile by a request on another thread's loop
+                pass
         else:
             self.misses += 1
             entry = self._compose(table, shape, filters, before_plan, build, body)
             self.entries[key] = entry
-            if len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+            while len(self.entries) > self.size:
+                try:
+                    self.entries.popitem(last=False)
+                except KeyError:
+                    break
         if entry.text is None:          # not renderable without a connection: the builders' own way
             return build(table, shape, body)
         return Statement([sql.SQL(entry.text)],
