@@ -251,4 +251,46 @@ create or replace function public.contract_page() returns public."text/html"
   language sql stable as $$ select '<p>hi</p>'::public."text/html" $$;
 grant execute on function public.contract_page() to anon, authenticated, service_role;
 
+-- ---- i18a: transaction end (test_rest_tx.py) --------------------------------------------------
+-- PostgREST's db-tx-end is in-database configuration: the authenticator's `pgrst.db_tx_end` role
+-- setting, re-read on `NOTIFY pgrst, 'reload config'`. The contracts switch it over HTTP with the
+-- service key (only to 'commit-allow-override' and back, which a request can always undo with
+-- `Prefer: tx=commit`), for this database only. '' resets it (PostgREST's default: commit).
+create or replace function public.contract_set_tx_end(tx_end text) returns void
+  language plpgsql security definer set search_path = '' as $$
+  begin
+    if tx_end not in ('', 'commit', 'commit-allow-override') then
+      raise exception 'contract_set_tx_end: % cannot be undone over HTTP; set it with psql', tx_end;
+    end if;
+    if tx_end = '' then
+      execute format('alter role authenticator in database %I reset pgrst.db_tx_end', current_database());
+    else
+      execute format('alter role authenticator in database %I set pgrst.db_tx_end = %L', current_database(), tx_end);
+    end if;
+    perform pg_notify('pgrst', 'reload config');
+  end $$;
+revoke all on function public.contract_set_tx_end(text) from public, anon, authenticated;
+grant execute on function public.contract_set_tx_end(text) to service_role;
+
+-- A volatile function that writes `copies` rows under `tag` and returns them (RPC with tx, max-affected).
+create or replace function public.contract_tx_insert(tag text, copies int) returns setof public.contract_rest_items
+  language sql volatile as $$
+    insert into public.contract_rest_items (tag, note) select tag, 'rpc' from generate_series(1, copies)
+    returning *
+  $$;
+grant execute on function public.contract_tx_insert(text, int) to anon, authenticated, service_role;
+
+-- A deferred unique constraint, broken inside the call: PostgREST checks deferred constraints before
+-- a rollback too (SET CONSTRAINTS ALL IMMEDIATE), so the call fails whichever way the transaction ends.
+create table if not exists public.contract_tx_deferred (
+  col int unique deferrable initially deferred
+);
+grant select, insert on public.contract_tx_deferred to anon, authenticated, service_role;
+create or replace function public.contract_tx_break_deferred() returns int
+  language sql volatile as $$
+    insert into public.contract_tx_deferred (col) values (1), (1);
+    select 1
+  $$;
+grant execute on function public.contract_tx_break_deferred() to anon, authenticated, service_role;
+
 notify pgrst, 'reload schema';
