@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 
 from ..cli import Parser, check_free, port
-from . import tokens
+from . import dbconfig, tokens
 from .gateway import Gateway, GatewayConfig
 from .keys import ALGORITHMS, KeySet, SigningKeyError, load_jwk_file
 from .serving import LoopbackServer
@@ -107,6 +107,18 @@ def open_database(args):
     return db.admin, db.authenticator, cleanup, f"?host={workdir}" if workdir else ""
 
 
+def in_db_config_problem(login_dsn: str) -> str | None:
+    """PostgREST's start-up read of its in-database configuration: a value it refuses stops it."""
+    with psycopg.connect(login_dsn) as conn:
+        settings = dbconfig.read_sync(conn)
+    try:
+        dbconfig.parse(settings)
+    except dbconfig.ConfigError as exc:
+        return (f"the authenticator's role setting pgrst.db_tx_end = {settings.get('db_tx_end')!r}: {exc} "
+                f"Use one of {', '.join(dbconfig.TX_END)}")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from dualsync.fakes.postgres.migrations import MigrationError
@@ -117,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
+        problem = in_db_config_problem(login.dsn() + via)
+        if problem:
+            print(f"python -m dualsync.fakes.supabase: error: {problem}", file=sys.stderr)
+            return 2
         config = GatewayConfig(rest_dsn=login.dsn() + via, admin_dsn=admin.dsn() + via, jwt_secret=args.jwt_secret,
                                apikey_profile=args.apikey_profile, jwt_algorithm=args.jwt_algorithm,
                                jwt_signing_jwk=args.jwt_jwk, anonymous_sign_ins=args.anonymous_sign_ins)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 from typing import Awaitable, Callable
 
 import psycopg
 
-from . import embed, routines
+from . import dbconfig, embed, routines
 from . import schema as schema_cache
 from . import tokens
 from .control import Control, ServerClock
@@ -25,6 +26,8 @@ from .gotrue_admin import Admin
 from .keys import ALGORITHMS, KeySet
 from .sqlgen import Statement
 
+
+log = logging.getLogger(__name__)
 
 # undefined column / function / table, cached plan changed: the schema moved under the cache.
 STALE_SCHEMA = {"42703", "42883", "42P01", "0A000"}
@@ -76,6 +79,9 @@ class Gateway:
                            site_url=config.site_url)
         self.auth_admin = Admin(self.auth)
         self.cache: schema_cache.SchemaCache | None = None
+        self.db_config: dbconfig.DbConfig | None = None     # PostgREST's in-database configuration
+        self.db_config_error: str | None = None             # why the last re-read was refused
+        self._db_config_stale = False
         self._timezones: frozenset[str] | None = None
         self._seq = itertools.count(1)
         from .app import build_app      # the routes in front of this gateway
@@ -92,6 +98,30 @@ class Gateway:
     def _on_notify(self, notify) -> None:
         if notify.payload in ("", "reload schema", "reload config"):    # config: pgrst.db_aggregates_enabled
             self.cache = None
+        if notify.payload == "reload config":
+            self._db_config_stale = True
+
+    async def in_db_config(self) -> dbconfig.DbConfig:
+        """PostgREST's in-database configuration (dbconfig.py), read on first use and again after
+        `NOTIFY pgrst, 'reload config'`. A re-read with an invalid value keeps the previous
+        configuration, as PostgREST does ("Failed reloading config: ..."); with no valid one yet (where
+        PostgREST would not have started) every request answers 500 naming the setting."""
+        if self.db_config is not None and not self._db_config_stale:
+            return self.db_config
+        self._db_config_stale = False
+        async with self.rest_pools.borrow() as conn:
+            settings = await dbconfig.read(conn)
+        try:
+            self.db_config, self.db_config_error = dbconfig.parse(settings), None
+        except dbconfig.ConfigError as exc:
+            self.db_config_error = f"Failed reloading config: {exc}"
+            if self.db_config is None:
+                raise ApiError(500, "DUALSYNC500", f"pgrst.db_tx_end = {settings.get('db_tx_end')!r}: {exc}", None,
+                               "PostgREST does not start with this setting: use commit, commit-allow-override, "
+                               "rollback or rollback-allow-override, then NOTIFY pgrst, 'reload config'.") from None
+            log.warning("%s (pgrst.db_tx_end = %r; the previous configuration stays)", self.db_config_error,
+                        settings.get("db_tx_end"))
+        return self.db_config
 
     async def reload_schema(self) -> schema_cache.SchemaCache:
         async with self.rest_pools.borrow() as conn:
@@ -190,7 +220,8 @@ class Gateway:
     async def execute(self, ctx: RequestContext, operation: str, target: str, statement: Statement, *,
                       read_only: bool, check: Callable[[tuple], None], explain: Statement | None = None) -> tuple:
         info = RequestInfo(next(self._seq), ctx.method, ctx.path, ctx.query, operation, target, ctx.role,
-                           ctx.claims.get("sub") if isinstance(ctx.claims.get("sub"), str) else None)
+                           ctx.claims.get("sub") if isinstance(ctx.claims.get("sub"), str) else None,
+                           rollback=ctx.rollback)
         now = self.clock.now().isoformat() if self.clock.injected else ""
         setup = (ctx.role, claims_json(ctx.claims), ctx.method, ctx.pgrst_path, ctx.headers, ctx.cookies,
                  ctx.timezone, now)
@@ -200,7 +231,7 @@ class Gateway:
             try:
                 return await run_transaction(conn, read_only=read_only, setup=setup, statement=statement,
                                              check=check, before_commit=self._hook(info), explain=explain,
-                                             after=ctx.response)
+                                             after=ctx.response, rollback=ctx.rollback)
             except (psycopg.Error, UnicodeEncodeError) as exc:
                 if getattr(exc, "sqlstate", None) in STALE_SCHEMA:
                     self.cache = None       # DDL the cache has not seen: the next request reloads it
@@ -208,12 +239,14 @@ class Gateway:
 
     async def _explain(self, ctx: RequestContext, statement: Statement, setup: tuple, read_only: bool) -> None:
         """The plan media type: the query's EXPLAIN is the reply (raised as PlanReply). With ANALYZE
-        the query runs, and a write commits, as PostgREST's plan replies do."""
+        the query runs, and a write commits unless the transaction ends in a rollback (db-tx-end,
+        Prefer: tx=rollback), as PostgREST's plan replies do."""
         plan = ctx.plan
         wrapped = explain_statement(statement, plan.plan_format, plan.plan_options)
         async with self.rest_pools.borrow() as conn:
             try:
-                text = await run_explain(conn, read_only=read_only, setup=setup, statement=wrapped)
+                text = await run_explain(conn, read_only=read_only, setup=setup, statement=wrapped,
+                                         rollback=ctx.rollback)
             except (psycopg.Error, UnicodeEncodeError) as exc:
                 raise database_error(exc, anon=ctx.role == "anon") from None
         raise PlanReply(text, plan.content_type)

@@ -56,12 +56,15 @@ class Operations:
         return chosen
 
     async def preferences(self, request: Request, ctx=None) -> dict:
-        """Prefer; a `timezone=` PostgreSQL knows becomes the transaction's TimeZone."""
+        """Prefer; a `timezone=` PostgreSQL knows becomes the transaction's TimeZone; the database's
+        db-tx-end and `tx=` (when it allows an override) decide how the transaction ends."""
         headers = request.headers.getlist("prefer")
         zones = await self.gw.timezones() if any("timezone=" in h for h in headers) else frozenset()
-        prefs = rest.parse_prefer(headers, zones)
+        config = await self.gw.in_db_config()
+        prefs = rest.parse_prefer(headers, zones, allow_tx=config.tx_allow_override)
         if ctx is not None:
             ctx.timezone = prefs.get("timezone")
+            ctx.rollback = config.rolls_back(prefs.get("tx"))
         return prefs
 
     async def _body(self, request: Request):

@@ -22,7 +22,9 @@ PREFER_KEYS = {"return": {"minimal", "representation", "headers-only"},
                "resolution": {"merge-duplicates", "ignore-duplicates"},
                "count": {"exact", "planned", "estimated"}, "missing": {"default", "null"},
                "handling": {"strict", "lenient"}}
-# No `tx`: Supabase runs PostgREST with db-tx-end=commit, so `Prefer: tx=...` is an invalid preference.
+# `tx=commit|rollback` are always valid preferences (v14's acceptedPrefs), applied only when the
+# database's db-tx-end allows an override (dbconfig.py); any other `tx=` value is invalid.
+TX_VALUES = ("commit", "rollback")
 APPLIED_ORDER = ("resolution", "missing", "return", "count", "tx", "handling", "timezone", "max-affected")
 
 
@@ -88,9 +90,11 @@ def parse_nested(key: str, value: str) -> tuple[tuple[str, ...], str, object]:
     return path, "filter", grammar.parse_filter(last + arrow + tail, value)
 
 
-def parse_prefer(headers: list[str], timezones: frozenset[str] = frozenset()) -> dict[str, str]:
+def parse_prefer(headers: list[str], timezones: frozenset[str] = frozenset(), allow_tx: bool = False
+                 ) -> dict[str, str]:
     """Prefer, as v14 reads it: the first of each kind wins; `timezone=` only when PostgreSQL knows the
-    zone (`pg_timezone_names`), otherwise it is an invalid preference like any unknown one."""
+    zone (`pg_timezone_names`), otherwise it is an invalid preference like any unknown one; `tx=` is
+    kept only with `allow_tx` (db-tx-end *-allow-override), yet valid either way."""
     prefs: dict[str, str] = {}
     invalid: list[str] = []
     for header in headers:
@@ -108,6 +112,9 @@ def parse_prefer(headers: list[str], timezones: frozenset[str] = frozenset()) ->
             elif key == "timezone":
                 if prefs["timezone"] is None:
                     invalid.append(item)
+            elif key == "tx" and value in TX_VALUES:
+                if allow_tx:
+                    prefs.setdefault("tx", value)
             elif key == "max-affected" and value.isdigit() or value in PREFER_KEYS.get(key, ()):
                 prefs.setdefault(key, value)
             else:
@@ -126,8 +133,9 @@ def counts(prefs: dict) -> bool:
 
 
 def applied(prefs: dict[str, str], used: tuple[str, ...]) -> dict[str, str]:
-    """Preference-Applied in v14's order; a timezone the transaction took is applied to every operation."""
-    values = [f"{k}={prefs[k]}" for k in APPLIED_ORDER if k in prefs and (k in used or k == "timezone")
+    """Preference-Applied in v14's order; a timezone the transaction took and a tx the database lets
+    the request choose are applied to every operation."""
+    values = [f"{k}={prefs[k]}" for k in APPLIED_ORDER if k in prefs and (k in used or k in ("timezone", "tx"))
               and (k != "max-affected" or prefs.get("handling") == "strict")]
     return {"Preference-Applied": ", ".join(values)} if values else {}
 
