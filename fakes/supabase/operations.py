@@ -172,7 +172,7 @@ class Operations:
         shape = self._write_shape(p, prefs, chosen, returning, table)
         count, _, _, out = await self.gw.execute(ctx, "delete", table.name, statements.delete(table, shape),
                                                  read_only=False, check=self._write_check(chosen.singular, prefs))
-        return self._changed(count, out, prefs, returning, chosen, PREFER_FOR_DELETE)
+        return self._changed(count, out, prefs, returning, chosen, PREFER_FOR_DELETE, ranged=False)
 
     async def put_row(self, request: Request, ctx, table_name: str) -> Response:
         """PUT: a single-row upsert addressed by its whole primary key."""
@@ -209,9 +209,10 @@ class Operations:
             raise ApiError(405, "PGRST105", "Filters must include all and only primary key columns with 'eq' operators")
         return keys
 
-    def _changed(self, count, out, prefs, returning, chosen, used) -> Response:
+    def _changed(self, count, out, prefs, returning, chosen, used, ranged: bool = True) -> Response:
+        """PATCH and DELETE replies; v14 gives PATCH `0-(n-1)/total` and DELETE always `*/total`."""
         total = str(count) if rest.counts(prefs) else "*"
-        headers = {"Content-Range": f"0-{count - 1}/{total}" if count else f"*/{total}"}
+        headers = {"Content-Range": f"0-{count - 1}/{total}" if count and ranged else f"*/{total}"}
         headers.update(rest.applied(prefs, used))
         if returning == "representation":
             return rest.respond(200, out, headers, chosen)
