@@ -9,6 +9,8 @@ import uuid
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg import sql
 
 from dualsync.contracts.supabase.targets import SCHEMA_SQL
@@ -173,3 +175,54 @@ def test_the_standalone_gateway_refuses_to_start_with_an_invalid_value(tmp_path,
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert "pgrst.db_tx_end = 'sometimes'" in lines[0] and "Invalid transaction termination" in lines[0]
     assert done.stdout == ""
+
+
+PREFER_ITEMS = ["tx=rollback", "tx=commit", "tx=maybe", "tx=", "tx", "TX=rollback", " tx=rollback ", "tx=commit,",
+                "return=representation", "count=exact", "handling=strict", "max-affected=1", "max-affected=9",
+                "missing=default", "resolution=merge-duplicates", "timezone=UTC", "bogus"]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(items=st.lists(st.sampled_from(PREFER_ITEMS), max_size=4), target=st.integers(0, 5), bad_body=st.booleans())
+def test_requests_under_override_end_as_their_first_valid_tx_says(supabase_client, supabase_gateway, tx_end, pg,
+                                                                 items, target, bad_body):
+    """Generated Prefer headers on every kind of request under commit-allow-override: never a 5xx; the
+    first valid `tx=` (items are split at commas and stripped, as v14 reads them) is in
+    Preference-Applied on success and nowhere on an error; a rollback or an error leaves the rows as
+    they were."""
+    if supabase_gateway.db_config is None or not supabase_gateway.db_config.tx_allow_override:
+        tx_end("commit-allow-override")
+    tag = "txfuzz"
+    with psycopg.connect(pg.admin.dsn(), autocommit=True) as conn:
+        def snapshot():
+            return conn.execute("select id, note from contract_rest_items where tag = %s order by id", (tag,)).fetchall()
+        if not snapshot():
+            conn.execute("insert into contract_rest_items (tag, note) values (%s, 'a'), (%s, 'b')", (tag, tag))
+        before = snapshot()
+        row_id = str(before[0][0])
+        body = b"{" if bad_body else None
+        headers = {**anon(supabase_gateway), "Prefer": ", ".join(items)}
+        method, path, payload = [
+            ("GET", f"{ITEMS}?tag=eq.{tag}", None),
+            ("POST", ITEMS, {"tag": tag, "note": "new"}),
+            ("PATCH", f"{ITEMS}?tag=eq.{tag}", {"note": "patched"}),
+            ("DELETE", f"{ITEMS}?tag=eq.{tag}", None),
+            ("PUT", f"{ITEMS}?id=eq.{row_id}", {"id": row_id, "tag": tag, "note": "put"}),
+            ("POST", "/rest/v1/rpc/contract_tx_insert", {"tag": tag, "copies": 2}),
+        ][target]
+        response = supabase_client.request(method, path, headers=headers,
+                                           **({"content": body} if body is not None and payload is not None
+                                              else {"json": payload} if payload is not None else {}))
+        assert response.status_code < 500, response.text
+        valid = [p.strip() for h in items for p in h.split(",") if p.strip() in ("tx=commit", "tx=rollback")]
+        applied = response.headers.get("preference-applied", "")
+        if response.status_code >= 400:
+            assert "tx=" not in applied and snapshot() == before, response.text
+            return
+        expected = valid[0] if valid else None
+        assert [p for p in applied.split(", ") if p.startswith("tx=")] == ([expected] if expected else [])
+        if expected == "tx=rollback":
+            assert snapshot() == before
+        elif snapshot() != before:     # something committed: the next example starts from fresh rows
+            conn.execute("delete from contract_rest_items where tag = %s", (tag,))
