@@ -3,7 +3,7 @@
     python -m dualsync.fakes.supabase --port 54321 [--dsn postgresql://postgres:pw@127.0.0.1:5432/app]
                              [--sql extra.sql ...] [--jwt-secret S] [--apikey-profile hosted|cli]
                              [--jwt-algorithm HS256|RS256|ES256 [--jwt-key private.jwk.json]]
-                             [--anonymous-sign-ins]
+                             [--anonymous-sign-ins] [--db-tx-end commit|commit-allow-override|...]
 
 Without --dsn an embedded PostgreSQL is started (and removed on exit). With --dsn the schema is
 applied to that database unless it is already there; the --sql files are applied either way.
@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "as GOTRUE_JWT_KEYS holds them); default: a key generated at start")
     parser.add_argument("--anonymous-sign-ins", action="store_true",
                         help="allow POST /auth/v1/signup without email or phone (off, as in the Supabase CLI)")
+    parser.add_argument("--db-tx-end", default="commit", choices=tuple(dbconfig.TX_END),
+                        help="PostgREST's db-tx-end (PGRST_DB_TX_END; default commit, as Supabase runs it); the "
+                             "authenticator's pgrst.db_tx_end role setting overrides it, as in PostgREST")
     args = parser.parse_args(argv)
     args.jwt_jwk = None
     if args.jwt_key is not None:
@@ -112,7 +115,7 @@ def in_db_config_problem(login_dsn: str) -> str | None:
     with psycopg.connect(login_dsn) as conn:
         settings = dbconfig.read_sync(conn)
     try:
-        dbconfig.parse(settings)
+        dbconfig.parse(settings)        # only a database value can be invalid here: argparse checked ours
     except dbconfig.ConfigError as exc:
         return (f"the authenticator's role setting pgrst.db_tx_end = {settings.get('db_tx_end')!r}: {exc} "
                 f"Use one of {', '.join(dbconfig.TX_END)}")
@@ -135,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         config = GatewayConfig(rest_dsn=login.dsn() + via, admin_dsn=admin.dsn() + via, jwt_secret=args.jwt_secret,
                                apikey_profile=args.apikey_profile, jwt_algorithm=args.jwt_algorithm,
-                               jwt_signing_jwk=args.jwt_jwk, anonymous_sign_ins=args.anonymous_sign_ins)
+                               jwt_signing_jwk=args.jwt_jwk, anonymous_sign_ins=args.anonymous_sign_ins,
+                               db_tx_end=args.db_tx_end)
         server = LoopbackServer(Gateway(config).app, port=args.port, host=args.host).start()
         gc.freeze()     # what start-up built lives as long as the process: full collections skip it
         print(f"API URL: {server.url}\nanon key: {config.anon_key}\nservice_role key: {config.service_key}\n"

@@ -65,10 +65,12 @@ class DbConfig:
         return prefer_tx == "rollback" or (self.tx_rollback_all and prefer_tx != "commit")
 
 
-def parse(settings: dict[str, str]) -> DbConfig:
-    """The settings (names without `pgrst.`) as PostgREST parses them: an empty value is the
-    default; anything but the four db-tx-end values is refused with PostgREST's message."""
-    tx_end = settings.get("db_tx_end") or "commit"
+def parse(settings: dict[str, str], tx_end_default: str = "commit") -> DbConfig:
+    """The settings (names without `pgrst.`) as PostgREST parses them: a database setting beats the
+    gateway's own (`tx_end_default`, PostgREST's PGRST_DB_TX_END), and an empty one means PostgREST's
+    default, commit (v14's optString drops ""); anything but the four db-tx-end values is refused
+    with PostgREST's message."""
+    tx_end = settings.get("db_tx_end", tx_end_default) or "commit"
     if tx_end not in TX_END:
         raise ConfigError("Invalid transaction termination. Check your configuration.")
     return DbConfig(*TX_END[tx_end])

@@ -47,12 +47,15 @@ class GatewayConfig:
     jwt_signing_jwk: dict | None = None # the RS256/ES256 private JWK; None: one is generated at start
     anonymous_sign_ins: bool = False    # GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED (the CLI default: off)
     site_url: str = "http://127.0.0.1:3000"     # GOTRUE_SITE_URL: where links redirect by default
+    db_tx_end: str = "commit"           # PGRST_DB_TX_END (Supabase: commit); pgrst.db_tx_end in the database wins
 
     def __post_init__(self):
         if self.apikey_profile not in ("hosted", "cli"):
             raise ValueError(f"apikey_profile {self.apikey_profile!r}: use 'hosted' or 'cli'")
         if self.jwt_algorithm not in ALGORITHMS:
             raise ValueError(f"jwt_algorithm {self.jwt_algorithm!r}: use one of {', '.join(ALGORITHMS)}")
+        if self.db_tx_end not in dbconfig.TX_END:
+            raise ValueError(f"db_tx_end {self.db_tx_end!r}: use one of {', '.join(dbconfig.TX_END)}")
         if len(self.jwt_secret) < 32:
             raise ValueError("jwt_secret must be at least 32 characters (PostgREST v13+ refuses shorter ones)")
 
@@ -112,7 +115,7 @@ class Gateway:
         async with self.rest_pools.borrow() as conn:
             settings = await dbconfig.read(conn)
         try:
-            self.db_config, self.db_config_error = dbconfig.parse(settings), None
+            self.db_config, self.db_config_error = dbconfig.parse(settings, self.config.db_tx_end), None
         except dbconfig.ConfigError as exc:
             self.db_config_error = f"Failed reloading config: {exc}"
             if self.db_config is None:

@@ -151,6 +151,39 @@ def test_db_tx_end_values(value, rollback_all, override):
     assert config.rolls_back("rollback") is True
 
 
+def test_the_database_setting_beats_the_gateway_option():
+    """v14's overrideFromDbOrEnvironment: pgrst.db_tx_end first, then PGRST_DB_TX_END (here the
+    gateway's db_tx_end); an empty database value is dropped to the default, commit."""
+    assert dbconfig.parse({}, "commit-allow-override").tx_end == "commit-allow-override"
+    assert dbconfig.parse({"db_tx_end": "rollback"}, "commit-allow-override").tx_end == "rollback"
+    assert dbconfig.parse({"db_tx_end": ""}, "commit-allow-override").tx_end == "commit"
+
+
+def test_the_gateway_option(pg_database, supabase_loop, pg):
+    import httpx
+    from dualsync.fakes.supabase import Gateway, GatewayConfig
+    from dualsync.fakes.supabase.__main__ import parse_args
+    from dualsync.fakes.supabase.serving import InProcessTransport
+    with pytest.raises(ValueError, match="db_tx_end 'sometimes': use one of commit, commit-allow-override"):
+        GatewayConfig(rest_dsn="postgresql://x", db_tx_end="sometimes")
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--port", "0", "--db-tx-end", "sometimes"])
+    assert exited.value.code == 2
+    with psycopg.connect(pg.admin.dsn(), autocommit=True) as conn:
+        conn.execute(SCHEMA_SQL.read_text())
+    gateway = Gateway(GatewayConfig(rest_dsn=pg_database.authenticator.dsn(), admin_dsn=pg_database.admin.dsn(),
+                                    db_tx_end="rollback-allow-override"))
+    try:
+        with httpx.Client(transport=InProcessTransport(gateway.app, supabase_loop), base_url="http://gw") as client:
+            tag = uuid.uuid4().hex
+            dropped = client.post(ITEMS, json={"tag": tag}, headers=anon(gateway))
+            kept = client.post(ITEMS, json={"tag": tag}, headers=anon(gateway, "tx=commit"))
+            assert dropped.status_code == kept.status_code == 201 and kept.headers["preference-applied"] == "tx=commit"
+            assert count(client, gateway, tag) == 1
+    finally:
+        gateway.close()
+
+
 @pytest.mark.parametrize("value", ["random", "Commit", " commit", "commit-allow-overrides"])
 def test_db_tx_end_refuses_other_values(value):
     with pytest.raises(dbconfig.ConfigError, match="Invalid transaction termination. Check your configuration."):
