@@ -239,7 +239,7 @@ def test_supabase_py_schema_switch(target, signed_client):
     row = personal.table("notes").insert({"body": "from supabase-py"}).execute().data[0]
     assert row["body"] == "from supabase-py"
     assert personal.table("notes").select("body").eq("id", row["id"]).execute().data == [{"body": "from supabase-py"}]
-    assert personal.rpc("contract_where").execute().data["schema"] == "contract_personal"
+    assert personal.rpc("contract_where", {}).execute().data["schema"] == "contract_personal"
     parents = personal.table("emb_parents").select("name, emb_children(name)").eq("id", 1).execute().data
     assert parents[0]["name"] == "Pia" and sorted(c["name"] for c in parents[0]["emb_children"]) == ["p1", "p2"]
     assert signed_client.rpc("contract_where").execute().data["schema"] == "public"
