@@ -29,16 +29,21 @@ def main(argv: list[str]) -> int:
     if unknown:
         ap.error(f"unknown area(s) {', '.join(unknown)}; choose from {', '.join(areas())}")
     print(f"# machine: {machine()}")
+    unmeasured = []
     for area in args.areas or areas():
         print(f"\n## {area}   (reproduce: ./dualsync bench {area})")
         try:
-            figures = importlib.import_module(f"bench.{area}").run(args.quick)
+            figures = importlib.import_module(f"dualsync.bench.{area}").run(args.quick)
         except bench.Unavailable as exc:
             print(f"not measured: {exc}")
+            unmeasured.append(area)
             continue
         print("| figure | min | median | max | unit |\n|---|---|---|---|---|")
         for f in figures:
             print("| " + " | ".join(f.row()) + " |")
+    if unmeasured:
+        print(f"\nnot measured: {', '.join(unmeasured)} (the reason is under each); exit 1", file=sys.stderr)
+        return 1
     return 0
 
 

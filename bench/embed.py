@@ -150,23 +150,30 @@ async def measure(gateway, server_url: str, dsn: str, admin_dsn: str, repeat: in
 
 def run(quick: bool) -> list[Figure]:
     from dualsync.fakes.postgres import start_server
+    server = start_server()
+    try:
+        return run_on(server, 30 if quick else 200)
+    finally:
+        server.stop()
+
+
+def run_on(server, repeat: int, **config) -> list[Figure]:
+    """The benchmark on a fresh database of `server`, through a gateway made with `config`."""
     from dualsync.fakes.supabase import Gateway, GatewayConfig
     from dualsync.fakes.supabase.serving import LoopbackServer
-    server = start_server()
     db = server.new_database("bench_embed")
     try:
         with psycopg.connect(db.admin.dsn(), autocommit=True) as admin:
             admin.execute(SCHEMA_SQL)
-        gateway = Gateway(GatewayConfig(rest_dsn=db.authenticator.dsn(), admin_dsn=db.admin.dsn()))
+        gateway = Gateway(GatewayConfig(rest_dsn=db.authenticator.dsn(), admin_dsn=db.admin.dsn(), **config))
         loopback = LoopbackServer(gateway.app).start()
         try:
-            return asyncio.run(_measure_and_close(gateway, loopback.url, db, 30 if quick else 200))
+            return asyncio.run(_measure_and_close(gateway, loopback.url, db, repeat))
         finally:
             loopback.stop()
             gateway.close()
     finally:
         server.drop_database(db)
-        server.stop()
 
 
 async def _measure_and_close(gateway, url: str, db, repeat: int) -> list[Figure]:
