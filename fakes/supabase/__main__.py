@@ -3,7 +3,7 @@
     python -m dualsync.fakes.supabase --port 54321 [--dsn postgresql://postgres:pw@127.0.0.1:5432/app]
                              [--sql extra.sql ...] [--jwt-secret S] [--apikey-profile hosted|cli]
                              [--jwt-algorithm HS256|RS256|ES256 [--jwt-key private.jwk.json]]
-                             [--anonymous-sign-ins]
+                             [--anonymous-sign-ins] [--schemas public,personal]
 
 Without --dsn an embedded PostgreSQL is started (and removed on exit). With --dsn the schema is
 applied to that database unless it is already there; the --sql files are applied either way.
@@ -46,6 +46,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "as GOTRUE_JWT_KEYS holds them); default: a key generated at start")
     parser.add_argument("--anonymous-sign-ins", action="store_true",
                         help="allow POST /auth/v1/signup without email or phone (off, as in the Supabase CLI)")
+    parser.add_argument("--schemas", default="public", type=schema_list,
+                        help="the exposed schemas, comma-separated, the first the default (PostgREST's db-schemas; "
+                             "Accept-Profile / Content-Profile pick another); the database's pgrst.db_schemas "
+                             "setting overrides it (default: public)")
     args = parser.parse_args(argv)
     args.jwt_jwk = None
     if args.jwt_key is not None:
@@ -73,6 +77,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         validate(args.dsn)
     check_free(parser, args.host, args.port)
     return args
+
+
+def schema_list(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r} has an empty schema name; give names separated by commas, "
+                                         "e.g. public,personal")
+    return names
 
 
 def prepare_dsn(dsn: str, extra: list[Path], app=None):
@@ -119,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = GatewayConfig(rest_dsn=login.dsn() + via, admin_dsn=admin.dsn() + via, jwt_secret=args.jwt_secret,
                                apikey_profile=args.apikey_profile, jwt_algorithm=args.jwt_algorithm,
-                               jwt_signing_jwk=args.jwt_jwk, anonymous_sign_ins=args.anonymous_sign_ins)
+                               jwt_signing_jwk=args.jwt_jwk, anonymous_sign_ins=args.anonymous_sign_ins,
+                               schemas=args.schemas)
         server = LoopbackServer(Gateway(config).app, port=args.port, host=args.host).start()
         gc.freeze()     # what start-up built lives as long as the process: full collections skip it
         print(f"API URL: {server.url}\nanon key: {config.anon_key}\nservice_role key: {config.service_key}\n"
