@@ -98,7 +98,7 @@ class Gateway:
         await conn.execute("LISTEN pgrst")
 
     def _on_notify(self, notify) -> None:
-        if notify.payload in ("", "reload schema", "reload config"):    # config: pgrst.db_aggregates_enabled
+        if notify.payload in ("", "reload schema", "reload config"):    # config: pgrst.db_schemas, ...
             self.cache = None
 
     async def reload_schema(self) -> schema_cache.Catalog:
@@ -207,8 +207,8 @@ class Gateway:
         info = RequestInfo(next(self._seq), ctx.method, ctx.path, ctx.query, operation, target, ctx.role,
                            ctx.claims.get("sub") if isinstance(ctx.claims.get("sub"), str) else None)
         now = self.clock.now().isoformat() if self.clock.injected else ""
-        setup = (ctx.search_path, ctx.role, claims_json(ctx.claims), ctx.method, ctx.pgrst_path, ctx.headers, ctx.cookies,
-                 ctx.timezone, now)
+        setup = (ctx.search_path, ctx.role, claims_json(ctx.claims), ctx.method, ctx.pgrst_path, ctx.headers,
+                 ctx.cookies, ctx.timezone, now)
         if ctx.plan is not None:
             await self._explain(ctx, statement, setup, read_only)
         async with self.rest_pools.borrow() as conn:
