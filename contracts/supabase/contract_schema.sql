@@ -255,7 +255,8 @@ grant execute on function public.contract_page() to anon, authenticated, service
 -- Supabase's "Exposed schemas" are PostgREST's db-schemas, which PostgREST also reads in-database: the
 -- authenticator's `pgrst.db_schemas` role setting (a comma list, the first the default), re-read on
 -- `NOTIFY pgrst, 'reload config'`. The contracts switch it over HTTP with the service key, for this
--- database only, to the one list below (contract_absent is listed but never created); '' resets it.
+-- database only, to the one list below; '' resets it. (A listed schema the database lacks fails v14's
+-- whole schema cache: every request 503 PGRST002, this switch's too, so no contract lists one.)
 create schema if not exists contract_personal;
 grant usage on schema contract_personal to anon, authenticated, service_role;
 
@@ -300,7 +301,7 @@ grant execute on function contract_personal.contract_where(), public.contract_wh
 create or replace function public.contract_expose_schemas(schemas text) returns void
   language plpgsql security definer set search_path = '' as $$
   begin
-    if schemas not in ('', 'public, contract_personal, contract_absent') then
+    if schemas not in ('', 'public, contract_personal') then
       raise exception 'contract_expose_schemas: % is not the contracts'' list; set it with psql', schemas;
     end if;
     if schemas = '' then

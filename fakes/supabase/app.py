@@ -126,6 +126,7 @@ async def _rest(gateway, operations: Operations, request: Request, rest_path: st
         return _fault_response(fault)
     ctx = RequestContext(request.method, request.url.path, request.url.query, role, claims,
                          *request_settings(request))
+    await gateway.catalog()         # v14: no schema cache, no request (503 PGRST002) before the path is read
     try:
         response = await _dispatch(gateway, operations, request, ctx, rest_path)
     except PlanReply as plan:       # the plan media type: the query's EXPLAIN is the whole reply

@@ -52,7 +52,7 @@ class GatewayConfig:
         if isinstance(self.schemas, str):
             self.schemas = tuple(s.strip() for s in self.schemas.split(","))
         self.schemas = tuple(self.schemas)
-        if not self.schemas or not all(isinstance(s, str) and s for s in self.schemas):
+        if not self.schemas or not all(isinstance(s, str) and s and "\x00" not in s for s in self.schemas):
             raise ValueError(f"schemas {self.schemas!r}: give one or more schema names, e.g. ('public', 'personal')")
         if self.apikey_profile not in ("hosted", "cli"):
             raise ValueError(f"apikey_profile {self.apikey_profile!r}: use 'hosted' or 'cli'")
@@ -102,8 +102,15 @@ class Gateway:
             self.cache = None
 
     async def reload_schema(self) -> schema_cache.Catalog:
+        """Read every exposed schema again; 503 PGRST002 while one of them does not exist (v14 keeps no
+        cache then and answers every request so; here each request tries again, so creating the schema
+        or fixing pgrst.db_schemas is seen at once, where v14 retries with a backoff or on NOTIFY)."""
         async with self.rest_pools.borrow() as conn:
-            self.cache = await schema_cache.load_all(conn, self.config.schemas, self.config.extra_search_path)
+            try:
+                self.cache = await schema_cache.load_all(conn, self.config.schemas, self.config.extra_search_path)
+            except schema_cache.SchemaCacheUnavailable:
+                self.cache = None
+                raise ApiError(503, "PGRST002", "Could not query the database for the schema cache. Retrying.") from None
         return self.cache
 
     async def catalog(self) -> schema_cache.Catalog:

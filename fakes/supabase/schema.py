@@ -261,11 +261,26 @@ def extra_search_path(settings: dict[str, str], configured: tuple[str, ...]) -> 
     return tuple(s.strip() for s in value.split(",")) if value else ()
 
 
+# The exposed schemas the database lacks: v14 casts each (quoted) name to regnamespace in its schema
+# cache queries, so one that does not exist fails the whole cache.
+MISSING_SCHEMAS_SQL = ("select s from unnest(%s::text[]) s "
+                       "where to_regnamespace('\"' || replace(s, '\"', '\"\"') || '\"') is null")
+
+
+class SchemaCacheUnavailable(Exception):
+    """The cache cannot be read (v14: 503 PGRST002 on every request until it can)."""
+
+
 async def load_all(conn, schemas: tuple[str, ...], extra: tuple[str, ...] = ("public", "extensions")) -> Catalog:
     """Every exposed schema's cache; the database's `pgrst.db_schemas` / `pgrst.db_extra_search_path`
-    override `schemas` / `extra` as PostgREST's in-database configuration overrides its environment."""
+    override `schemas` / `extra` as PostgREST's in-database configuration overrides its environment.
+    An exposed schema the database does not have: SchemaCacheUnavailable (v14 #3644: the cache query
+    fails). The extra search path is not checked (the fake database has no `extensions` schema)."""
     settings = await db_settings(conn)
     names = exposed(settings, schemas)
+    missing = [r[0] for r in await (await conn.execute(MISSING_SCHEMAS_SQL, (list(names),))).fetchall()]
+    if missing:
+        raise SchemaCacheUnavailable(f"schema {missing[0]!r} is exposed but does not exist")
     caches = {}
     for name in dict.fromkeys(names):
         caches[name] = await load(conn, name, settings)

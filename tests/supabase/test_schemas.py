@@ -144,3 +144,36 @@ def test_bad_schemas_flag_is_one_line_and_exit_2(value, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--schemas" in err[0] and "empty schema name" in err[0]
     assert parse_args(["--schemas", "public, personal", "--port", "0"]).schemas == ("public", "personal")
+
+
+UNAVAILABLE = {"code": "PGRST002", "details": None, "hint": None,
+               "message": "Could not query the database for the schema cache. Retrying."}
+
+
+def test_a_listed_schema_the_database_lacks_is_503_for_every_request(make_gateway, pg_database):
+    """v14 (#3644) casts the exposed names to regnamespace in its schema cache queries: one that does
+    not exist fails the cache, and every request (public ones, invalid paths) is 503 PGRST002 until
+    it exists."""
+    _, http = make_gateway(schemas=("public", "contract_ghost"))
+    for path in ("/rest/v1/emb_parents", "/rest/v1/rpc/contract_where", "/rest/v1/a/b"):
+        response = http.get(path)
+        assert (response.status_code, response.json()) == (503, UNAVAILABLE), path
+        assert response.headers["proxy-status"] == "PostgREST; error=PGRST002"
+    control = http.post("/__dualsync/schema/reload")
+    assert control.status_code == 503 and control.json()["error"] == "PGRST002"
+    with psycopg.connect(pg_database.admin.dsn(), autocommit=True) as conn:
+        conn.execute("create schema contract_ghost")
+        try:
+            assert http.get("/rest/v1/rpc/contract_where").json()["schema"] == "public"
+            assert http.get("/rest/v1/x", headers={"Accept-Profile": "contract_ghost"}).json()["code"] == "PGRST205"
+        finally:
+            conn.execute("drop schema contract_ghost")
+
+
+def test_a_database_setting_listing_a_missing_schema_is_503_until_fixed(make_gateway, role_setting):
+    gateway, http = make_gateway()
+    role_setting("db_schemas", "public, contract_ghost")
+    gateway.cache = None
+    assert http.get("/rest/v1/emb_parents").json() == UNAVAILABLE
+    role_setting("db_schemas", "public")
+    assert http.get("/rest/v1/emb_parents?select=id&limit=1").status_code == 200
