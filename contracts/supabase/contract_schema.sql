@@ -254,7 +254,7 @@ grant execute on function public.contract_page() to anon, authenticated, service
 -- ---- i18b: a second exposed schema (test_rest_schemas.py) -------------------------------------
 -- Supabase's "Exposed schemas" are PostgREST's db-schemas, which PostgREST also reads in-database: the
 -- authenticator's `pgrst.db_schemas` role setting (a comma list, the first the default), re-read on
--- `NOTIFY pgrst, 'reload config'`. The contracts switch it over HTTP with the service key, for this
+-- `NOTIFY pgrst, 'reload config'` (the schema cache on 'reload schema'). The contracts switch it over HTTP with the service key, for this
 -- database only, to the one list below; '' resets it. (A listed schema the database lacks fails v14's
 -- whole schema cache: every request 503 PGRST002, this switch's too, so no contract lists one.)
 create schema if not exists contract_personal;
@@ -309,7 +309,9 @@ create or replace function public.contract_expose_schemas(schemas text) returns 
     else
       execute format('alter role authenticator in database %I set pgrst.db_schemas = %L', current_database(), schemas);
     end if;
+    -- 'reload config' alone changes the list, not the cached tables: PostgREST's own fixtures send both
     perform pg_notify('pgrst', 'reload config');
+    perform pg_notify('pgrst', 'reload schema');
   end $$;
 revoke all on function public.contract_expose_schemas(text) from public, anon, authenticated;
 grant execute on function public.contract_expose_schemas(text) to service_role;
