@@ -238,3 +238,19 @@ def test_supabase_py_schema_switch(target, signed_client):
         signed_client.schema("emb_private").table("emb_parents").select("*").execute()
     assert caught.value.code == "PGRST106"
 
+
+
+# ---- supabase-js ---------------------------------------------------------------------------------------
+
+@pytest.mark.node
+def test_supabase_js_schema_switch(target):
+    """supabase-js's `.schema()` (postgrest-js: Accept-Profile on GET/HEAD, Content-Profile otherwise)."""
+    if target.transport is not None:
+        pytest.skip("supabase-js runs in node: over loopback and against a real stack, not in-process")
+    from .test_supabase_js import case, run_cases
+    out = case(run_cases(target, ["schema_switch"]), "schema_switch")
+    assert out["error"] is None, out
+    parents = out["data"]["parents"]
+    assert [p["name"] for p in parents] == ["Pia"] and sorted(c["name"] for c in parents[0]["emb_children"]) == ["p1", "p2"]
+    assert (out["data"]["posted"], out["data"]["got"]) == ("contract_personal", "contract_personal")
+    assert (out["data"]["refused"], out["data"]["refusedStatus"]) == ("PGRST106", 406)
