@@ -22,9 +22,11 @@ from psycopg.types.string import TextLoader
 from .errors import ApiError, from_database
 from .sqlgen import Statement
 
-# PostgREST's txVarQuery: role, claims, method, path (as PostgREST sees it behind Kong), the request's
-# headers and cookies as JSON objects, the Prefer'd TimeZone (unchanged when none is asked for).
-SETUP_SQL = ("SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true), "
+# PostgREST's txVarQuery: search_path (the request's schema, then the extra search path), role, claims,
+# method, path (as PostgREST sees it behind Kong), the request's headers and cookies as JSON objects,
+# the Prefer'd TimeZone (unchanged when none is asked for).
+SETUP_SQL = ("SELECT set_config('search_path', coalesce(%s, current_setting('search_path')), true), "
+             "set_config('role', %s, true), set_config('request.jwt.claims', %s, true), "
              "set_config('request.method', %s, true), set_config('request.path', %s, true), "
              "set_config('request.headers', %s, true), set_config('request.cookies', %s, true), "
              "set_config('timezone', coalesce(%s, current_setting('timezone')), true), "
@@ -47,6 +49,9 @@ class RequestContext:
     response: dict = dataclasses.field(default_factory=dict)    # response.* settings, plan_rows (run_transaction)
     plan: Any = None                # Accept: application/vnd.pgrst.plan... (a media.Media): reply with EXPLAIN
     rollback: bool = False          # db-tx-end / Prefer: tx=rollback: the transaction ends in ROLLBACK
+    schema: str | None = None       # the exposed schema the request selected (None: the default one)
+    profiled: bool = False          # chosen by a profile header, or several are exposed: Content-Profile
+    search_path: str | None = None  # the transaction's search_path (None: the connection's)
 
     @property
     def pgrst_path(self) -> str:

@@ -8,38 +8,16 @@ one; a setting on the database alone counts for nothing. PostgREST reads them at
 `NOTIFY pgrst, 'reload config'`. An invalid value stops it at start-up; on a reload it logs "Failed
 reloading config: ..." and keeps the whole previous configuration.
 
-So far the gateway takes `db_tx_end` from here (db_aggregates_enabled and db_plan_enabled are read
-with the schema cache and per request).
+The settings are read with schema.DB_SETTINGS_SQL; the gateway takes `db_tx_end` from here
+(db_schemas, db_extra_search_path and db_aggregates_enabled are read with the schema cache,
+db_plan_enabled per request).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-# PostgREST's own list (dbSettingsNames), without the `pgrst.` prefix.
-SETTING_NAMES = ("db_aggregates_enabled", "client_error_verbosity", "db_anon_role", "db_pre_config",
-                 "db_extra_search_path", "db_max_rows", "db_plan_enabled", "db_pre_request",
-                 "db_prepared_statements", "db_root_spec", "db_schemas", "db_tx_end", "db_hoisted_tx_settings",
-                 "jwt_aud", "jwt_role_claim_key", "jwt_secret", "jwt_secret_is_base64", "jwt_cache_max_lifetime",
-                 "openapi_mode", "openapi_security_active", "openapi_server_proxy_uri",
-                 "server_cors_allowed_origins", "server_trace_header", "server_timing_enabled",
-                 "url_use_legacy_target_names")
-
-SETTINGS_SQL = """
-with role_setting as (
-  select setdatabase as database, unnest(setconfig) as setting
-  from pg_catalog.pg_db_role_setting
-  where setrole = quote_ident(current_user)::regrole::oid
-    and setdatabase in (0, (select oid from pg_catalog.pg_database where datname = current_catalog))
-), kv_settings as (
-  select database, substr(setting, 1, strpos(setting, '=') - 1) as k, substr(setting, strpos(setting, '=') + 1) as v
-  from role_setting
-)
-select distinct on (key) replace(k, 'pgrst.', '') as key, v as value
-from kv_settings
-where k = any(%s) and v is not null
-order by key, database desc nulls last
-"""
+from .schema import DB_SETTINGS_SQL, db_settings
 
 # db-tx-end -> (roll back every transaction, a request may override with Prefer: tx=...)
 TX_END = {"commit": (False, False), "commit-allow-override": (False, True),
@@ -77,11 +55,9 @@ def parse(settings: dict[str, str], tx_end_default: str = "commit") -> DbConfig:
 
 
 async def read(conn) -> dict[str, str]:
-    """The connecting role's pgrst.* settings, names without the prefix."""
-    names = [f"pgrst.{n}" for n in SETTING_NAMES]
-    return dict(await (await conn.execute(SETTINGS_SQL, (names,))).fetchall())
+    """The connecting role's pgrst.* settings, names without the prefix (schema.db_settings)."""
+    return await db_settings(conn)
 
 
 def read_sync(conn) -> dict[str, str]:
-    names = [f"pgrst.{n}" for n in SETTING_NAMES]
-    return dict(conn.execute(SETTINGS_SQL, (names,)).fetchall())
+    return dict(conn.execute(DB_SETTINGS_SQL).fetchall())

@@ -38,7 +38,10 @@ class GatewayConfig:
     rest_dsn: str                       # a login as `authenticator`
     admin_dsn: str | None = None        # a superuser: GoTrue's tables and reset
     jwt_secret: str = tokens.DEFAULT_SECRET
-    schema: str = "public"
+    # PostgREST's db-schemas (the first is the default; Accept-Profile / Content-Profile pick another)
+    # and db-extra-search-path as the Supabase CLI sets it; pgrst.db_schemas in the database overrides.
+    schemas: tuple[str, ...] | str = ("public",)
+    extra_search_path: tuple[str, ...] = ("public", "extensions")
     apikey_profile: str = "hosted"      # "hosted": apikey required (Kong key-auth); "cli": not checked
     max_rows: int | None = 1000         # PGRST_DB_MAX_ROWS as the Supabase CLI sets it
     max_body_bytes: int = 8 * 1024 * 1024
@@ -50,6 +53,11 @@ class GatewayConfig:
     db_tx_end: str = "commit"           # PGRST_DB_TX_END (Supabase: commit); pgrst.db_tx_end in the database wins
 
     def __post_init__(self):
+        if isinstance(self.schemas, str):
+            self.schemas = tuple(s.strip() for s in self.schemas.split(","))
+        self.schemas = tuple(self.schemas)
+        if not self.schemas or not all(isinstance(s, str) and s and "\x00" not in s for s in self.schemas):
+            raise ValueError(f"schemas {self.schemas!r}: give one or more schema names, e.g. ('public', 'personal')")
         if self.apikey_profile not in ("hosted", "cli"):
             raise ValueError(f"apikey_profile {self.apikey_profile!r}: use 'hosted' or 'cli'")
         if self.jwt_algorithm not in ALGORITHMS:
@@ -81,7 +89,7 @@ class Gateway:
         self.auth = GoTrue(self.admin_pools, self.keys, self.clock, anonymous_sign_ins=config.anonymous_sign_ins,
                            site_url=config.site_url)
         self.auth_admin = Admin(self.auth)
-        self.cache: schema_cache.SchemaCache | None = None
+        self.cache: schema_cache.Catalog | None = None     # every exposed schema's; None: read on next use
         self.db_config: dbconfig.DbConfig | None = None     # PostgREST's in-database configuration
         self.db_config_error: str | None = None             # why the last re-read was refused
         self._db_config_stale = False
@@ -99,7 +107,7 @@ class Gateway:
         await conn.execute("LISTEN pgrst")
 
     def _on_notify(self, notify) -> None:
-        if notify.payload in ("", "reload schema", "reload config"):    # config: pgrst.db_aggregates_enabled
+        if notify.payload in ("", "reload schema", "reload config"):    # config: pgrst.db_schemas, ...
             self.cache = None
         if notify.payload == "reload config":
             self._db_config_stale = True
@@ -126,10 +134,20 @@ class Gateway:
                         settings.get("db_tx_end"))
         return self.db_config
 
-    async def reload_schema(self) -> schema_cache.SchemaCache:
+    async def reload_schema(self) -> schema_cache.Catalog:
+        """Read every exposed schema again; 503 PGRST002 while one of them does not exist (v14 keeps no
+        cache then and answers every request so; here each request tries again, so creating the schema
+        or fixing pgrst.db_schemas is seen at once, where v14 retries with a backoff or on NOTIFY)."""
         async with self.rest_pools.borrow() as conn:
-            self.cache = await schema_cache.load(conn, self.config.schema)
+            try:
+                self.cache = await schema_cache.load_all(conn, self.config.schemas, self.config.extra_search_path)
+            except schema_cache.SchemaCacheUnavailable:
+                self.cache = None
+                raise ApiError(503, "PGRST002", "Could not query the database for the schema cache. Retrying.") from None
         return self.cache
+
+    async def catalog(self) -> schema_cache.Catalog:
+        return self.cache or await self.reload_schema()
 
     async def _catalog_has(self, query: str, *params) -> bool:
         """One cheap catalog probe, so a miss reloads the cache only when the DDL really changed."""
@@ -139,33 +157,37 @@ class Gateway:
             except psycopg.DataError:
                 return False            # a name PostgreSQL cannot even hold (NUL byte): it exists nowhere
 
-    async def table(self, name: str, columns: list[str] = ()) -> schema_cache.Table:
-        cache = self.cache or await self.reload_schema()
-        if name not in cache.tables and await self._catalog_has(schema_cache.HAS_RELATION, self.config.schema, name):
-            cache = await self.reload_schema()      # created since the last load
+    async def table(self, name: str, columns: list[str] = (), schema: str | None = None) -> schema_cache.Table:
+        """A table or view of `schema` (the request's; None: the default one), PGRST205 when none."""
+        cache = (await self.catalog()).of(schema)
+        schema = cache.schema
+        if name not in cache.tables and await self._catalog_has(schema_cache.HAS_RELATION, schema, name):
+            cache = (await self.reload_schema()).of(schema)     # created since the last load
         if name not in cache.tables:
-            raise not_found_table(self.config.schema, name, cache.suggest_table(name))
+            raise not_found_table(schema, name, cache.suggest_table(name))
         missing = [c for c in columns if c not in cache.tables[name].columns]
-        if missing and await self._catalog_has(schema_cache.HAS_COLUMN, self.config.schema, name, missing):
-            cache = await self.reload_schema()
+        if missing and await self._catalog_has(schema_cache.HAS_COLUMN, schema, name, missing):
+            cache = (await self.reload_schema()).of(schema)
+            if name not in cache.tables:
+                raise not_found_table(schema, name, cache.suggest_table(name))
         return cache.tables[name]
 
-    async def function(self, lookup: routines.Lookup) -> schema_cache.Function:
-        """The function an /rpc request calls (PGRST202/203 as PostgREST); the cache reloads once when
-        the catalog's functions of that name are not the ones it saw (created, dropped, re-created)."""
-        cache = self.cache or await self.reload_schema()
+    async def function(self, lookup: routines.Lookup, schema: str | None = None) -> schema_cache.Function:
+        """The function an /rpc request calls in `schema` (PGRST202/203 as PostgREST); the cache reloads
+        once when the catalog's functions of that name are not the ones it saw (created, dropped, re-created)."""
+        cache = (await self.catalog()).of(schema)
         try:
-            return routines.find(cache.functions, self.config.schema, lookup)
+            return routines.find(cache.functions, cache.schema, lookup)
         except ApiError as exc:
             if exc.code != "PGRST202" or not await self._functions_changed(cache, lookup.name):
                 raise
-        cache = await self.reload_schema()
-        return routines.find(cache.functions, self.config.schema, lookup)
+        cache = (await self.reload_schema()).of(cache.schema)
+        return routines.find(cache.functions, cache.schema, lookup)
 
     async def _functions_changed(self, cache: schema_cache.SchemaCache, name: str) -> bool:
         async with self.rest_pools.borrow() as conn:
             try:
-                row = await (await conn.execute(schema_cache.FUNCTION_VERSION, (self.config.schema, name))).fetchone()
+                row = await (await conn.execute(schema_cache.FUNCTION_VERSION, (cache.schema, name))).fetchone()
                 return tuple(row) != cache.function_versions.get(name, (0, 0))
             except psycopg.DataError:
                 return False            # a name PostgreSQL cannot even hold (NUL byte): it exists nowhere
@@ -176,23 +198,23 @@ class Gateway:
         from .grammar import aggregates_in
         if not aggregates_in(select):
             return
-        cache = self.cache or await self.reload_schema()
-        if not cache.aggregates_enabled:
+        if not (await self.catalog()).aggregates_enabled:
             raise ApiError(400, "PGRST123", "Use of aggregate functions is not allowed")
 
     async def embed_plan(self, root_name: str, root_table: schema_cache.Table, select: list, nested: list,
                          order: list = ()) -> embed.Node | None:
-        """The embedding tree of a request (None without embeds). A relationship the cache does not
-        know reloads it once when the catalog moved since it was read (DDL without NOTIFY)."""
+        """The embedding tree of a request (None without embeds), within the root table's schema (v14
+        finds relationships inside the request's schema only). A relationship the cache does not know
+        reloads it once when the catalog moved since it was read (DDL without NOTIFY)."""
         if not embed.has_embeds(select, nested, order):
             return None
-        cache = self.cache or await self.reload_schema()
+        cache = (await self.catalog()).of(root_table.schema)
         try:
             return embed.plan(cache, root_name, root_table, select, nested, order)
         except ApiError as exc:
             if exc.code not in ("PGRST200", "PGRST201") or not await self._catalog_moved(cache):
                 raise
-        cache = await self.reload_schema()
+        cache = (await self.reload_schema()).of(root_table.schema)
         return embed.plan(cache, root_name, cache.tables.get(root_name, root_table), select, nested, order)
 
     async def _catalog_moved(self, cache: schema_cache.SchemaCache) -> bool:
@@ -226,8 +248,8 @@ class Gateway:
                            ctx.claims.get("sub") if isinstance(ctx.claims.get("sub"), str) else None,
                            rollback=ctx.rollback)
         now = self.clock.now().isoformat() if self.clock.injected else ""
-        setup = (ctx.role, claims_json(ctx.claims), ctx.method, ctx.pgrst_path, ctx.headers, ctx.cookies,
-                 ctx.timezone, now)
+        setup = (ctx.search_path, ctx.role, claims_json(ctx.claims), ctx.method, ctx.pgrst_path, ctx.headers,
+                 ctx.cookies, ctx.timezone, now)
         if ctx.plan is not None:
             await self._explain(ctx, statement, setup, read_only)
         async with self.rest_pools.borrow() as conn:

@@ -29,9 +29,10 @@ class Operations:
 
     # ---- tables ----------------------------------------------------------------------------
 
-    async def _parse(self, request: Request, table_name: str, ctx=None):
-        """What every table operation reads first: the table, Accept, query string and Prefer."""
-        table = await self.gw.table(table_name)
+    async def _parse(self, request: Request, table_name: str, ctx):
+        """What every table operation reads first: the table (in the request's schema), Accept, query
+        string and Prefer."""
+        table = await self.gw.table(table_name, schema=ctx.schema)
         chosen = await self.negotiated(request, ctx)
         p = rest.parse_params(request.query_params.multi_items())
         await self.gw.refuse_aggregates(p.select)
@@ -114,7 +115,7 @@ class Operations:
         if body is None:
             raise invalid_json()
         rows, columns = rest.payload_rows(body, p.columns)
-        table = await self.gw.table(table_name, columns)
+        table = await self.gw.table(table_name, columns, ctx.schema)
         rest.check_columns(table, columns)
         conflict = p.on_conflict or list(table.primary_key)
         resolution = prefs.get("resolution") if conflict else None
@@ -150,7 +151,7 @@ class Operations:
         if not isinstance(body, dict):
             raise invalid_json()
         columns = [c for c in (p.columns or list(body))]
-        table = await self.gw.table(table_name, columns)
+        table = await self.gw.table(table_name, columns, ctx.schema)
         rest.check_columns(table, columns)
         self._safe_update(p, "UPDATE")
         returning = prefs.get("return", "minimal")
@@ -185,7 +186,7 @@ class Operations:
         if not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], dict):
             raise invalid_json()
         row = rows[0]
-        table = await self.gw.table(table_name, list(row))
+        table = await self.gw.table(table_name, list(row), ctx.schema)
         rest.check_columns(table, list(row))
         if any(k not in row or str(row[k]) != v for k, v in keys.items()):
             raise ApiError(400, "PGRST115", "Payload values do not match URL in primary key column(s)")
@@ -245,15 +246,15 @@ class Operations:
 
     async def describe_table(self, request: Request, ctx, table_name: str) -> Response:
         """OPTIONS: the methods the relation takes, as v14's RelInfoPlan lists them."""
-        table = await self.gw.table(table_name)
+        table = await self.gw.table(table_name, schema=ctx.schema)
         allow = "OPTIONS,GET,HEAD" + (",POST" + (",PUT" if table.primary_key else "") + ",PATCH,DELETE"
                                       if table.insertable else "")
         return info_response(allow)
 
-    async def describe_function(self, request: Request, name: str) -> Response:
+    async def describe_function(self, request: Request, ctx, name: str) -> Response:
         """OPTIONS on /rpc/<fn>: the function is found as a GET would find it (its query-string
         arguments; PGRST202/203 otherwise); POST only for a volatile one (v14's RoutineInfoPlan)."""
-        function = await self.gw.function(rpc.read_get(name, request.url.query).lookup)
+        function = await self.gw.function(rpc.read_get(name, request.url.query).lookup, ctx.schema)
         allow = "OPTIONS,POST" if function.volatile else "OPTIONS,GET,HEAD,POST"
         return info_response(allow)
 
@@ -270,12 +271,12 @@ class Operations:
             call = rpc.read_post(name, raw_query, body, request.headers.get("content-type", ""))
         else:
             call = rpc.read_get(name, raw_query)
-        function = await self.gw.function(call.lookup)
+        function = await self.gw.function(call.lookup, ctx.schema)
         p = rest.parse_params(call.query)
         prefs = await self.preferences(request, ctx)
         rpc.check_max_affected(prefs, function)
         await self.gw.refuse_aggregates(p.select)
-        plan = await self._function_embeds(function, p)
+        plan = await self._function_embeds(function, p, ctx.schema)
         limit, offset = self._range(request, p, ("GET",))
         shape = statements.Shape(p.select, p.filters, p.order, limit, offset, rest.counts(prefs),
                                  body=request.method != "HEAD", plan=plan, **rest.media_fields(chosen))
@@ -292,15 +293,14 @@ class Operations:
             return rest.respond(204, None, headers)
         return rest.respond(status, "" if request.method == "HEAD" else out, headers, chosen)
 
-    async def _function_embeds(self, function, p: rest.Params):
+    async def _function_embeds(self, function, p: rest.Params, schema: str | None):
         """Embeds on a function's result: its rows are the returned table's, embedded from there."""
         named = rest.embeds(p) + [path[0] for path, _, _ in p.nested] + [t.relation for t in p.order if t.relation]
         aggregated = rest.grammar.aggregates_in(p.select)
         if not named and not aggregated:
             return None
         name = function.return_type.rsplit(".", 1)[-1].strip('"')
-        cache = self.gw.cache or await self.gw.reload_schema()
-        table = cache.tables.get(name) if function.returns_composite else None
+        table = (await self.gw.catalog()).of(schema).tables.get(name) if function.returns_composite else None
         if table is None and not named:
             raise not_implemented("aggregate functions over a function that returns no table's rows")
         if table is None:

@@ -90,6 +90,28 @@ def parse_nested(key: str, value: str) -> tuple[tuple[str, ...], str, object]:
     return path, "filter", grammar.parse_filter(last + arrow + tail, value)
 
 
+def request_schema(method: str, headers, exposed: tuple[str, ...]) -> tuple[str, bool]:
+    """v14's getSchema: the schema a request selects and whether the reply names it (Content-Profile).
+    POST/PATCH/PUT/DELETE read Content-Profile, every other method Accept-Profile; without one it is the
+    first exposed schema, named in the reply when several are exposed; one not exposed (an empty or a
+    comma-listed value too: it is taken whole) is 406 PGRST106."""
+    header = "content-profile" if method in ("DELETE", "PATCH", "POST", "PUT") else "accept-profile"
+    raw = headers.get(header)
+    if raw is None:
+        return exposed[0], len(exposed) != 1
+    wanted = raw.encode("latin-1").decode("utf-8", "replace")      # the bytes sent, as UTF-8
+    if wanted not in exposed:
+        raise ApiError(406, "PGRST106", f"Invalid schema: {wanted}", None,
+                       "Only the following schemas are exposed: " + ", ".join(exposed))
+    return wanted, True
+
+
+def search_path(schema: str, extra: tuple[str, ...]) -> str:
+    """The transaction's search_path as PostgREST sets it: the request's schema, then the extra search
+    path, each a quoted identifier (`"personal", "public", "extensions"`)."""
+    return ", ".join('"' + name.replace('"', '""') + '"' for name in (schema, *extra))
+
+
 def parse_prefer(headers: list[str], timezones: frozenset[str] = frozenset(), allow_tx: bool = False
                  ) -> dict[str, str]:
     """Prefer, as v14 reads it: the first of each kind wins; `timezone=` only when PostgreSQL knows the
@@ -238,6 +260,6 @@ def embeds(p: Params) -> list[str]:
     return [item.name for item in p.select if isinstance(item, grammar.Embed)]
 
 
-__all__ = ["parse_params", "parse_prefer", "applied", "negotiated", "media_fields", "content_location", "read_body", "payload_rows",
+__all__ = ["parse_params", "parse_prefer", "request_schema", "search_path", "applied", "negotiated", "media_fields", "content_location", "read_body", "payload_rows",
            "check_columns", "content_range", "read_status", "respond", "location", "shape_for",
            "embeds", "statements"]

@@ -167,6 +167,18 @@ const cases = {
       await switchTo("", false);
     }
   },
+  // ---- exposed schemas (test_rest_schemas.py exposes contract_personal beside public first) ------
+  async schema_switch() {
+    const personal = anon().schema("contract_personal");
+    const parents = await personal.from("emb_parents").select("name, emb_children(name)").eq("id", 1);
+    const posted = await personal.rpc("contract_where");                      // POST: Content-Profile
+    const got = await personal.rpc("contract_where", {}, { get: true });       // GET: Accept-Profile
+    const refused = await anon().schema("emb_private").from("emb_parents").select("*");
+    return { data: { parents: parents.data, posted: posted.data && posted.data.schema,
+                     got: got.data && got.data.schema, refused: refused.error && refused.error.code,
+                     refusedStatus: refused.status },
+             error: parents.error || posted.error || got.error, count: null, status: parents.status };
+  },
 };
 
 async function main() {
