@@ -115,6 +115,22 @@ def test_rollback_leaves_the_table_unchanged(http, target, tx_override):
     assert read.headers["preference-applied"] == "count=exact, tx=rollback"
 
 
+def test_rollback_with_upsert_and_one_object(http, target, tx_override):
+    """postgrest-js's own rollback tests: `.upsert().select().rollback().single()`, `.delete()...single()`."""
+    tag = uuid.uuid4().hex
+    [row] = seed(http, target, tag, 1)
+    one = "application/vnd.pgrst.object+json"
+    upserted = http.post(f"{ITEMS}?select=id,note", json={"id": row["id"], "tag": tag, "note": "upserted"},
+                         headers=anon(target, Accept=one, Prefer="resolution=merge-duplicates, return=representation, "
+                                                                 "tx=rollback"))
+    assert upserted.status_code == 200 and upserted.json() == {"id": row["id"], "note": "upserted"}
+    assert upserted.headers["preference-applied"] == "resolution=merge-duplicates, return=representation, tx=rollback"
+    deleted = http.delete(f"{ITEMS}?tag=eq.{tag}&select=note",
+                          headers=anon(target, Accept=one, Prefer="return=representation,tx=rollback"))
+    assert deleted.status_code == 200 and deleted.json() == {"note": "seed0"}
+    assert rows(http, target, tag) == [row]
+
+
 def test_commit_and_default_persist_under_override(http, target, tx_override):
     tag = uuid.uuid4().hex
     committed = http.post(ITEMS, json={"tag": tag}, headers=anon(target, Prefer="tx=commit"))
