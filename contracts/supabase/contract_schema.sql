@@ -251,4 +251,111 @@ create or replace function public.contract_page() returns public."text/html"
   language sql stable as $$ select '<p>hi</p>'::public."text/html" $$;
 grant execute on function public.contract_page() to anon, authenticated, service_role;
 
+-- ---- i18a: transaction end (test_rest_tx.py) --------------------------------------------------
+-- PostgREST's db-tx-end is in-database configuration: the authenticator's `pgrst.db_tx_end` role
+-- setting, re-read on `NOTIFY pgrst, 'reload config'`. The contracts switch it over HTTP with the
+-- service key (only to 'commit-allow-override' and back, which a request can always undo with
+-- `Prefer: tx=commit`), for this database only. '' resets it (PostgREST's default: commit).
+create or replace function public.contract_set_tx_end(tx_end text) returns void
+  language plpgsql security definer set search_path = '' as $$
+  begin
+    if tx_end not in ('', 'commit', 'commit-allow-override') then
+      raise exception 'contract_set_tx_end: % cannot be undone over HTTP; set it with psql', tx_end;
+    end if;
+    if tx_end = '' then
+      execute format('alter role authenticator in database %I reset pgrst.db_tx_end', current_database());
+    else
+      execute format('alter role authenticator in database %I set pgrst.db_tx_end = %L', current_database(), tx_end);
+    end if;
+    perform pg_notify('pgrst', 'reload config');
+  end $$;
+revoke all on function public.contract_set_tx_end(text) from public, anon, authenticated;
+grant execute on function public.contract_set_tx_end(text) to service_role;
+
+-- A volatile function that writes `copies` rows under `tag` and returns them (RPC with tx, max-affected).
+create or replace function public.contract_tx_insert(tag text, copies int) returns setof public.contract_rest_items
+  language sql volatile as $$
+    insert into public.contract_rest_items (tag, note) select tag, 'rpc' from generate_series(1, copies)
+    returning *
+  $$;
+grant execute on function public.contract_tx_insert(text, int) to anon, authenticated, service_role;
+
+-- A deferred unique constraint, broken inside the call: PostgREST checks deferred constraints before
+-- a rollback too (SET CONSTRAINTS ALL IMMEDIATE), so the call fails whichever way the transaction ends.
+create table if not exists public.contract_tx_deferred (
+  col int unique deferrable initially deferred
+);
+grant select, insert on public.contract_tx_deferred to anon, authenticated, service_role;
+create or replace function public.contract_tx_break_deferred() returns int
+  language sql volatile as $$
+    insert into public.contract_tx_deferred (col) values (1), (1);
+    select 1
+  $$;
+grant execute on function public.contract_tx_break_deferred() to anon, authenticated, service_role;
+
+-- ---- i18b: a second exposed schema (test_rest_schemas.py) -------------------------------------
+-- Supabase's "Exposed schemas" are PostgREST's db-schemas, which PostgREST also reads in-database: the
+-- authenticator's `pgrst.db_schemas` role setting (a comma list, the first the default), re-read on
+-- `NOTIFY pgrst, 'reload config'` (the schema cache on 'reload schema'). The contracts switch it over HTTP with the service key, for this
+-- database only, to the one list below; '' resets it. (A listed schema the database lacks fails v14's
+-- whole schema cache: every request 503 PGRST002, this switch's too, so no contract lists one.)
+create schema if not exists contract_personal;
+grant usage on schema contract_personal to anon, authenticated, service_role;
+
+-- A user's own rows (RLS), for authenticated users only (anon has no privilege on it).
+create table if not exists contract_personal.notes (
+  id uuid primary key default gen_random_uuid(),
+  owner_id uuid not null default auth.uid(),
+  body text not null);
+alter table contract_personal.notes enable row level security;
+drop policy if exists notes_owner on contract_personal.notes;
+create policy notes_owner on contract_personal.notes for all to authenticated
+  using (owner_id = auth.uid()) with check (owner_id = auth.uid());
+grant select, insert, update, delete on contract_personal.notes to authenticated, service_role;
+
+-- The same names as public's embedding tables, other rows: a request must read the schema it selected.
+create table if not exists contract_personal.emb_parents (id integer primary key, name text not null);
+create table if not exists contract_personal.emb_children (
+  id integer primary key, parent_id integer references contract_personal.emb_parents (id) on delete cascade,
+  name text not null);
+insert into contract_personal.emb_parents values (1, 'Pia'), (2, 'Quin') on conflict do nothing;
+insert into contract_personal.emb_children values (20, 1, 'p1'), (21, 1, 'p2') on conflict do nothing;
+-- A foreign key into another exposed schema: v14 finds relationships within the request's schema only.
+create table if not exists contract_personal.links (
+  id integer primary key, parent_id integer references public.emb_parents (id) on delete cascade);
+grant select on contract_personal.emb_parents, contract_personal.emb_children, contract_personal.links
+  to anon, authenticated, service_role;
+
+-- search_path is the request's schema and then the extra search path (Supabase: public, extensions).
+create or replace function contract_personal.contract_where() returns json
+  language sql stable as $$
+    select json_build_object('search_path', current_setting('search_path'), 'schema', current_schema()) $$;
+create or replace function public.contract_where() returns json
+  language sql stable as $$
+    select json_build_object('search_path', current_setting('search_path'), 'schema', current_schema()) $$;
+create or replace function contract_personal.add_note(note text) returns contract_personal.notes
+  language sql volatile as $$ insert into contract_personal.notes (body) values (note) returning * $$;
+create or replace function contract_personal.parents_named(prefix text) returns setof contract_personal.emb_parents
+  language sql stable as $$ select * from contract_personal.emb_parents where name like prefix || '%' $$;
+grant execute on function contract_personal.contract_where(), public.contract_where(),
+  contract_personal.add_note(text), contract_personal.parents_named(text) to anon, authenticated, service_role;
+
+create or replace function public.contract_expose_schemas(schemas text) returns void
+  language plpgsql security definer set search_path = '' as $$
+  begin
+    if schemas not in ('', 'public, contract_personal') then
+      raise exception 'contract_expose_schemas: % is not the contracts'' list; set it with psql', schemas;
+    end if;
+    if schemas = '' then
+      execute format('alter role authenticator in database %I reset pgrst.db_schemas', current_database());
+    else
+      execute format('alter role authenticator in database %I set pgrst.db_schemas = %L', current_database(), schemas);
+    end if;
+    -- 'reload config' alone changes the list, not the cached tables: PostgREST's own fixtures send both
+    perform pg_notify('pgrst', 'reload config');
+    perform pg_notify('pgrst', 'reload schema');
+  end $$;
+revoke all on function public.contract_expose_schemas(text) from public, anon, authenticated;
+grant execute on function public.contract_expose_schemas(text) to service_role;
+
 notify pgrst, 'reload schema';

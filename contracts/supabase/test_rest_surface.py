@@ -1,6 +1,6 @@
 """The rest of the REST surface v14 serves beyond reads and writes: OPTIONS, response.headers /
-response.status set by a function, Prefer: tx (refused by Supabase's db-tx-end=commit), PATCH with
-missing=default; and what the gateway does not emulate answers 501 naming it, never a made-up 4xx."""
+response.status set by a function, PATCH with missing=default (Prefer: tx is in test_rest_tx.py);
+and what the gateway does not emulate answers 501 naming it, never a made-up 4xx."""
 
 from __future__ import annotations
 
@@ -54,16 +54,6 @@ def test_response_settings_shape_the_reply(http, target):
     assert bad.status_code == 500 and error_shape(bad)["code"] == "PGRST111"
     status = http.get("/rest/v1/rpc/contract_respond", params={"status": "abc", "headers": "[]"}, headers=anon(target))
     assert status.status_code == 500 and error_shape(status)["code"] == "PGRST112"
-
-
-def test_prefer_tx_is_not_a_preference_on_supabase(http, target):
-    tag = uuid.uuid4().hex
-    kept = http.post(ITEMS, json={"tag": tag}, headers=anon(target, Prefer="tx=rollback, return=representation"))
-    assert kept.status_code == 201 and kept.headers["preference-applied"] == "return=representation"
-    assert len(http.get(f"{ITEMS}?tag=eq.{tag}", headers=anon(target)).json()) == 1
-    strict = http.post(ITEMS, json={"tag": tag}, headers=anon(target, Prefer="handling=strict, tx=rollback"))
-    assert strict.status_code == 400
-    assert error_shape(strict)["details"] == "Invalid preferences: tx=rollback"
 
 
 def test_patch_with_missing_default(http, target):

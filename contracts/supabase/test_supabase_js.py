@@ -1,6 +1,7 @@
 """supabase-js (the client a web or React Native app ships) against the gateway over loopback, and
 against a real stack when `--supabase-url` is given: the calls whose wire form the JS client shapes
-(select-string cleaning, `referencedTable` options, auth-js's admin API and error mapping).
+(select-string cleaning, `referencedTable` options, `rollback()` under db-tx-end=commit-allow-override,
+auth-js's admin API and error mapping).
 
 One node process runs every case (contracts/supabase/js/calls.js) and prints their results; each
 test asserts on one. supabase-js is the version examples/node-sync pins, installed at test time
@@ -28,7 +29,7 @@ DRIVER = pathlib.Path(__file__).with_name("js") / "calls.js"
 pytestmark = pytest.mark.node
 CASES = ["embed_to_many", "embed_to_one_single", "embed_inner_filtered", "embed_referenced_limit", "embed_many_to_many",
          "embed_spread", "embed_unknown", "auth_anonymous_disabled", "auth_update_user", "auth_admin_round_trip",
-         "auth_admin_refused_for_anon", "rest_strip_nulls", "rest_csv_or_array_planned"]
+         "auth_admin_refused_for_anon", "rest_strip_nulls", "rest_csv_or_array_planned", "rest_rollback"]
 
 
 def pytest_generate_tests(metafunc):
@@ -144,3 +145,11 @@ def test_csv_with_an_array_inside_or_and_a_planned_head_count(results):
     out = case(results, "rest_csv_or_array_planned")
     assert out["error"] is None, out
     assert out["data"] == {"csv": 'n,note\n1,"a,b"', "planned": 1, "plannedStatus": 206}
+
+
+def test_rollback_returns_the_rows_and_keeps_none(results):
+    """postgrest-js's rollback() under db-tx-end=commit-allow-override (test_rest_tx.py has the wire details)."""
+    out = case(results, "rest_rollback")
+    assert out["error"] is None and out["status"] == 201
+    assert out["data"] == {"inserted": [{"note": "a"}, {"note": "b"}], "called": [{"note": "rpc"}] * 2,
+                           "updated": [{"note": "changed"}], "after": [{"note": "kept"}]}

@@ -3,7 +3,8 @@
     python -m dualsync.fakes.supabase --port 54321 [--dsn postgresql://postgres:pw@127.0.0.1:5432/app]
                              [--sql extra.sql ...] [--jwt-secret S] [--apikey-profile hosted|cli]
                              [--jwt-algorithm HS256|RS256|ES256 [--jwt-key private.jwk.json]]
-                             [--anonymous-sign-ins]
+                             [--anonymous-sign-ins] [--schemas public,personal]
+                             [--db-tx-end commit|commit-allow-override|rollback|rollback-allow-override]
 
 Without --dsn an embedded PostgreSQL is started (and removed on exit). With --dsn the schema is
 applied to that database unless it is already there; the --sql files are applied either way.
@@ -22,7 +23,7 @@ from pathlib import Path
 import psycopg
 
 from ..cli import Parser, check_free, port
-from . import tokens
+from . import dbconfig, tokens
 from .gateway import Gateway, GatewayConfig
 from .keys import ALGORITHMS, KeySet, SigningKeyError, load_jwk_file
 from .serving import LoopbackServer
@@ -46,6 +47,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "as GOTRUE_JWT_KEYS holds them); default: a key generated at start")
     parser.add_argument("--anonymous-sign-ins", action="store_true",
                         help="allow POST /auth/v1/signup without email or phone (off, as in the Supabase CLI)")
+    parser.add_argument("--schemas", default="public", type=schema_list,
+                        help="the exposed schemas, comma-separated, the first the default (PostgREST's db-schemas; "
+                             "Accept-Profile / Content-Profile pick another); the database's pgrst.db_schemas "
+                             "setting overrides it (default: public)")
+    parser.add_argument("--db-tx-end", default="commit", choices=tuple(dbconfig.TX_END),
+                        help="PostgREST's db-tx-end (PGRST_DB_TX_END; default commit, as Supabase runs it); the "
+                             "authenticator's pgrst.db_tx_end role setting overrides it, as in PostgREST")
     args = parser.parse_args(argv)
     args.jwt_jwk = None
     if args.jwt_key is not None:
@@ -73,6 +81,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         validate(args.dsn)
     check_free(parser, args.host, args.port)
     return args
+
+
+def schema_list(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r} has an empty schema name; give names separated by commas, "
+                                         "e.g. public,personal")
+    return names
 
 
 def prepare_dsn(dsn: str, extra: list[Path], app=None):
@@ -107,6 +123,18 @@ def open_database(args):
     return db.admin, db.authenticator, cleanup, f"?host={workdir}" if workdir else ""
 
 
+def in_db_config_problem(login_dsn: str) -> str | None:
+    """PostgREST's start-up read of its in-database configuration: a value it refuses stops it."""
+    with psycopg.connect(login_dsn) as conn:
+        settings = dbconfig.read_sync(conn)
+    try:
+        dbconfig.parse(settings)        # only a database value can be invalid here: argparse checked ours
+    except dbconfig.ConfigError as exc:
+        return (f"the authenticator's role setting pgrst.db_tx_end = {settings.get('db_tx_end')!r}: {exc} "
+                f"Use one of {', '.join(dbconfig.TX_END)}")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from dualsync.fakes.postgres.migrations import MigrationError
@@ -117,9 +145,14 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
+        problem = in_db_config_problem(login.dsn() + via)
+        if problem:
+            print(f"python -m dualsync.fakes.supabase: error: {problem}", file=sys.stderr)
+            return 2
         config = GatewayConfig(rest_dsn=login.dsn() + via, admin_dsn=admin.dsn() + via, jwt_secret=args.jwt_secret,
                                apikey_profile=args.apikey_profile, jwt_algorithm=args.jwt_algorithm,
-                               jwt_signing_jwk=args.jwt_jwk, anonymous_sign_ins=args.anonymous_sign_ins)
+                               jwt_signing_jwk=args.jwt_jwk, anonymous_sign_ins=args.anonymous_sign_ins,
+                               schemas=args.schemas, db_tx_end=args.db_tx_end)
         server = LoopbackServer(Gateway(config).app, port=args.port, host=args.host).start()
         gc.freeze()     # what start-up built lives as long as the process: full collections skip it
         print(f"API URL: {server.url}\nanon key: {config.anon_key}\nservice_role key: {config.service_key}\n"

@@ -15,7 +15,7 @@ import json
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import tokens
+from . import rest, tokens
 from .control_routes import CONTROL_PREFIX, control_route
 from .auth_routes import auth_route, keyless
 from .errors import ApiError, compact_json, not_implemented
@@ -121,33 +121,51 @@ def authenticate(gateway, request: Request) -> tuple[str, dict]:
 
 async def _rest(gateway, operations: Operations, request: Request, rest_path: str) -> Response:
     role, claims = authenticate(gateway, request)
-    _check_profile(gateway, request)
     fault = gateway.control.take_fault(request.method, request.url.path, ("fail",))
     if fault:
         return _fault_response(fault)
     ctx = RequestContext(request.method, request.url.path, request.url.query, role, claims,
                          *request_settings(request))
+    await gateway.catalog()         # v14: no schema cache, no request (503 PGRST002) before the path is read
     try:
-        response = await _dispatch(operations, request, ctx, rest_path)
+        response = await _dispatch(gateway, operations, request, ctx, rest_path)
     except PlanReply as plan:       # the plan media type: the query's EXPLAIN is the whole reply
-        return Response(plan.body.encode(), 200, headers={"Content-Type": plan.content_type})
-    return _after_commit_fault(gateway, request, apply_response_settings(ctx.response, response))
+        response = Response(plan.body.encode(), 200, headers={"Content-Type": plan.content_type})
+        return _with_profile(ctx, response)
+    return _after_commit_fault(gateway, request, apply_response_settings(ctx.response, _with_profile(ctx, response)))
 
 
-async def _dispatch(operations: Operations, request: Request, ctx, rest_path: str) -> Response:
+async def _dispatch(gateway, operations: Operations, request: Request, ctx, rest_path: str) -> Response:
     parts = rest_path.split("/")
-    if len(parts) == 2 and parts[0] == "rpc" and parts[1] and request.method == "OPTIONS":
-        response = await operations.describe_function(request, parts[1])
-    elif len(parts) == 2 and parts[0] == "rpc" and parts[1]:
-        response = await operations.call_function(request, ctx, parts[1])
-    elif len(parts) == 1 and parts[0]:
-        response = await _table(operations, request, ctx, parts[0])
-    elif rest_path == "" and request.method == "OPTIONS":
-        response = info_response("OPTIONS,GET,HEAD")
-    elif rest_path == "":
-        raise not_implemented("the OpenAPI root document (GET /rest/v1/)")
-    else:
+    rpc = len(parts) == 2 and parts[0] == "rpc" and parts[1]
+    if not (rpc or len(parts) == 1):
         raise ApiError(404, "PGRST125", "Invalid path specified in request URL")
+    await _select_schema(gateway, request, ctx)     # v14: after the path is read, before the method
+    if rpc and request.method == "OPTIONS":
+        response = await operations.describe_function(request, ctx, parts[1])
+    elif rpc:
+        response = await operations.call_function(request, ctx, parts[1])
+    elif parts[0]:
+        response = await _table(operations, request, ctx, parts[0])
+    elif request.method == "OPTIONS":
+        response = info_response("OPTIONS,GET,HEAD")
+    else:
+        raise not_implemented("the OpenAPI root document (GET /rest/v1/)")
+    return response
+
+
+async def _select_schema(gateway, request: Request, ctx) -> None:
+    """The exposed schema the request selects (Accept-Profile / Content-Profile), and its search_path."""
+    catalog = await gateway.catalog()
+    ctx.schema, ctx.profiled = rest.request_schema(request.method, request.headers, catalog.schemas)
+    ctx.search_path = rest.search_path(ctx.schema, catalog.extra_search_path)
+
+
+def _with_profile(ctx, response: Response) -> Response:
+    """v14 names the schema beside the Content-Type of a reply that has one (not on 204s, errors or
+    OPTIONS), when a profile header chose it or several schemas are exposed."""
+    if ctx.profiled and "content-type" in response.headers:
+        response.raw_headers.append((b"content-profile", ctx.schema.encode("utf-8")))
     return response
 
 
@@ -159,14 +177,6 @@ async def _table(operations: Operations, request: Request, ctx, table: str) -> R
     if handler is None:
         raise ApiError(405, "PGRST117", f"Unsupported HTTP method: {request.method}")
     return await handler(request, ctx, table)
-
-
-def _check_profile(gateway, request: Request) -> None:
-    header = "accept-profile" if request.method in ("GET", "HEAD") else "content-profile"
-    wanted = request.headers.get(header)
-    if wanted is not None and wanted != gateway.config.schema:
-        raise ApiError(406, "PGRST106", f"Invalid schema: {wanted}",
-                       None, f"Only the following schemas are exposed: {gateway.config.schema}")
 
 
 def _fault_response(fault) -> Response:

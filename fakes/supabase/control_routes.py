@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .control import ControlError
+from .errors import ApiError
 
 CONTROL_PREFIX = "/__dualsync/"
 
@@ -69,7 +70,10 @@ async def _dispatch(gateway, method: str, sub: str, body: dict) -> Response:
         control.release(_seq(sub.split("/")[1]))
         return _json({"released": True})
     if (method, sub) == ("POST", "schema/reload"):
-        await gateway.reload_schema()
+        try:
+            await gateway.reload_schema()
+        except ApiError as exc:         # an exposed schema the database lacks
+            return _json({"error": exc.code, "message": exc.message}, exc.status)
         return _json({"reloaded": True})
     return _json({"error": "unknown_control_operation", "message": f"no control operation {method} {sub!r}"}, 404)
 

@@ -22,9 +22,11 @@ from psycopg.types.string import TextLoader
 from .errors import ApiError, from_database
 from .sqlgen import Statement
 
-# PostgREST's txVarQuery: role, claims, method, path (as PostgREST sees it behind Kong), the request's
-# headers and cookies as JSON objects, the Prefer'd TimeZone (unchanged when none is asked for).
-SETUP_SQL = ("SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true), "
+# PostgREST's txVarQuery: search_path (the request's schema, then the extra search path), role, claims,
+# method, path (as PostgREST sees it behind Kong), the request's headers and cookies as JSON objects,
+# the Prefer'd TimeZone (unchanged when none is asked for).
+SETUP_SQL = ("SELECT set_config('search_path', coalesce(%s, current_setting('search_path')), true), "
+             "set_config('role', %s, true), set_config('request.jwt.claims', %s, true), "
              "set_config('request.method', %s, true), set_config('request.path', %s, true), "
              "set_config('request.headers', %s, true), set_config('request.cookies', %s, true), "
              "set_config('timezone', coalesce(%s, current_setting('timezone')), true), "
@@ -46,6 +48,10 @@ class RequestContext:
     timezone: str | None = None     # Prefer: timezone=..., when PostgreSQL knows the zone
     response: dict = dataclasses.field(default_factory=dict)    # response.* settings, plan_rows (run_transaction)
     plan: Any = None                # Accept: application/vnd.pgrst.plan... (a media.Media): reply with EXPLAIN
+    rollback: bool = False          # db-tx-end / Prefer: tx=rollback: the transaction ends in ROLLBACK
+    schema: str | None = None       # the exposed schema the request selected (None: the default one)
+    profiled: bool = False          # chosen by a profile header, or several are exposed: Content-Profile
+    search_path: str | None = None  # the transaction's search_path (None: the connection's)
 
     @property
     def pgrst_path(self) -> str:
@@ -65,6 +71,7 @@ class RequestInfo:
     role: str
     user_id: str | None
     rows: int = 0
+    rollback: bool = False  # the transaction ends in ROLLBACK (db-tx-end, Prefer: tx=rollback)
 
 
 BeforeCommit = Callable[[RequestInfo], Awaitable[None]]
@@ -233,8 +240,10 @@ def explain_statement(statement: Statement, fmt: str, options: tuple[str, ...]) 
     return Statement([sql.SQL(f"EXPLAIN ({head}) "), *statement.parts], list(statement.params))
 
 
-async def run_explain(conn: psycopg.AsyncConnection, *, read_only: bool, setup: tuple, statement: Statement) -> str:
-    """The plan rows as text, each with a newline (PostgREST's planRow), in the request's transaction."""
+async def run_explain(conn: psycopg.AsyncConnection, *, read_only: bool, setup: tuple, statement: Statement,
+                      rollback: bool = False) -> str:
+    """The plan rows as text, each with a newline (PostgREST's planRow), in the request's transaction
+    (which ends as `end_transaction` ends it: with ANALYZE, a write stays only on a commit)."""
     try:
         async with conn.pipeline():
             await conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY" if read_only else "BEGIN")
@@ -243,7 +252,7 @@ async def run_explain(conn: psycopg.AsyncConnection, *, read_only: bool, setup: 
             cur.adapters.register_loader("json", TextLoader)       # the plan as PostgreSQL wrote it
             await cur.execute(statement.composed(), statement.params, prepare=False)
         text = "".join(f"{row[0]}\n" for row in await cur.fetchall())
-        await conn.execute("COMMIT")
+        await end_transaction(conn, rollback)
         return text
     except BaseException as exc:
         if not conn.closed and getattr(exc, "sqlstate", None) == "22023":
@@ -261,8 +270,10 @@ RESPONSE_SQL = ("SELECT nullif(current_setting('response.headers', true), ''), "
 async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, setup: tuple,
                           statement: Statement, check: Callable[[tuple], None],
                           before_commit: Callable[[tuple], Awaitable[None]],
-                          explain: Statement | None = None, after: dict | None = None) -> tuple:
-    """BEGIN; set the request GUCs; run the statement; let `check` veto; await the hook; COMMIT.
+                          explain: Statement | None = None, after: dict | None = None,
+                          rollback: bool = False) -> tuple:
+    """BEGIN; set the request GUCs; run the statement; let `check` veto; await the hook; COMMIT (or,
+    with `rollback`, ROLLBACK after the deferred constraints are checked: the reply is the same).
     `after` receives `response_headers` / `response_status` (the response.* settings the statement
     left) and, with `explain` (an EXPLAIN (FORMAT JSON) statement), `plan_rows`: its row estimate."""
     try:
@@ -283,7 +294,7 @@ async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, set
                 after["plan_rows"] = _plan_rows((await plan.fetchone())[0])
         check(row)
         await before_commit(row)
-        await conn.execute("COMMIT")
+        await end_transaction(conn, rollback)
         return row
     except BaseException as exc:
         if not conn.closed and getattr(exc, "sqlstate", None) == "22023":
@@ -294,6 +305,16 @@ async def run_transaction(conn: psycopg.AsyncConnection, *, read_only: bool, set
         elif not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             await conn.execute("ROLLBACK")
         raise
+
+
+async def end_transaction(conn: psycopg.AsyncConnection, rollback: bool) -> None:
+    """COMMIT, or v14's optionalRollback: deferred constraints checked first (a violation fails the
+    request as a COMMIT would), then ROLLBACK."""
+    if rollback:
+        await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        await conn.execute("ROLLBACK")
+    else:
+        await conn.execute("COMMIT")
 
 
 def _plan_rows(plan) -> int | None:

@@ -29,9 +29,10 @@ class Operations:
 
     # ---- tables ----------------------------------------------------------------------------
 
-    async def _parse(self, request: Request, table_name: str, ctx=None):
-        """What every table operation reads first: the table, Accept, query string and Prefer."""
-        table = await self.gw.table(table_name)
+    async def _parse(self, request: Request, table_name: str, ctx):
+        """What every table operation reads first: the table (in the request's schema), Accept, query
+        string and Prefer."""
+        table = await self.gw.table(table_name, schema=ctx.schema)
         chosen = await self.negotiated(request, ctx)
         p = rest.parse_params(request.query_params.multi_items())
         await self.gw.refuse_aggregates(p.select)
@@ -56,12 +57,15 @@ class Operations:
         return chosen
 
     async def preferences(self, request: Request, ctx=None) -> dict:
-        """Prefer; a `timezone=` PostgreSQL knows becomes the transaction's TimeZone."""
+        """Prefer; a `timezone=` PostgreSQL knows becomes the transaction's TimeZone; the database's
+        db-tx-end and `tx=` (when it allows an override) decide how the transaction ends."""
         headers = request.headers.getlist("prefer")
         zones = await self.gw.timezones() if any("timezone=" in h for h in headers) else frozenset()
-        prefs = rest.parse_prefer(headers, zones)
+        config = await self.gw.in_db_config()
+        prefs = rest.parse_prefer(headers, zones, allow_tx=config.tx_allow_override)
         if ctx is not None:
             ctx.timezone = prefs.get("timezone")
+            ctx.rollback = config.rolls_back(prefs.get("tx"))
         return prefs
 
     async def _body(self, request: Request):
@@ -111,7 +115,7 @@ class Operations:
         if body is None:
             raise invalid_json()
         rows, columns = rest.payload_rows(body, p.columns)
-        table = await self.gw.table(table_name, columns)
+        table = await self.gw.table(table_name, columns, ctx.schema)
         rest.check_columns(table, columns)
         conflict = p.on_conflict or list(table.primary_key)
         resolution = prefs.get("resolution") if conflict else None
@@ -147,7 +151,7 @@ class Operations:
         if not isinstance(body, dict):
             raise invalid_json()
         columns = [c for c in (p.columns or list(body))]
-        table = await self.gw.table(table_name, columns)
+        table = await self.gw.table(table_name, columns, ctx.schema)
         rest.check_columns(table, columns)
         self._safe_update(p, "UPDATE")
         returning = prefs.get("return", "minimal")
@@ -169,7 +173,7 @@ class Operations:
         shape = self._write_shape(p, prefs, chosen, returning, table)
         count, _, _, out = await self.gw.execute(ctx, "delete", table.name, self.gw.statements.delete(table, shape),
                                                  read_only=False, check=self._write_check(chosen.singular, prefs))
-        return self._changed(count, out, prefs, returning, chosen, PREFER_FOR_DELETE)
+        return self._changed(count, out, prefs, returning, chosen, PREFER_FOR_DELETE, ranged=False)
 
     async def put_row(self, request: Request, ctx, table_name: str) -> Response:
         """PUT: a single-row upsert addressed by its whole primary key."""
@@ -182,7 +186,7 @@ class Operations:
         if not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], dict):
             raise invalid_json()
         row = rows[0]
-        table = await self.gw.table(table_name, list(row))
+        table = await self.gw.table(table_name, list(row), ctx.schema)
         rest.check_columns(table, list(row))
         if any(k not in row or str(row[k]) != v for k, v in keys.items()):
             raise ApiError(400, "PGRST115", "Payload values do not match URL in primary key column(s)")
@@ -206,9 +210,10 @@ class Operations:
             raise ApiError(405, "PGRST105", "Filters must include all and only primary key columns with 'eq' operators")
         return keys
 
-    def _changed(self, count, out, prefs, returning, chosen, used) -> Response:
+    def _changed(self, count, out, prefs, returning, chosen, used, ranged: bool = True) -> Response:
+        """PATCH and DELETE replies; v14 gives PATCH `0-(n-1)/total` and DELETE always `*/total`."""
         total = str(count) if rest.counts(prefs) else "*"
-        headers = {"Content-Range": f"0-{count - 1}/{total}" if count else f"*/{total}"}
+        headers = {"Content-Range": f"0-{count - 1}/{total}" if count and ranged else f"*/{total}"}
         headers.update(rest.applied(prefs, used))
         if returning == "representation":
             return rest.respond(200, out, headers, chosen)
@@ -241,15 +246,15 @@ class Operations:
 
     async def describe_table(self, request: Request, ctx, table_name: str) -> Response:
         """OPTIONS: the methods the relation takes, as v14's RelInfoPlan lists them."""
-        table = await self.gw.table(table_name)
+        table = await self.gw.table(table_name, schema=ctx.schema)
         allow = "OPTIONS,GET,HEAD" + (",POST" + (",PUT" if table.primary_key else "") + ",PATCH,DELETE"
                                       if table.insertable else "")
         return info_response(allow)
 
-    async def describe_function(self, request: Request, name: str) -> Response:
+    async def describe_function(self, request: Request, ctx, name: str) -> Response:
         """OPTIONS on /rpc/<fn>: the function is found as a GET would find it (its query-string
         arguments; PGRST202/203 otherwise); POST only for a volatile one (v14's RoutineInfoPlan)."""
-        function = await self.gw.function(rpc.read_get(name, request.url.query).lookup)
+        function = await self.gw.function(rpc.read_get(name, request.url.query).lookup, ctx.schema)
         allow = "OPTIONS,POST" if function.volatile else "OPTIONS,GET,HEAD,POST"
         return info_response(allow)
 
@@ -266,12 +271,12 @@ class Operations:
             call = rpc.read_post(name, raw_query, body, request.headers.get("content-type", ""))
         else:
             call = rpc.read_get(name, raw_query)
-        function = await self.gw.function(call.lookup)
+        function = await self.gw.function(call.lookup, ctx.schema)
         p = rest.parse_params(call.query)
         prefs = await self.preferences(request, ctx)
         rpc.check_max_affected(prefs, function)
         await self.gw.refuse_aggregates(p.select)
-        plan = await self._function_embeds(function, p)
+        plan = await self._function_embeds(function, p, ctx.schema)
         limit, offset = self._range(request, p, ("GET",))
         shape = statements.Shape(p.select, p.filters, p.order, limit, offset, rest.counts(prefs),
                                  body=request.method != "HEAD", plan=plan, **rest.media_fields(chosen))
@@ -288,15 +293,14 @@ class Operations:
             return rest.respond(204, None, headers)
         return rest.respond(status, "" if request.method == "HEAD" else out, headers, chosen)
 
-    async def _function_embeds(self, function, p: rest.Params):
+    async def _function_embeds(self, function, p: rest.Params, schema: str | None):
         """Embeds on a function's result: its rows are the returned table's, embedded from there."""
         named = rest.embeds(p) + [path[0] for path, _, _ in p.nested] + [t.relation for t in p.order if t.relation]
         aggregated = rest.grammar.aggregates_in(p.select)
         if not named and not aggregated:
             return None
         name = function.return_type.rsplit(".", 1)[-1].strip('"')
-        cache = self.gw.cache or await self.gw.reload_schema()
-        table = cache.tables.get(name) if function.returns_composite else None
+        table = (await self.gw.catalog()).of(schema).tables.get(name) if function.returns_composite else None
         if table is None and not named:
             raise not_implemented("aggregate functions over a function that returns no table's rows")
         if table is None:

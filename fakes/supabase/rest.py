@@ -22,7 +22,9 @@ PREFER_KEYS = {"return": {"minimal", "representation", "headers-only"},
                "resolution": {"merge-duplicates", "ignore-duplicates"},
                "count": {"exact", "planned", "estimated"}, "missing": {"default", "null"},
                "handling": {"strict", "lenient"}}
-# No `tx`: Supabase runs PostgREST with db-tx-end=commit, so `Prefer: tx=...` is an invalid preference.
+# `tx=commit|rollback` are always valid preferences (v14's acceptedPrefs), applied only when the
+# database's db-tx-end allows an override (dbconfig.py); any other `tx=` value is invalid.
+TX_VALUES = ("commit", "rollback")
 APPLIED_ORDER = ("resolution", "missing", "return", "count", "tx", "handling", "timezone", "max-affected")
 
 
@@ -88,9 +90,33 @@ def parse_nested(key: str, value: str) -> tuple[tuple[str, ...], str, object]:
     return path, "filter", grammar.parse_filter(last + arrow + tail, value)
 
 
-def parse_prefer(headers: list[str], timezones: frozenset[str] = frozenset()) -> dict[str, str]:
+def request_schema(method: str, headers, exposed: tuple[str, ...]) -> tuple[str, bool]:
+    """v14's getSchema: the schema a request selects and whether the reply names it (Content-Profile).
+    POST/PATCH/PUT/DELETE read Content-Profile, every other method Accept-Profile; without one it is the
+    first exposed schema, named in the reply when several are exposed; one not exposed (an empty or a
+    comma-listed value too: it is taken whole) is 406 PGRST106."""
+    header = "content-profile" if method in ("DELETE", "PATCH", "POST", "PUT") else "accept-profile"
+    raw = headers.get(header)
+    if raw is None:
+        return exposed[0], len(exposed) != 1
+    wanted = raw.encode("latin-1").decode("utf-8", "replace")      # the bytes sent, as UTF-8
+    if wanted not in exposed:
+        raise ApiError(406, "PGRST106", f"Invalid schema: {wanted}", None,
+                       "Only the following schemas are exposed: " + ", ".join(exposed))
+    return wanted, True
+
+
+def search_path(schema: str, extra: tuple[str, ...]) -> str:
+    """The transaction's search_path as PostgREST sets it: the request's schema, then the extra search
+    path, each a quoted identifier (`"personal", "public", "extensions"`)."""
+    return ", ".join('"' + name.replace('"', '""') + '"' for name in (schema, *extra))
+
+
+def parse_prefer(headers: list[str], timezones: frozenset[str] = frozenset(), allow_tx: bool = False
+                 ) -> dict[str, str]:
     """Prefer, as v14 reads it: the first of each kind wins; `timezone=` only when PostgreSQL knows the
-    zone (`pg_timezone_names`), otherwise it is an invalid preference like any unknown one."""
+    zone (`pg_timezone_names`), otherwise it is an invalid preference like any unknown one; `tx=` is
+    kept only with `allow_tx` (db-tx-end *-allow-override), yet valid either way."""
     prefs: dict[str, str] = {}
     invalid: list[str] = []
     for header in headers:
@@ -108,6 +134,9 @@ def parse_prefer(headers: list[str], timezones: frozenset[str] = frozenset()) ->
             elif key == "timezone":
                 if prefs["timezone"] is None:
                     invalid.append(item)
+            elif key == "tx" and value in TX_VALUES:
+                if allow_tx:
+                    prefs.setdefault("tx", value)
             elif key == "max-affected" and value.isdigit() or value in PREFER_KEYS.get(key, ()):
                 prefs.setdefault(key, value)
             else:
@@ -126,8 +155,9 @@ def counts(prefs: dict) -> bool:
 
 
 def applied(prefs: dict[str, str], used: tuple[str, ...]) -> dict[str, str]:
-    """Preference-Applied in v14's order; a timezone the transaction took is applied to every operation."""
-    values = [f"{k}={prefs[k]}" for k in APPLIED_ORDER if k in prefs and (k in used or k == "timezone")
+    """Preference-Applied in v14's order; a timezone the transaction took and a tx the database lets
+    the request choose are applied to every operation."""
+    values = [f"{k}={prefs[k]}" for k in APPLIED_ORDER if k in prefs and (k in used or k in ("timezone", "tx"))
               and (k != "max-affected" or prefs.get("handling") == "strict")]
     return {"Preference-Applied": ", ".join(values)} if values else {}
 
@@ -230,6 +260,6 @@ def embeds(p: Params) -> list[str]:
     return [item.name for item in p.select if isinstance(item, grammar.Embed)]
 
 
-__all__ = ["parse_params", "parse_prefer", "applied", "negotiated", "media_fields", "content_location", "read_body", "payload_rows",
+__all__ = ["parse_params", "parse_prefer", "request_schema", "search_path", "applied", "negotiated", "media_fields", "content_location", "read_body", "payload_rows",
            "check_columns", "content_range", "read_status", "respond", "location", "shape_for",
            "embeds", "statements"]

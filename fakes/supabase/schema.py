@@ -59,12 +59,16 @@ where n.nspname = %s and p.prokind = 'f' and p.prorettype <> 'trigger'::regtype
 HAS_RELATION = "select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and c.relname = %s"
 HAS_COLUMN = ("select 1 from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
               "where n.nspname = %s and c.relname = %s and a.attname = any(%s) and a.attnum > 0 and not a.attisdropped")
-# PostgREST's in-database configuration: `alter role authenticator set pgrst.db_aggregates_enabled = 'true'`.
-AGGREGATES_SQL = """
-select coalesce((select split_part(s, '=', 2) from pg_db_role_setting r, unnest(r.setconfig) s
-                 where r.setrole = (select oid from pg_roles where rolname = current_user)
-                   and r.setdatabase in (0, (select oid from pg_database where datname = current_database()))
-                   and s like 'pgrst.db\\_aggregates\\_enabled=%%' order by r.setdatabase desc limit 1), 'false')
+# PostgREST's in-database configuration (its queryDbSettings): the authenticator's `pgrst.*` role
+# settings, the database-specific one first (`alter role authenticator [in database d] set pgrst.x = ...`).
+DB_SETTINGS_SQL = """
+select distinct on (k) k, v from (
+  select r.setdatabase, substr(s, 7, strpos(s, '=') - 7) k, substr(s, strpos(s, '=') + 1) v
+  from pg_db_role_setting r, unnest(r.setconfig) s
+  where r.setrole = (select oid from pg_roles where rolname = current_user)
+    and r.setdatabase in (0, (select oid from pg_database where datname = current_database()))
+    and s like 'pgrst.%%=%%') settings
+order by k, setdatabase desc
 """
 
 # A row when the authenticator's settings turn PostgREST's plan media type on (pgrst.db_plan_enabled).
@@ -169,7 +173,7 @@ class SchemaCache:
         return found[0] if found else None
 
 
-async def load(conn, schema: str) -> SchemaCache:
+async def load(conn, schema: str, settings: dict | None = None) -> SchemaCache:
     tables: dict[str, Table] = {}
     cur = await conn.execute(_TABLES_SQL, (schema,))
     for relname, attname, typ, has_default, nullable, relkind, pk, default in await cur.fetchall():
@@ -192,9 +196,15 @@ async def load(conn, schema: str) -> SchemaCache:
         overloads.sort(key=Function.sort_key)
     rels = await relationships.load(conn, schema, tables)
     fingerprint = tuple(await (await conn.execute(CATALOG_FINGERPRINT)).fetchone())
-    aggregates = (await (await conn.execute(AGGREGATES_SQL)).fetchone())[0].strip().lower() in ("true", "on", "1", "yes")
+    settings = await db_settings(conn) if settings is None else settings
+    aggregates = settings.get("db_aggregates_enabled", "false").strip().lower() in ("true", "on", "1", "yes")
     return SchemaCache(schema, tables, functions, rels, fingerprint, aggregates_enabled=aggregates,
                        function_versions=versions)
+
+
+async def db_settings(conn) -> dict[str, str]:
+    """{"db_schemas": "public, personal", ...}: the `pgrst.` settings the database gives the connection's role."""
+    return dict(await (await conn.execute(DB_SETTINGS_SQL)).fetchall())
 
 
 def _callable(function: Function) -> bool:
@@ -210,3 +220,69 @@ def _function(schema, name, argnames, argmodes, alltypes, intypes, ndefaults, re
     first_default = len(inputs) - ndefaults
     arguments = tuple(Argument(n, t, i >= first_default, m == "v") for i, (n, t, m) in enumerate(inputs))
     return Function(schema, name, arguments, bool(retset), rettype, volatility == "v", bool(void), bool(composite))
+
+
+# ---- every exposed schema ------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Catalog:
+    """The schema caches of the exposed schemas (PostgREST's db-schemas: the first is the default),
+    read together, with the in-database settings they were read under."""
+    schemas: tuple[str, ...]
+    caches: dict[str, SchemaCache]
+    extra_search_path: tuple[str, ...] = ("public", "extensions")
+    aggregates_enabled: bool = False
+
+    @property
+    def default(self) -> str:
+        return self.schemas[0]
+
+    def of(self, schema: str | None) -> SchemaCache:
+        """The cache of `schema` (the default one for None); an exposed schema the database does not
+        have, or one a reload stopped exposing, has no tables and no functions."""
+        schema = self.default if schema is None else schema
+        return self.caches.get(schema) or SchemaCache(schema, {}, {}, aggregates_enabled=self.aggregates_enabled)
+
+
+def exposed(settings: dict[str, str], configured: tuple[str, ...]) -> tuple[str, ...]:
+    """`pgrst.db_schemas` over the gateway's option, split as PostgREST splits db-schemas (commas, each
+    name stripped); an empty setting is PostgREST's default, public alone."""
+    value = settings.get("db_schemas")
+    if value is None:
+        return configured
+    return tuple(s.strip() for s in value.split(",")) if value else ("public",)
+
+
+def extra_search_path(settings: dict[str, str], configured: tuple[str, ...]) -> tuple[str, ...]:
+    """`pgrst.db_extra_search_path` over the gateway's option; empty is none."""
+    value = settings.get("db_extra_search_path")
+    if value is None:
+        return configured
+    return tuple(s.strip() for s in value.split(",")) if value else ()
+
+
+# The exposed schemas the database lacks: v14 casts each (quoted) name to regnamespace in its schema
+# cache queries, so one that does not exist fails the whole cache.
+MISSING_SCHEMAS_SQL = ("select s from unnest(%s::text[]) s "
+                       "where to_regnamespace('\"' || replace(s, '\"', '\"\"') || '\"') is null")
+
+
+class SchemaCacheUnavailable(Exception):
+    """The cache cannot be read (v14: 503 PGRST002 on every request until it can)."""
+
+
+async def load_all(conn, schemas: tuple[str, ...], extra: tuple[str, ...] = ("public", "extensions")) -> Catalog:
+    """Every exposed schema's cache; the database's `pgrst.db_schemas` / `pgrst.db_extra_search_path`
+    override `schemas` / `extra` as PostgREST's in-database configuration overrides its environment.
+    An exposed schema the database does not have: SchemaCacheUnavailable (v14 #3644: the cache query
+    fails). The extra search path is not checked (the fake database has no `extensions` schema)."""
+    settings = await db_settings(conn)
+    names = exposed(settings, schemas)
+    missing = [r[0] for r in await (await conn.execute(MISSING_SCHEMAS_SQL, (list(names),))).fetchall()]
+    if missing:
+        raise SchemaCacheUnavailable(f"schema {missing[0]!r} is exposed but does not exist")
+    caches = {}
+    for name in dict.fromkeys(names):
+        caches[name] = await load(conn, name, settings)
+    aggregates = next(iter(caches.values())).aggregates_enabled
+    return Catalog(names, caches, extra_search_path(settings, extra), aggregates)

@@ -88,6 +88,11 @@ request = st.fixed_dictionaries({
                                "application/vnd.pgrst.array+json;nulls=stripped", "application/vnd.pgrst.plan+json"]),
     "content_type": st.sampled_from([None, "application/json", "text/plain", "application/json; charset=utf-8",
                                      "text/csv", "application/x-www-form-urlencoded"]),
+    # schema profiles: the exposed one, unexposed ones, empty, a list, bytes that are not UTF-8
+    "profile": st.sampled_from([None, None, None, None, ("Accept-Profile", "public"), ("Content-Profile", "public"),
+                                ("Accept-Profile", ""), ("Content-Profile", "auth"), ("Accept-Profile", "pg_catalog"),
+                                ("Content-Profile", "public, private"), ("Accept-Profile", "\u00e9".encode()),
+                                ("Content-Profile", b"\xff\xfe"), ("Accept-Profile", '"public"')]),
 })
 
 
@@ -130,6 +135,8 @@ class Fuzzer:
         for name, key in (("Accept", "accept"), ("Content-Type", "content_type")):
             if spec[key]:
                 headers[name] = spec[key]
+        if spec.get("profile"):
+            headers[spec["profile"][0]] = spec["profile"][1]
         raw = spec["body"] if isinstance(spec["body"], bytes) else json.dumps(spec["body"]).encode()
         self.sent += 1
         # Built by hand: lone surrogates go out as the invalid UTF-8 bytes a hostile client can send.

@@ -137,6 +137,48 @@ const cases = {
     return { data: { csv: csv.data, planned: planned.count, plannedStatus: planned.status },
              error: csv.error || planned.error, count: null, status: csv.status };
   },
+  // postgrest-js's rollback() (Prefer: tx=rollback) under db-tx-end=commit-allow-override, which
+  // contract_set_tx_end turns on for this database and off again (test_rest_tx.py does the same).
+  async rest_rollback() {
+    const tag = `js-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
+    const items = () => anon().from("contract_rest_items");
+    const rows = async () => (await items().select("note").eq("tag", tag).order("note")).data;
+    const switchTo = async (txEnd, override) => {       // PostgREST applies it once the NOTIFY reaches it
+      const set = await service().rpc("contract_set_tx_end", { tx_end: txEnd });
+      if (set.error) throw new Error(`contract_set_tx_end: ${set.error.message}`);
+      const probe = `${tag}-probe-${txEnd}`;
+      for (let i = 0; i < 200; i++) {
+        await anon().from("contract_rest_items").insert({ tag: probe }).rollback();
+        const left = (await anon().from("contract_rest_items").select("id").eq("tag", probe)).data.length;
+        if ((left === 0) === override) return;
+        await new Promise((done) => setTimeout(done, 50));
+      }
+      throw new Error(`db-tx-end=${txEnd || "commit"} was not applied within 10 s`);
+    };
+    await switchTo("commit-allow-override", true);
+    try {
+      const inserted = await items().insert([{ tag, note: "a" }, { tag, note: "b" }]).select("note").rollback();
+      const called = await anon().rpc("contract_tx_insert", { tag, copies: 2 }).select("note").rollback();
+      const updated = await items().insert({ tag, note: "kept" }).then(() =>
+        items().update({ note: "changed" }).eq("tag", tag).select("note").rollback());
+      return { data: { inserted: inserted.data, called: called.data, updated: updated.data, after: await rows() },
+               error: inserted.error || called.error || updated.error, count: null, status: inserted.status };
+    } finally {
+      await switchTo("", false);
+    }
+  },
+  // ---- exposed schemas (test_rest_schemas.py exposes contract_personal beside public first) ------
+  async schema_switch() {
+    const personal = anon().schema("contract_personal");
+    const parents = await personal.from("emb_parents").select("name, emb_children(name)").eq("id", 1);
+    const posted = await personal.rpc("contract_where");                      // POST: Content-Profile
+    const got = await personal.rpc("contract_where", {}, { get: true });       // GET: Accept-Profile
+    const refused = await anon().schema("emb_private").from("emb_parents").select("*");
+    return { data: { parents: parents.data, posted: posted.data && posted.data.schema,
+                     got: got.data && got.data.schema, refused: refused.error && refused.error.code,
+                     refusedStatus: refused.status },
+             error: parents.error || posted.error || got.error, count: null, status: parents.status };
+  },
 };
 
 async function main() {
