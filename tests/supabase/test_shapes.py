@@ -230,3 +230,55 @@ def test_the_reload_check_fails_on_a_cache_that_keeps_stale_sql(supabase_gateway
             test_a_schema_reload_is_seen_by_the_next_request(supabase_gateway, pg, "reload_schema")
     finally:
         supabase_gateway.statements = kept
+
+
+# ---- two exposed schemas with a table of one name ------------------------------------------------
+
+TWINS = """
+create schema if not exists shape_a;
+create schema if not exists shape_b;
+create table if not exists shape_a.twin (id integer primary key, name text);
+create table if not exists shape_b.twin (id integer primary key, name text, extra text default 'b only');
+insert into shape_a.twin values (1, 'a-one'), (2, 'a-two') on conflict do nothing;
+insert into shape_b.twin values (1, 'b-one'), (2, 'b-two') on conflict do nothing;
+grant usage on schema shape_a, shape_b to anon;
+grant select on shape_a.twin, shape_b.twin to anon;
+"""
+
+
+def twin_reads(pg_database, supabase_loop, statements_cache=None) -> list:
+    """`twin?id=eq.N` read from shape_a and shape_b in turn (Accept-Profile) through one gateway."""
+    from dualsync.fakes.supabase import GatewayConfig
+    from dualsync.fakes.supabase.gateway import Gateway
+    from dualsync.fakes.supabase.serving import InProcessTransport
+    with psycopg.connect(pg_database.admin.dsn(), autocommit=True) as conn:
+        conn.execute(TWINS)
+    gateway = Gateway(GatewayConfig(rest_dsn=pg_database.authenticator.dsn(), admin_dsn=pg_database.admin.dsn(),
+                                    schemas=("public", "shape_a", "shape_b")))
+    if statements_cache is not None:
+        gateway.statements = statements_cache
+    try:
+        with httpx.Client(transport=InProcessTransport(gateway.app, supabase_loop), base_url="http://gateway.local",
+                          headers={"apikey": gateway.config.anon_key}) as c:
+            out = []
+            for n in (1, 2):
+                for schema in ("shape_a", "shape_b"):
+                    r = c.get(f"/rest/v1/twin?id=eq.{n}", headers={"Accept-Profile": schema})
+                    out.append(r.json() if r.status_code == 200 else r.status_code)
+            return out
+    finally:
+        gateway.close()
+        with psycopg.connect(pg_database.admin.dsn(), autocommit=True) as conn:
+            conn.execute("drop schema shape_a, shape_b cascade")
+
+
+EXPECTED_TWINS = [[{"id": 1, "name": "a-one"}], [{"id": 1, "name": "b-one", "extra": "b only"}],
+                  [{"id": 2, "name": "a-two"}], [{"id": 2, "name": "b-two", "extra": "b only"}]]
+
+
+def test_a_table_of_one_name_in_two_schemas_gets_its_own_sql(pg_database, supabase_loop):
+    assert twin_reads(pg_database, supabase_loop) == EXPECTED_TWINS
+
+
+def test_the_two_schemas_check_fails_on_a_cache_keyed_by_table_name(pg_database, supabase_loop):
+    assert twin_reads(pg_database, supabase_loop, NameKeyed()) != EXPECTED_TWINS
