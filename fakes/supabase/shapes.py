@@ -70,7 +70,10 @@ class StatementCache:
     def _statement(self, head: tuple, table, shape: statements.Shape, build, body=None) -> Statement:
         values: list = [] if body is None else [body]
         key, filters, before_plan = self.key(head, table, shape, values)
-        entry = self.entries.get(key)
+        try:
+            entry = self.entries.get(key)
+        except TypeError:               # something unhashable in the request's structure: not cached
+            return build(table, shape, body)
         if entry is not None and self.reusable(entry, table):
             self.hits += 1
             try:

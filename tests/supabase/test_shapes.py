@@ -99,6 +99,14 @@ def test_writes_bind_their_body_and_key_on_their_columns():
     assert cache.hits == 2
 
 
+def test_a_shape_that_cannot_be_a_key_is_composed_every_time():
+    shape = read_shape(("n", "eq.1"))
+    shape.select = [SelectItem(Field("n", path=[("->", "k")]))]      # a list where a tuple belongs: unhashable
+    cache = shapes.StatementCache()
+    stmt = cache.read(LOGS, shape)
+    assert text(stmt) == text(statements.read(LOGS, shape)) and not cache.entries
+
+
 def test_the_cache_is_bounded_and_cleared():
     cache = shapes.StatementCache(size=2)
     for column in ("n", "m", "n", "id", "m", "n"):
