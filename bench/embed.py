@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import selectors
 import statistics
+import subprocess
+import sys
 
+import httpx
 import jwt
 import psycopg
 
@@ -90,7 +94,8 @@ def canonical(rows: list[dict]) -> list[dict]:
                   key=lambda p: p["id"])
 
 
-async def measure(gateway, server_url: str, dsn: str, admin_dsn: str, repeat: int) -> list[Figure]:
+async def measure(gateway, server_url: str, dsn: str, admin_dsn: str, repeat: int,
+                  standalone_url: str | None = None) -> list[Figure]:
     headers = {"apikey": gateway.config.anon_key}
     async with clients(gateway, server_url, dsn, "embed") as (inproc, loop, conn, session):
         user = session["user"]["id"]
@@ -134,6 +139,13 @@ async def measure(gateway, server_url: str, dsn: str, admin_dsn: str, repeat: in
         bare = await BareClient.open(server_url, PATH, auth)
         ways = {"raw": lambda: raw_embed(conn, claims), "raw-same": raw_same, "inprocess": lambda: through(inproc),
                 "loopback": lambda: through(loop), "loopback-bare": bare.get}
+        apart = httpx.AsyncClient(base_url=standalone_url) if standalone_url else None
+        if apart is not None:
+            answer = await apart.get(PATH, headers=auth)
+            if answer.status_code != 200 or canonical(answer.json()) != expected:
+                raise Unavailable(f"the standalone gateway at {standalone_url} does not answer GET {PATH} as the "
+                                  f"raw query does ({answer.status_code} {answer.text[:160]}); not timed")
+            ways["standalone"] = lambda: through(apart)
         samples = {way: [] for way in ways}
         for _ in range(max(3, repeat // 10)):           # warm: prepared statements, pools, schema cache
             for fn in ways.values():
@@ -142,6 +154,8 @@ async def measure(gateway, server_url: str, dsn: str, admin_dsn: str, repeat: in
             for way, fn in ways.items():
                 samples[way].extend(await timed_async(fn, 1))
         bare.writer.close()
+        if apart is not None:
+            await apart.aclose()
     raw_p50 = statistics.median(samples["raw"])
     out = []
     for way, values in samples.items():
@@ -185,8 +199,9 @@ def run(quick: bool) -> list[Figure]:
         server.stop()
 
 
-def run_on(server, repeat: int, **config) -> list[Figure]:
-    """The benchmark on a fresh database of `server`, through a gateway made with `config`."""
+def run_on(server, repeat: int, standalone: bool = True, **config) -> list[Figure]:
+    """The benchmark on a fresh database of `server`, through a gateway made with `config` (and,
+    with `standalone`, the standalone gateway in its own process on the same database)."""
     from dualsync.fakes.supabase import Gateway, GatewayConfig
     from dualsync.fakes.supabase.serving import LoopbackServer
     db = server.new_database("bench_embed")
@@ -195,17 +210,44 @@ def run_on(server, repeat: int, **config) -> list[Figure]:
             admin.execute(SCHEMA_SQL)
         gateway = Gateway(GatewayConfig(rest_dsn=db.authenticator.dsn(), admin_dsn=db.admin.dsn(), **config))
         loopback = LoopbackServer(gateway.app).start()
+        apart = StandaloneGateway(db.admin.dsn()) if standalone else None
         try:
-            return asyncio.run(_measure_and_close(gateway, loopback.url, db, repeat))
+            return asyncio.run(_measure_and_close(gateway, loopback.url, db, repeat, apart and apart.url))
         finally:
+            if apart is not None:
+                apart.stop()
             loopback.stop()
             gateway.close()
     finally:
         server.drop_database(db)
 
 
-async def _measure_and_close(gateway, url: str, db, repeat: int) -> list[Figure]:
+class StandaloneGateway:
+    """`python -m dualsync.fakes.supabase --port 0 --dsn DSN`: its URL from the first line it prints."""
+
+    def __init__(self, admin_dsn: str, timeout: float = 60.0):
+        self.proc = subprocess.Popen([sys.executable, "-m", "dualsync.fakes.supabase", "--port", "0", "--dsn", admin_dsn],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ready = selectors.DefaultSelector()
+        ready.register(self.proc.stdout, selectors.EVENT_READ)
+        line = self.proc.stdout.readline() if ready.select(timeout) else ""
+        if not line.startswith("API URL: "):
+            self.stop()
+            raise Unavailable(f"the standalone gateway did not start in {timeout:g} s: "
+                              f"{(line + self.proc.stderr.read())[-300:].strip() or 'it printed nothing'}")
+        self.url = line.split(": ", 1)[1].strip()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+async def _measure_and_close(gateway, url: str, db, repeat: int, standalone_url: str | None) -> list[Figure]:
     try:
-        return await measure(gateway, url, db.authenticator.dsn(), db.admin.dsn(), repeat)
+        return await measure(gateway, url, db.authenticator.dsn(), db.admin.dsn(), repeat, standalone_url)
     finally:
         await gateway.aclose()

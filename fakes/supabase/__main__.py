@@ -144,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python -m dualsync.fakes.supabase: error: --sql {' '.join(str(exc).split())}; fix that file",
               file=sys.stderr)
         return 2
+    except psycopg.OperationalError as exc:    # --dsn names a server that cannot be reached or refuses us
+        from dualsync.fakes.postgres.url import parse_dsn
+        why = " ".join(str(exc).split())
+        print(f"python -m dualsync.fakes.supabase: error: --dsn {parse_dsn(args.dsn).redacted()}: {why}; "
+              "check the host, port, user and password", file=sys.stderr)
+        return 2
     try:
         problem = in_db_config_problem(login.dsn() + via)
         if problem:

@@ -22,7 +22,7 @@ def test_a_matching_gateway_is_timed_every_way(pg_server):
 def test_a_gateway_answering_fewer_parents_is_not_timed(pg_server):
     """db-max-rows below the 100 parents: the gateway's answer differs from the raw query's."""
     with pytest.raises(Unavailable, match=r"does not answer what the raw query does \(50 parents against 100\)"):
-        embed.run_on(pg_server, 3, max_rows=50)
+        embed.run_on(pg_server, 3, standalone=False, max_rows=50)
 
 
 def test_a_gateway_without_the_relationship_is_not_timed(pg_server, monkeypatch):
@@ -30,7 +30,12 @@ def test_a_gateway_without_the_relationship_is_not_timed(pg_server, monkeypatch)
     monkeypatch.setattr(embed, "SCHEMA_SQL", embed.SCHEMA_SQL.replace(
         "parent_id bigint not null references public.parents (id) on delete cascade", "parent_id bigint not null"))
     with pytest.raises(Unavailable, match=r"resource embedding is missing from this gateway: .* answered 400 .*PGRST200"):
-        embed.run_on(pg_server, 3)
+        embed.run_on(pg_server, 3, standalone=False)
+
+
+def test_a_standalone_gateway_that_cannot_start_is_named():
+    with pytest.raises(Unavailable, match=r"the standalone gateway did not start in 30 s: .*--dsn postgresql://nobody:\*\*\*@"):
+        embed.StandaloneGateway("postgresql://nobody:x@127.0.0.1:1/none", timeout=30)
 
 
 def test_the_command_exits_1_when_an_area_is_not_measured(monkeypatch, capsys):
