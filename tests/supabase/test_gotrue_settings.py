@@ -14,8 +14,6 @@ import pytest
 from supabase import create_client
 from supabase.lib.client_options import SyncClientOptions
 
-from dualsync.fakes.supabase import GatewayConfig
-from dualsync.fakes.supabase.gateway import Gateway
 from dualsync.fakes.supabase.keys import KeySet, encode_with
 from dualsync.fakes.supabase.serving import InProcessTransport
 
@@ -27,22 +25,6 @@ V = {"X-Supabase-Api-Version": "2024-01-01"}
 def part(token: str, index: int) -> dict:
     text = token.split(".")[index]
     return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-
-
-@pytest.fixture
-def make_gateway(pg_database, supabase_loop):
-    made = []
-
-    def make(**settings) -> tuple[Gateway, httpx.Client]:
-        gateway = Gateway(GatewayConfig(rest_dsn=pg_database.authenticator.dsn(), admin_dsn=pg_database.admin.dsn(),
-                                        **settings))
-        client = httpx.Client(transport=InProcessTransport(gateway.app, supabase_loop), base_url=URL)
-        made.append((gateway, client))
-        return gateway, client
-    yield make
-    for gateway, client in made:
-        client.close()
-        gateway.close()
 
 
 def supabase_py(gateway, supabase_loop):

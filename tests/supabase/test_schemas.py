@@ -5,16 +5,12 @@ database over the option, re-read on `NOTIFY pgrst, 'reload config'`, a schema n
 
 from __future__ import annotations
 
-import httpx
 import psycopg
 import pytest
 
 from dualsync.fakes.supabase import GatewayConfig
 from dualsync.fakes.supabase.__main__ import parse_args
-from dualsync.fakes.supabase.gateway import Gateway
-from dualsync.fakes.supabase.serving import InProcessTransport
 
-URL = "http://gateway.local"
 SPECIAL = 'SPECIAL "@/\\#~_-'
 SETUP = f"""
 create schema if not exists "{SPECIAL.replace('"', '""')}";
@@ -34,20 +30,9 @@ def schema_sql(pg_database):
 
 
 @pytest.fixture
-def make_gateway(pg_database, supabase_loop, schema_sql):
-    made = []
-
-    def make(**settings) -> tuple[Gateway, httpx.Client]:
-        gateway = Gateway(GatewayConfig(rest_dsn=pg_database.authenticator.dsn(), admin_dsn=pg_database.admin.dsn(),
-                                        **settings))
-        client = httpx.Client(transport=InProcessTransport(gateway.app, supabase_loop), base_url=URL,
-                              headers={"apikey": gateway.config.anon_key})
-        made.append((gateway, client))
-        return gateway, client
-    yield make
-    for gateway, client in made:
-        client.close()
-        gateway.close()
+def make_gateway(make_gateway, schema_sql):
+    """tests/supabase/conftest.py's, after this module's schema is in place; the anon key on every call."""
+    return lambda **settings: make_gateway(apikey=True, **settings)
 
 
 @pytest.fixture
