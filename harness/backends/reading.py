@@ -175,7 +175,8 @@ class CommitRecorder:
 
     For Supabase it reads the rows the reply says were written when the client asked for
     `return=representation` (an ignore-duplicates insert or a filtered PATCH may write fewer rows
-    than it sent, or none), else the request's rows (`return=minimal` answers with no body). For
+    than it sent, or none), else the request's rows (`return=minimal` answers with no body); a reply
+    whose Preference-Applied says `tx=rollback` wrote nothing. For
     CloudKit it pairs each operation with its per-record result, since a 200 can carry per-record
     errors."""
 
@@ -192,6 +193,8 @@ class CommitRecorder:
             self._cloudkit(user, request, reply)
 
     def _supabase(self, user: str, request: httpx.Request, reply: httpx.Response) -> None:
+        if "tx=rollback" in reply.headers.get("preference-applied", ""):
+            return  # PostgREST ran the write and rolled it back (db-tx-end allows the override)
         rt = self.backends.app.by_table(request.url.path.rsplit("/", 1)[-1])
         represented = "return=representation" in request.headers.get("prefer", "")
         if request.method == "PATCH" and not represented:

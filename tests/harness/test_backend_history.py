@@ -68,3 +68,32 @@ def test_a_lost_version_starts_the_history_afresh():
     o.h.append("note", "world", "delete_zone", time=o.t, user="alice")
     assert len(C.check_backend_history(o.commit("cloudkit", "B1", "d1").commit(
         "supabase", "B1", "d1").h).violations) == 1
+
+
+def test_a_write_the_backend_rolled_back_is_not_a_commit(pg_database, tmp_path):
+    """A 201 whose Preference-Applied says tx=rollback (PostgREST under db-tx-end
+    commit-allow-override) wrote nothing: no commit event; the same reply without it is one."""
+    import asyncio
+
+    import httpx
+
+    from dualsync.harness.backends.reading import CommitRecorder
+    from dualsync.harness.world import World
+
+    async def body() -> list[int]:
+        pg_database.reset()
+        world = World(client="coordinated", database=pg_database, store_root=tmp_path,
+                      devices={"A": {"user": "alice"}})
+        try:
+            recorder = next(o for o in world.conductor.observers if isinstance(o, CommitRecorder))
+            row = {"id": "0d000000-0000-4000-8000-000000000001", "payload": "bm90IGEgcGF5bG9hZA==", "key_version": 1}
+            request = httpx.Request("POST", "https://project.supabase.co/rest/v1/daily_logs", json=[row],
+                                    headers={"Prefer": "return=minimal, tx=rollback"})
+            counts = []
+            for applied in ("return=minimal, tx=rollback", "return=minimal"):
+                recorder("A", "supabase", request, httpx.Response(201, headers={"Preference-Applied": applied}))
+                counts.append(len(world.history.commits()))
+            return counts
+        finally:
+            await world.aclose()
+    assert asyncio.run(body()) == [0, 1]
