@@ -3,7 +3,7 @@
 The template is built once per server (named by the schema's fingerprint, under an advisory lock so
 concurrent runs on a shared server don't race). Each pytest-xdist worker clones its own database
 from it with STRATEGY FILE_COPY (the fastest on tmpfs, see BENCHMARKS.md) and resets it between tests
-with one TRUNCATE of every table the app and GoTrue write.
+with one DELETE per table the app and GoTrue write, children first.
 """
 
 from __future__ import annotations
@@ -21,16 +21,36 @@ from .base import ConnInfo, ProviderError
 
 TEMPLATE_LOCK = 0x6475616C  # "dual": serialises template builds across processes
 AUTH_TABLES = ("auth.refresh_tokens", "auth.mfa_amr_claims", "auth.sessions", "auth.identities", "auth.users")
-# The app's tables are whatever its profile made in `public` (every one references auth.users).
-APP_TABLES_SQL = "select format('public.%I', tablename) from pg_tables where schemaname = 'public' order by 1"
+# The app's tables: whatever its profile made in `public` (and, for the gateway's control reset,
+# in the other schemas it exposes), children before the tables their foreign keys reference (a
+# table's depth is the longest chain of references below it), then by name.
+APP_TABLES_SQL = """
+with recursive t as (
+  select c.oid, format('%%I.%%I', n.nspname, c.relname) as name
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where c.relkind in ('r', 'p') and not c.relispartition and n.nspname = any(%s)
+), edge as (
+  select distinct conrelid as child, confrelid as parent from pg_constraint
+  where contype = 'f' and conrelid <> confrelid
+    and conrelid in (select oid from t) and confrelid in (select oid from t)
+), depth(oid, d) as (
+  select oid, 0 from t
+  union all
+  select edge.parent, depth.d + 1 from depth join edge on edge.child = depth.oid where depth.d < 32
+)
+select t.name from t join (select oid, max(d) as d from depth group by oid) x using (oid) order by x.d, t.name
+"""
+
+
+def app_tables(conn, schemas=("public",)) -> list[str]:
+    return [r[0] for r in conn.execute(APP_TABLES_SQL, (list(schemas),)).fetchall()]
 
 
 def reset_sql(conn) -> str:
     """DELETE, not TRUNCATE: a test leaves a few rows, and deleting them costs ~1 ms where TRUNCATE's
-    new relation files cost ~12 ms (BENCHMARKS.md). Children (the app's tables) first, for the
-    foreign keys."""
-    tables = [r[0] for r in conn.execute(APP_TABLES_SQL).fetchall()] + list(AUTH_TABLES)
-    return "; ".join(f"delete from {t}" for t in tables)
+    new relation files cost ~12 ms (BENCHMARKS.md). Children first (the app's tables, in foreign-key
+    order, then GoTrue's), for the foreign keys."""
+    return "; ".join(f"delete from {t}" for t in app_tables(conn) + list(AUTH_TABLES))
 
 
 @dataclasses.dataclass

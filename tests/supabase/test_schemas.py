@@ -162,3 +162,34 @@ def test_a_database_setting_listing_a_missing_schema_is_503_until_fixed(make_gat
     assert http.get("/rest/v1/emb_parents").json() == UNAVAILABLE
     role_setting("db_schemas", "public")
     assert http.get("/rest/v1/emb_parents?select=id&limit=1").status_code == 200
+
+
+RESET_SIDE = """
+create schema if not exists reset_side;
+create table if not exists reset_side.a_parent (id integer primary key);
+create table if not exists reset_side.b_child (id integer primary key,
+  parent_id integer not null references reset_side.a_parent (id));
+"""
+
+
+def test_the_control_reset_empties_every_exposed_schema_children_first(make_gateway, pg_database):
+    """`POST /__dualsync/reset` promises empty app tables; an app whose tables sit in another exposed
+    schema must get them emptied too, in foreign-key order (the parent sorts first by name here, and
+    its child's key has no ON DELETE CASCADE).
+
+    Prediction, written before the first run: before the fix the reset answers 200 and both rows stay."""
+    with psycopg.connect(pg_database.admin.dsn(), autocommit=True) as conn:
+        conn.execute(RESET_SIDE)
+        conn.execute("insert into reset_side.a_parent values (1) on conflict do nothing; "
+                     "insert into reset_side.b_child values (1, 1) on conflict do nothing")
+    try:
+        _, http = make_gateway(schemas=("public", "reset_side"))
+        response = http.post("/__dualsync/reset")
+        assert response.status_code == 200, response.text
+        with psycopg.connect(pg_database.admin.dsn(), autocommit=True) as conn:
+            left = conn.execute("select (select count(*) from reset_side.a_parent), "
+                                "(select count(*) from reset_side.b_child)").fetchone()
+        assert left == (0, 0), f"rows left in the exposed schema after the reset: {left}"
+    finally:
+        with psycopg.connect(pg_database.admin.dsn(), autocommit=True) as conn:
+            conn.execute("drop schema reset_side cascade")
