@@ -7,8 +7,6 @@ from supabase_auth.errors import AuthApiError
 
 from .targets import PASSWORD, new_email
 
-pytestmark = pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")
-
 
 @pytest.fixture
 def admin(target):

@@ -9,8 +9,7 @@ import pytest
 
 from .targets import anon_headers
 
-pytestmark = [pytest.mark.usefixtures("target"),   # supabase-py warns when given an http client with its defaults
-              pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")]
+pytestmark = pytest.mark.usefixtures("target")
 
 
 @pytest.fixture

@@ -157,7 +157,6 @@ def test_request_headers_reach_rls_policies(http, target, tag):
     assert narrowed.json() == [{"note": "mine"}]
 
 
-@pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")
 def test_through_supabase_py(target, tag):
     """The same behaviours as supabase-py asks for them: or_() with an array, count='planned',
     insert(default_to_null=False) on a bulk body, csv()."""

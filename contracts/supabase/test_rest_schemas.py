@@ -23,8 +23,7 @@ import pytest
 from .targets import anon_headers, error_shape, service_headers, user_headers
 
 STANDALONE_SMOKE = True     # also against the standalone gateway: pgrst.db_schemas read by another process
-pytestmark = [pytest.mark.usefixtures("exposed"),
-              pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")]
+pytestmark = pytest.mark.usefixtures("exposed")
 
 SCHEMAS = "public, contract_personal"
 HINT = f"Only the following schemas are exposed: {SCHEMAS}"

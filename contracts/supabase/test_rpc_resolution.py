@@ -18,8 +18,6 @@ RPC = "/rest/v1/rpc"
 RENAME = "Try renaming the parameters or the function itself in the database so function overloading can be resolved"
 JSON = {"Content-Type": "application/json"}
 
-pytestmark = pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")
-
 
 def not_found(message: str, details: str, hint: str | None) -> dict:
     return {"code": "PGRST202", "message": message, "details": details, "hint": hint}

@@ -17,8 +17,6 @@ from .targets import error_shape, user_headers
 RPC = "/rest/v1/rpc"
 COUNT = {"Prefer": "count=exact"}
 
-pytestmark = pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")
-
 
 # ---- item 2: Prefer: count=exact on POST, GET and HEAD -------------------------------------------
 

@@ -12,9 +12,6 @@ from .targets import PASSWORD, log_row, new_email
 
 STANDALONE_SMOKE = True     # also run against the standalone gateway (see conftest)
 
-# supabase-py itself warns when given an http client together with its default timeout/verify.
-pytestmark = pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")
-
 
 @pytest.fixture
 def client(target):

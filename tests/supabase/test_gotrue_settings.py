@@ -17,7 +17,6 @@ from supabase.lib.client_options import SyncClientOptions
 from dualsync.fakes.supabase.keys import KeySet, encode_with
 from dualsync.fakes.supabase.serving import InProcessTransport
 
-pytestmark = pytest.mark.filterwarnings("ignore:The .(timeout|verify). parameter is deprecated:DeprecationWarning")
 URL = "http://gateway.local"
 V = {"X-Supabase-Api-Version": "2024-01-01"}
 
