@@ -19,6 +19,8 @@ from dualsync.fakes.supabase import grammar, shapes, statements
 from dualsync.fakes.supabase.grammar import Field, SelectItem
 from dualsync.fakes.supabase.schema import Column, Table
 
+from .test_gateway import client, sign_up
+
 LOGS = Table("public", "logs", {"id": Column("id", "uuid", False, False), "n": Column("n", "integer", True, True),
                                 "m": Column("m", "integer", True, True)}, ("id",))
 OTHER_LOGS = Table("other", "logs", dict(LOGS.columns), ("id",))     # the same name in another schema
@@ -118,15 +120,8 @@ def test_the_cache_is_bounded_and_cleared():
 
 # ---- through the gateway ------------------------------------------------------------------------
 
-def client(gateway) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(gateway.app), base_url="http://gateway.local")
-
-
-async def signed_up(c: httpx.AsyncClient, gateway) -> dict:
-    r = await c.post("/auth/v1/signup", json={"email": f"{uuid.uuid4().hex[:10]}@example.com", "password": "secret-1"},
-                     headers={"apikey": gateway.config.anon_key})
-    assert r.status_code == 200, r.text
-    return {"apikey": gateway.config.anon_key, "Authorization": f"Bearer {r.json()['access_token']}"}
+async def signed_up(c, gateway) -> dict:
+    return (await sign_up(c, gateway))["headers"]
 
 
 def log_row(payload: str) -> dict:
