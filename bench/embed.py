@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import selectors
 import statistics
-import subprocess
-import sys
 
 import httpx
 import jwt
@@ -210,7 +207,7 @@ def run_on(server, repeat: int, standalone: bool = True, **config) -> list[Figur
             admin.execute(SCHEMA_SQL)
         gateway = Gateway(GatewayConfig(rest_dsn=db.authenticator.dsn(), admin_dsn=db.admin.dsn(), **config))
         loopback = LoopbackServer(gateway.app).start()
-        apart = StandaloneGateway(db.admin.dsn()) if standalone else None
+        apart = standalone_gateway(db.admin.dsn()) if standalone else None
         try:
             return asyncio.run(_measure_and_close(gateway, loopback.url, db, repeat, apart and apart.url))
         finally:
@@ -222,28 +219,12 @@ def run_on(server, repeat: int, standalone: bool = True, **config) -> list[Figur
         server.drop_database(db)
 
 
-class StandaloneGateway:
-    """`python -m dualsync.fakes.supabase --port 0 --dsn DSN`: its URL from the first line it prints."""
-
-    def __init__(self, admin_dsn: str, timeout: float = 60.0):
-        self.proc = subprocess.Popen([sys.executable, "-m", "dualsync.fakes.supabase", "--port", "0", "--dsn", admin_dsn],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        ready = selectors.DefaultSelector()
-        ready.register(self.proc.stdout, selectors.EVENT_READ)
-        line = self.proc.stdout.readline() if ready.select(timeout) else ""
-        if not line.startswith("API URL: "):
-            self.stop()
-            raise Unavailable(f"the standalone gateway did not start in {timeout:g} s: "
-                              f"{(line + self.proc.stderr.read())[-300:].strip() or 'it printed nothing'}")
-        self.url = line.split(": ", 1)[1].strip()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+def standalone_gateway(admin_dsn: str, timeout: float = 60.0):
+    from dualsync.fakes.supabase.standalone import StandaloneError, StandaloneGateway
+    try:
+        return StandaloneGateway("--dsn", admin_dsn, timeout=timeout)
+    except StandaloneError as exc:
+        raise Unavailable(str(exc)) from None
 
 
 async def _measure_and_close(gateway, url: str, db, repeat: int, standalone_url: str | None) -> list[Figure]:

@@ -29,11 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -42,43 +38,19 @@ import httpx
 import psutil
 
 from dualsync.bench import Figure
+from dualsync.fakes.supabase import standalone
 
 PULL = "/rest/v1/daily_logs"
 BATCH = 5
 DEVICES = 2         # loops (devices) per user
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class StandaloneGateway:
-    """`python -m dualsync.fakes.supabase` in a child process; stopped with SIGTERM (it cleans up)."""
+class StandaloneGateway(standalone.StandaloneGateway):
+    """The gateway under load: `python -m dualsync.fakes.supabase` in a child process (fakes.supabase.standalone)."""
 
     def __init__(self, extra_args: tuple[str, ...] = ()):
-        self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, "-m", "dualsync.fakes.supabase", "--port", str(self.port),
-                                      *extra_args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.url = self.anon = self.service = None
-        seen = []
-        deadline = time.monotonic() + 120
-        for line in self.proc.stdout:
-            seen.append(line)
-            if m := re.match(r"API URL: (\S+)", line):
-                self.url = m.group(1)
-            elif m := re.match(r"anon key: (\S+)", line):
-                self.anon = m.group(1)
-            elif m := re.match(r"service_role key: (\S+)", line):
-                self.service = m.group(1)
-            elif line.startswith("database:"):
-                break
-            if time.monotonic() > deadline:
-                break
-        if not (self.url and self.anon and self.service):
-            self.stop()
-            raise RuntimeError("the standalone gateway did not start:\n" + "".join(seen))
+        super().__init__(*extra_args)
+        self.anon, self.service = self.anon_key, self.service_key
 
     def cpu_seconds(self) -> tuple[float, float]:
         """User + system CPU of the gateway process, and of its children (the embedded PostgreSQL)."""
@@ -92,15 +64,6 @@ class StandaloneGateway:
             except psutil.NoSuchProcess:
                 pass
         return own.user + own.system, children
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class Ledger:

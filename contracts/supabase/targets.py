@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import httpx
 from supabase import Client, create_client
 from supabase.lib.client_options import SyncClientOptions
+
+from dualsync.fakes.supabase import standalone
 
 SCHEMA_SQL = Path(__file__).with_name("contract_schema.sql")
 API_VERSION = {"X-Supabase-Api-Version": "2024-01-01"}
@@ -100,32 +99,13 @@ def far_future() -> int:
     return int((dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)).timestamp())
 
 
-class StandaloneGateway:
+class StandaloneGateway(standalone.StandaloneGateway):
     """`python -m dualsync.fakes.supabase` in a child process over its own database: the `external` target
     when no real Supabase is given, so that code path is exercised on every run."""
 
     def __init__(self, admin_dsn: str):
-        cmd = [sys.executable, "-m", "dualsync.fakes.supabase", "--port", "0", "--dsn", admin_dsn, "--sql", str(SCHEMA_SQL)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     cwd=Path(__file__).resolve().parents[2], env={**os.environ})
-        self.lines = [self._line() for _ in range(3)]
-
-    def _line(self) -> str:
-        line = self.proc.stdout.readline()
-        if not line:
-            err = self.proc.stderr.read()[-2000:]
-            raise RuntimeError(f"standalone gateway exited before printing its URL and keys:\n{err}")
-        return line.split(": ", 1)[1].strip()
+        super().__init__("--dsn", admin_dsn, "--sql", str(SCHEMA_SQL), cwd=Path(__file__).resolve().parents[2])
 
     def target(self) -> Target:
-        url, anon, service = self.lines
         from dualsync.fakes.supabase import DEFAULT_SECRET
-        return Target("external", url, anon, service, jwt_secret=DEFAULT_SECRET)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        return Target("external", self.url, self.anon_key, self.service_key, jwt_secret=DEFAULT_SECRET)

@@ -34,8 +34,8 @@ def test_a_gateway_without_the_relationship_is_not_timed(pg_server, monkeypatch)
 
 
 def test_a_standalone_gateway_that_cannot_start_is_named():
-    with pytest.raises(Unavailable, match=r"the standalone gateway did not start in 30 s: .*--dsn postgresql://nobody:\*\*\*@"):
-        embed.StandaloneGateway("postgresql://nobody:x@127.0.0.1:1/none", timeout=30)
+    with pytest.raises(Unavailable, match=r"the standalone gateway did not start \(waited up to 30 s\): .*--dsn postgresql://nobody:\*\*\*@"):
+        embed.standalone_gateway("postgresql://nobody:x@127.0.0.1:1/none", timeout=30)
 
 
 def test_the_command_exits_1_when_an_area_is_not_measured(monkeypatch, capsys):
