@@ -304,11 +304,11 @@ class Gateway:
 
     async def _reset_database(self) -> None:
         """The app's tables in `public` and in every exposed schema (children first), then GoTrue's."""
-        from dualsync.fakes.postgres.database import APP_TABLES_SQL, AUTH_TABLES
+        from dualsync.fakes.postgres.database import APP_TABLES_SQL, delete_sql
         schemas = list(dict.fromkeys(("public", *(self.cache.schemas if self.cache else self.config.schemas))))
         async with self.admin_pools.borrow() as conn:
             tables = [r[0] for r in await (await conn.execute(APP_TABLES_SQL, (schemas,))).fetchall()]
-            await conn.execute("; ".join(f"delete from {t}" for t in tables + list(AUTH_TABLES)))
+            await conn.execute(delete_sql(tables))
 
     async def aclose(self) -> None:
         await self.rest_pools.close_current()
