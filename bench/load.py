@@ -48,10 +48,6 @@ DEVICES = 2         # loops (devices) per user
 class StandaloneGateway(standalone.StandaloneGateway):
     """The gateway under load: `python -m dualsync.fakes.supabase` in a child process (fakes.supabase.standalone)."""
 
-    def __init__(self, extra_args: tuple[str, ...] = ()):
-        super().__init__(*extra_args)
-        self.anon, self.service = self.anon_key, self.service_key
-
     def cpu_seconds(self) -> tuple[float, float]:
         """User + system CPU of the gateway process, and of its children (the embedded PostgreSQL)."""
         proc = psutil.Process(self.proc.pid)
@@ -248,9 +244,9 @@ def run(quick: bool, loops=(4, 16, 64), seconds: float | None = None,
         rounds: int | None = None, gateway_args: tuple[str, ...] = ()) -> list[Figure]:
     seconds = seconds if seconds is not None else (2.0 if quick else 3.0)
     rounds = rounds if rounds is not None else (1 if quick else 5)
-    gateway = StandaloneGateway(gateway_args)
+    gateway = StandaloneGateway(*gateway_args)
     try:
-        result = asyncio.run(measure(gateway.url, gateway.anon, gateway.service, list(loops), seconds, rounds,
+        result = asyncio.run(measure(gateway.url, gateway.anon_key, gateway.service_key, list(loops), seconds, rounds,
                                      gateway.cpu_seconds))
     finally:
         gateway.stop()
