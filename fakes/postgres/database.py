@@ -123,7 +123,9 @@ def build_template(conn: psycopg.Connection, server: ConnInfo, name: str, items)
         with psycopg.connect(server.dsn(building), autocommit=True) as tconn:
             migrations.apply(tconn, items)
     except BaseException:
-        conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(building)))
+        # FORCE: a signal can land while the build's connection is being made, leaving its session
+        # open on the server for a moment; the interruption, not the clean-up's DROP, is what surfaces.
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(building)))
         raise
     # Rename only once complete, so a crashed build never leaves a half-migrated template behind.
     conn.execute(sql.SQL("alter database {} rename to {}").format(sql.Identifier(building), sql.Identifier(name)))
